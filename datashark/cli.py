@@ -1,0 +1,167 @@
+"""``datashark standalone|run|validate``: the commands behind standalone.sh and start.sh.
+
+Exit codes: 0 all went well; 2 bad usage or a bad conf (a person must edit something);
+1 a use case failed while it ran.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import uuid
+from pathlib import Path
+
+from datashark import __version__, console
+from datashark.engine import Prepared, prepare, print_traceback, run_batch, start_spark
+from datashark.errors import ConfigError, DataSharkError, UseCaseError
+from datashark.settings import Settings, load_settings
+from datashark.usecase import UseCase, discover, read_usecase
+
+EXIT_OK, EXIT_FAILED, EXIT_CONFIG = 0, 1, 2
+LOCAL_MASTER = "local[*]"
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        return args.command(args)
+    except ConfigError as err:
+        console.error(str(err))
+        return EXIT_CONFIG
+    except DataSharkError as err:
+        console.error(str(err))
+        if args.verbose:
+            print_traceback(err)
+        return EXIT_FAILED
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="datashark", description="Security event analytics on Spark.")
+    parser.add_argument("--version", action="version", version=f"dataShark {__version__}")
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("-v", "--verbose", action="store_true", help="print full tracebacks of failures")
+    commands = parser.add_subparsers(required=True, metavar="COMMAND")
+
+    standalone = commands.add_parser(
+        "standalone", parents=[common], help="run one use case on local Spark, ignoring 'enabled'"
+    )
+    standalone.add_argument("conf", type=Path, metavar="CONF", help="the use case's .conf file")
+    standalone.add_argument(
+        "-d", "--debug", action="store_true", help="print results instead of writing them"
+    )
+    standalone.set_defaults(command=run_standalone)
+
+    run = commands.add_parser("run", parents=[common], help="run every enabled use case in conf/")
+    run.add_argument(
+        "--master",
+        default=os.environ.get("SPARK_INSTANCE") or LOCAL_MASTER,
+        help="Spark master URL (default: $SPARK_INSTANCE, else local[*])",
+    )
+    run.add_argument("-l", "--local", action="store_true", help="run on local[*] whatever the master")
+    run.set_defaults(command=run_production)
+
+    validate = commands.add_parser("validate", parents=[common], help="check confs without starting Spark")
+    validate.add_argument("confs", type=Path, nargs="*", metavar="CONF", help="default: every conf/*/*.conf")
+    validate.set_defaults(command=run_validate)
+    return parser
+
+
+def run_standalone(args: argparse.Namespace) -> int:
+    console.say(console.banner("STANDALONE MODE"))
+    if args.debug:
+        console.to_stderr("[*] Debug Mode is ON")
+    settings = load_settings()
+    prepared = prepare(settings, read_usecase(args.conf))
+    console.say(f"Loaded Confs: {[str(args.conf)]}")
+    if prepared.usecase.type != "batch":
+        raise ConfigError(f"{prepared.usecase.path}: streaming use cases are not supported by this version")
+    sc = start_spark(settings, LOCAL_MASTER, "dataShark Standalone")
+    try:
+        run_batch(sc, prepared, debug=args.debug)
+    finally:
+        sc.stop()
+    return EXIT_OK
+
+
+def run_production(args: argparse.Namespace) -> int:
+    console.say(console.banner("PRODUCTION MODE"))
+    if args.local:
+        args.master = LOCAL_MASTER
+    where = "Local Machine" if args.master.startswith("local") else "Cluster"
+    console.info(f"Running Spark on {where}")
+    settings = load_settings()
+    found = discover(settings.home, enabled_only=True)
+    problems = [f"Could not load: {problem}" for problem in found.problems]
+    batch, streaming = _prepare_all(settings, found.usecases, problems)
+    for problem in problems:
+        console.error(problem)
+    failed = bool(streaming)
+    for usecase in streaming:
+        console.error(f"Could not run: {usecase.path}: streaming use cases are not supported by this version")
+    if batch:
+        console.info("Starting Spark")
+        app_name = f"dataShark_{str(uuid.uuid4()).upper()}"
+        console.say(f"Loaded Confs: {[str(p.usecase.path) for p in batch]}")
+        console.say(f"App Name: {app_name}")
+        failed = _run_all_batches(settings, args, batch, app_name) or failed
+    else:
+        console.say(" * Skipping Batch Processing")
+    console.say(" * Skip Stream Processing")
+    if failed:
+        return EXIT_FAILED
+    return EXIT_CONFIG if problems else EXIT_OK
+
+
+def _prepare_all(
+    settings: Settings, usecases: list[UseCase], problems: list[str]
+) -> tuple[list[Prepared], list[UseCase]]:
+    """Prepare every batch use case; broken ones go to ``problems`` and are skipped."""
+    batch: list[Prepared] = []
+    streaming: list[UseCase] = []
+    for usecase in usecases:
+        if usecase.type == "streaming":
+            streaming.append(usecase)
+            continue
+        try:
+            batch.append(prepare(settings, usecase))
+        except DataSharkError as err:
+            problems.append(f"Could not load: {err}")
+    return batch, streaming
+
+
+def _run_all_batches(
+    settings: Settings, args: argparse.Namespace, batch: list[Prepared], app_name: str
+) -> bool:
+    """Run each batch use case in turn; one failing does not stop the others. True if any failed."""
+    failed = False
+    sc = start_spark(settings, args.master, app_name)
+    try:
+        for prepared in batch:
+            try:
+                run_batch(sc, prepared, debug=False)
+            except UseCaseError as err:
+                failed = True
+                console.error(str(err))
+                if args.verbose:
+                    print_traceback(err)
+    finally:
+        sc.stop()
+    return failed
+
+
+def run_validate(args: argparse.Namespace) -> int:
+    settings = load_settings()
+    console.say(f"OK   {settings.home / 'datashark.conf'}")
+    paths = args.confs or sorted((settings.home / "conf").glob("*/*.conf"))
+    bad = 0
+    for path in paths:
+        try:
+            usecase = read_usecase(path)
+            prepare(settings, usecase)
+        except DataSharkError as err:
+            bad += 1
+            console.error(str(err))
+            continue
+        state = "enabled" if usecase.enabled else "disabled"
+        console.say(f"OK   {path} ({usecase.name}, {usecase.type}, {state})")
+    return EXIT_CONFIG if bad else EXIT_OK

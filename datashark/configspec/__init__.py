@@ -1,0 +1,98 @@
+"""Reading conf files against configobj specs, with errors that name file, section and key.
+
+Values are parsed with ``list_values=False`` and unquoted here, because configobj's default
+turns any unquoted comma into a list: a regex such as ``\\d{1,3}`` would arrive as
+``['\\d{1', '3}']``. Quotes are still stripped, so ``separator = ','`` means a comma.
+"""
+
+from __future__ import annotations
+
+import re
+from importlib import resources
+from pathlib import Path
+
+from configobj import ConfigObj, ConfigObjError, Section, flatten_errors, get_extra_values
+from validate import ValidateError, Validator
+
+_QUOTES = ("'", '"')
+_QUOTED = re.compile(r"[\'\"]([^\'\"]*)[\'\"]")
+_OPTIONS = re.compile(r"option\((.*?)(?:,\s*default=.*)?\)$")
+
+
+def spec_lines(name: str) -> list[str]:
+    """The lines of a spec shipped in this folder, e.g. ``spec_lines("usecase")``."""
+    return resources.files(__package__).joinpath(f"{name}.spec").read_text().splitlines()
+
+
+def read_conf(path: Path) -> ConfigObj:
+    """Parse ``path`` without validating it; a missing or malformed file is a ConfigError."""
+    from datashark.errors import ConfigError
+
+    if not path.is_file():
+        raise ConfigError(f"{path}: file not found")
+    try:
+        conf = ConfigObj(str(path), list_values=False, interpolation=False, encoding="utf-8")
+    except (ConfigObjError, UnicodeDecodeError) as err:
+        raise ConfigError(f"{path}: cannot be parsed: {_first_line(err)}") from None
+    _unquote(conf)
+    return conf
+
+
+def validate_section(section: Section, spec: list[str], *, where: str, allow_extra: bool) -> Section:
+    """Validate ``section`` in place against ``spec`` (defaults filled, values typed).
+
+    ``where`` prefixes every message (the file, and the section when it is a sub-section).
+    Unknown keys are errors unless ``allow_extra``: a misspelt plugin key should not be ignored.
+    """
+    from datashark.errors import ConfigError
+
+    holder = ConfigObj(list_values=False, interpolation=False)
+    holder.merge(section.dict() if isinstance(section, Section) else dict(section))
+    holder.configspec = ConfigObj(spec, list_values=False, _inspec=True)
+    result = holder.validate(Validator(), preserve_errors=True)
+    if result is not True:
+        for sections, key, error in flatten_errors(holder, result):
+            check = _spec_of(holder.configspec, sections, key)
+            raise ConfigError(f"{where}: {_describe(sections, key, error, check)}")
+    if not allow_extra:
+        for sections, key in get_extra_values(holder):
+            raise ConfigError(f"{where}: {_place(sections, key)} is not a known key")
+    return holder
+
+
+def _describe(sections: list[str], key: str | None, error: object, check: str) -> str:
+    place = _place(sections, key)
+    if error is False:
+        return f"{place} is required but missing"
+    detail = _first_line(error) if isinstance(error, ValidateError) and str(error) else "invalid"
+    allowed = _OPTIONS.match(check)
+    if allowed:
+        detail += f" (allowed: {', '.join(_QUOTED.findall(allowed[1]))})"
+    return f"{place}: {detail}"
+
+
+def _spec_of(spec: Section, sections: list[str], key: str | None) -> str:
+    for name in sections:
+        spec = spec.get(name) or spec.get("__many__") or {}
+    value = spec.get(key, "") if key else ""
+    return value if isinstance(value, str) else ""
+
+
+def _place(sections: list[str], key: str | None) -> str:
+    section = "".join(f"[{name}]" for name in sections)
+    if key is None:
+        return f"section {section}"
+    return f"section {section}, key '{key}'" if section else f"key '{key}'"
+
+
+def _unquote(section: Section) -> None:
+    for key in section.scalars:
+        value = section[key]
+        if isinstance(value, str) and len(value) >= 2 and value[0] == value[-1] in _QUOTES:
+            section[key] = value[1:-1]
+    for name in section.sections:
+        _unquote(section[name])
+
+
+def _first_line(err: BaseException) -> str:
+    return str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__

@@ -1,0 +1,57 @@
+"""Everything dataShark prints for people: the banner and the timestamped status lines.
+
+The wording follows the original dataShark so users' log watchers keep matching, minus its
+typos ("Recieved") and trailing spaces.
+"""
+
+from __future__ import annotations
+
+import sys
+from datetime import datetime
+
+from datashark import __version__
+
+_LOGO = r"""               __      __        _____ __               __
+          ____/ /___ _/ /_____ _/ ___// /_  ____ ______/ /__
+         / __  / __ `/ __/ __ `/\__ \/ __ \/ __ `/ ___/ //_/
+        / /_/ / /_/ / /_/ /_/ /___/ / / / / /_/ / /  / ,<
+        \__,_/\__,_/\__/\__,_//____/_/ /_/\__,_/_/  /_/|_|"""
+
+
+def timestamp() -> str:
+    """Local wall-clock time in the format of every console line and CSV row."""
+    return datetime.now().strftime("%Y-%m-%d %H:%M:%S")
+
+
+def banner(mode: str) -> str:
+    """The logo, the mode (``STANDALONE MODE``/``PRODUCTION MODE``) and the version."""
+    lines = [*_LOGO.splitlines(), "", f"{mode:^60}".rstrip(), "", f"{'v' + __version__:^60}".rstrip()]
+    return "\n" + "\n".join(lines) + "\n\n"
+
+
+def say(message: str) -> None:
+    """One line on stdout, flushed at once so it interleaves correctly with Spark's stderr."""
+    print(message, flush=True)
+
+
+def info(message: str) -> None:
+    """A ``[*] <time> message`` progress line, as start.sh printed them."""
+    say(f"[*] {timestamp()} {message}")
+
+
+def to_stderr(message: str) -> None:
+    """One line on stderr: notices that must not mix with results a script may capture."""
+    print(message, file=sys.stderr, flush=True)
+
+
+def error(message: str) -> None:
+    """A ``[X] message`` line on stderr."""
+    to_stderr(f"[X] {message}")
+
+
+def written(title: str, count: int, destination: str) -> None:
+    """The per-batch result line users grep for."""
+    if count:
+        say(f"{timestamp()} - ({title}) - Written {count} Documents to {destination}")
+    else:
+        say(f"{timestamp()} - ({title}) - No RDD Data Received")

@@ -1,0 +1,59 @@
+"""datashark.conf -> Settings: the global knobs every run shares.
+
+The dataShark folder ("home") holds datashark.conf, conf/, plugins/ and lib/. It is found once
+here, so no other module guesses at paths.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from datashark.configspec import read_conf, spec_lines, validate_section
+
+HOME_ENV = "DATASHARK_HOME"
+
+
+def datashark_home() -> Path:
+    """``$DATASHARK_HOME`` when set (the scripts set it), else the checkout this package is in."""
+    configured = os.environ.get(HOME_ENV)
+    return Path(configured).resolve() if configured else Path(__file__).resolve().parent.parent
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The validated contents of datashark.conf, with paths made absolute."""
+
+    home: Path
+    batch_interval: int
+    checkpoint_dir: str
+    deadletter_dir: Path
+    hdfs_host: str | None
+    hdfs_port: int
+    spark_config: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def jars(self) -> list[Path]:
+        """Extra jars for Spark, the ``lib/*.jar`` files, as the original's ``--jars``."""
+        return sorted((self.home / "lib").glob("*.jar"))
+
+
+def load_settings(home: Path | None = None) -> Settings:
+    """Read and validate ``<home>/datashark.conf``; a missing file means all defaults."""
+    home = home or datashark_home()
+    path = home / "datashark.conf"
+    raw = read_conf(path) if path.exists() else {}
+    conf = validate_section(raw, spec_lines("datashark"), where=str(path), allow_extra=False)
+    checkpoint = conf["checkpoint.dir"]
+    if "://" not in checkpoint:
+        checkpoint = str(home / checkpoint)
+    return Settings(
+        home=home,
+        batch_interval=conf["batch.interval"],
+        checkpoint_dir=checkpoint,
+        deadletter_dir=home / conf["deadletter.dir"],
+        hdfs_host=conf["hdfs.host"],
+        hdfs_port=conf["hdfs.port"],
+        spark_config=dict(conf["spark_config"]),
+    )
