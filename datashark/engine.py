@@ -91,8 +91,9 @@ def summarize(err: BaseException) -> str:
     worker's traceback; its last line (``ZeroDivisionError: ...``) is what the user needs.
     """
     text = str(err)
-    if "Traceback (most recent call last)" in text:
-        tail = text.split("Traceback (most recent call last)")[-1]
+    marker = "Traceback (most recent call last):"
+    if marker in text:
+        tail = text.split(marker)[-1]
         lines = [
             line.strip() for line in tail.splitlines() if line.strip() and not line.startswith((" ", "\t"))
         ]

@@ -42,6 +42,7 @@ def validate_section(section: Section, spec: list[str], *, where: str, allow_ext
     """Validate ``section`` in place against ``spec`` (defaults filled, values typed).
 
     ``where`` prefixes every message (the file, and the section when it is a sub-section).
+    All problems go into one ConfigError, one line, so a user fixes them in one go.
     Unknown keys are errors unless ``allow_extra``: a misspelt plugin key should not be ignored.
     """
     from datashark.errors import ConfigError
@@ -50,13 +51,15 @@ def validate_section(section: Section, spec: list[str], *, where: str, allow_ext
     holder.merge(section.dict() if isinstance(section, Section) else dict(section))
     holder.configspec = ConfigObj(spec, list_values=False, _inspec=True)
     result = holder.validate(Validator(), preserve_errors=True)
+    problems = []
     if result is not True:
         for sections, key, error in flatten_errors(holder, result):
             check = _spec_of(holder.configspec, sections, key)
-            raise ConfigError(f"{where}: {_describe(sections, key, error, check)}")
+            problems.append(_describe(sections, key, error, check))
     if not allow_extra:
-        for sections, key in get_extra_values(holder):
-            raise ConfigError(f"{where}: {_place(sections, key)} is not a known key")
+        problems += [f"{_place(sections, key)} is not a known key" for sections, key in get_extra_values(holder)]
+    if problems:
+        raise ConfigError(f"{where}: {'; '.join(problems)}")
     return holder
 
 

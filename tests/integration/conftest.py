@@ -1,0 +1,42 @@
+"""Helpers for tests that run use cases on Spark or through the shell scripts."""
+
+from __future__ import annotations
+
+import csv
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import REPO
+
+WORDCOUNT_ROWS = 1384
+
+
+def read_csv(path: Path) -> list[list[str]]:
+    with open(path, newline="", encoding="utf-8") as handle:
+        return list(csv.reader(handle))
+
+
+def run_script(script: str, *args: str, cwd: Path, env: dict[str, str] | None = None):
+    """Run ./standalone.sh or ./start.sh as a user would, from ``cwd``."""
+    return subprocess.run(
+        [str(REPO / script), *args],
+        cwd=cwd,
+        env={**os.environ, **(env or {})},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+
+@pytest.fixture
+def wordcount_copy(tmp_path: Path) -> Path:
+    """conf/wordcount copied outside the repo, writing its CSV into the test's folder."""
+    folder = tmp_path / "wordcount"
+    shutil.copytree(REPO / "conf" / "wordcount", folder)
+    conf = folder / "wordcount.conf"
+    conf.write_text(conf.read_text().replace("/tmp/usecase1.csv", str(tmp_path / "out.csv")))
+    return conf

@@ -1,0 +1,242 @@
+"""load() is called with what its signature accepts; import_code checks it before Spark starts."""
+
+from __future__ import annotations
+
+import inspect
+import sys
+
+import pytest
+
+from datashark.errors import UseCaseError
+from datashark.usecase import bind_load_arguments, call_load, import_code, read_usecase
+
+from .conftest import usecase_conf
+
+CONF = {"name": "uc"}
+CONTEXT = object()
+NAMED = {"conf": CONF, "context": CONTEXT}
+
+
+def received(load, *data):
+    """What ``load`` returns (by convention: what it received) when called by dataShark."""
+    return call_load(load, list(data), dict(NAMED))
+
+
+def test_batch_data_only():
+    def load(batchData):
+        return batchData
+
+    assert received(load, "rdd") == "rdd"
+
+
+def test_batch_data_and_conf():
+    def load(batchData, conf):
+        return batchData, conf
+
+    assert received(load, "rdd") == ("rdd", CONF)
+
+
+def test_optional_conf_and_context():
+    def load(data, conf=None, context=None):
+        return data, conf, context
+
+    assert received(load, "rdd") == ("rdd", CONF, CONTEXT)
+
+
+def test_original_streaming_signature():
+    def load(streamingData, trainingData, context, conf):
+        return streamingData, trainingData, context, conf
+
+    assert received(load, "stream", "train") == ("stream", "train", CONTEXT, CONF)
+
+
+def test_conf_before_data():
+    def load(conf, batchData):
+        return conf, batchData
+
+    assert received(load, "rdd") == (CONF, "rdd")
+
+
+def test_var_args_and_kwargs():
+    def load(*args, **kwargs):
+        return args, kwargs
+
+    assert received(load, "stream", "train") == (("stream", "train"), NAMED)
+
+
+def test_keyword_only_conf():
+    def load(batchData, *, conf):
+        return batchData, conf
+
+    assert received(load, "rdd") == ("rdd", CONF)
+
+
+def test_positional_only_data():
+    def load(data, /, conf):
+        return data, conf
+
+    assert received(load, "rdd") == ("rdd", CONF)
+
+
+def test_positional_only_streaming_data():
+    def load(streamingData, trainingData, /, context):
+        return streamingData, trainingData, context
+
+    assert received(load, "stream", "train") == ("stream", "train", CONTEXT)
+
+
+def test_first_data_named_then_var_args():
+    """``load(streamingData, *rest)``: the training data lands in ``rest``."""
+
+    def load(streamingData, *rest):
+        return streamingData, rest
+
+    assert received(load, "stream", "train") == ("stream", ("train",))
+
+
+def test_first_data_named_then_var_args_and_kwargs():
+    def load(streamingData, *rest, **named):
+        return streamingData, rest, named
+
+    assert received(load, "stream", "train") == ("stream", ("train",), NAMED)
+
+
+def test_extra_data_is_not_passed_to_a_one_argument_load():
+    def load(streamingData):
+        return streamingData
+
+    assert received(load, "stream", "train") == "stream"
+
+
+def test_unknown_required_parameter_is_named():
+    def load(batchData, sparkSession):
+        return batchData
+
+    with pytest.raises(UseCaseError, match=r"load\(\) parameter 'sparkSession' cannot be supplied") as err:
+        bind_load_arguments(inspect.signature(load), [None], dict(NAMED))
+    assert "<data 1>, conf, context" in str(err.value)
+
+
+def test_unknown_required_keyword_only_parameter_is_named():
+    def load(batchData, *, spark):
+        return batchData
+
+    with pytest.raises(UseCaseError, match="'spark'"):
+        received(load, "rdd")
+
+
+def test_unknown_parameter_with_default_is_left_alone():
+    def load(batchData, limit=5):
+        return batchData, limit
+
+    assert received(load, "rdd") == ("rdd", 5)
+
+
+def test_too_few_data_for_streaming_signature_is_an_error():
+    def load(streamingData, trainingData):
+        return streamingData
+
+    with pytest.raises(UseCaseError, match="'trainingData'"):
+        received(load, "batch only")
+
+
+# --- import_code --------------------------------------------------------------------
+
+
+def test_import_code_returns_module_with_load(make_usecase):
+    module = import_code(read_usecase(make_usecase()))
+    assert module.load("rdd", CONF) == "rdd"
+
+
+def test_import_code_without_load(make_usecase):
+    usecase = read_usecase(make_usecase(code="def other(batchData):\n    return batchData\n"))
+    with pytest.raises(UseCaseError) as err:
+        import_code(usecase)
+    assert str(err.value) == f"{usecase.code_path}: no load() function defined"
+
+
+def test_import_code_load_not_callable(make_usecase):
+    usecase = read_usecase(make_usecase(code="load = 42\n"))
+    with pytest.raises(UseCaseError, match=r"no load\(\) function"):
+        import_code(usecase)
+
+
+def test_import_code_raising_at_import(make_usecase):
+    usecase = read_usecase(make_usecase(code="import nonexistent_module_for_datashark_tests\n"))
+    with pytest.raises(UseCaseError) as err:
+        import_code(usecase)
+    message = str(err.value)
+    assert message.startswith(f"{usecase.code_path}: import failed: ModuleNotFoundError")
+    assert "nonexistent_module_for_datashark_tests" in message
+
+
+def test_import_code_syntax_error(make_usecase):
+    usecase = read_usecase(make_usecase(code="def load(batchData)\n    return 1\n"))
+    with pytest.raises(UseCaseError, match=r"import failed: SyntaxError"):
+        import_code(usecase)
+
+
+def test_import_code_checks_the_signature(make_usecase):
+    usecase = read_usecase(make_usecase(code="def load(batchData, spark):\n    return batchData\n"))
+    with pytest.raises(UseCaseError) as err:
+        import_code(usecase)
+    assert str(err.value).startswith(f"{usecase.code_path}: load() parameter 'spark'")
+
+
+def test_import_code_streaming_needs_two_data_parameters(make_usecase):
+    conf = usecase_conf(type="streaming", file=None, training="data.txt")
+    usecase = read_usecase(make_usecase(conf=conf, code="def load(s, t, context, conf):\n    return s\n"))
+    assert callable(import_code(usecase).load)
+
+
+HELPER_USER = """
+from utils import VALUE
+
+def load(batchData):
+    return VALUE
+"""
+
+PACKAGE_USER = """
+from helpers.values import VALUE
+
+def load(batchData):
+    return VALUE
+"""
+
+
+def test_same_named_helpers_of_two_usecases_stay_apart(make_usecase):
+    first = make_usecase("first", code=HELPER_USER, files={"data.txt": "x", "utils.py": "VALUE = 'one'\n"})
+    second = make_usecase("second", code=HELPER_USER, files={"data.txt": "x", "utils.py": "VALUE = 'two'\n"})
+    module_one = import_code(read_usecase(first))
+    module_two = import_code(read_usecase(second))
+    assert module_one.load(None) == "one"
+    assert module_two.load(None) == "two"
+
+
+@pytest.fixture
+def forget_helpers():
+    """Drop any ``helpers`` module a failing import left in sys.modules, so it cannot leak."""
+    yield
+    for name in [n for n in sys.modules if n == "helpers" or n.startswith("helpers.")]:
+        del sys.modules[name]
+
+
+@pytest.mark.usefixtures("forget_helpers")
+def test_same_named_helper_packages_of_two_usecases_stay_apart(make_usecase):
+    """Helper packages with submodules (``helpers/values.py``) must not leak between use cases."""
+    files_one = {"data.txt": "x", "helpers/__init__.py": "", "helpers/values.py": "VALUE = 'one'\n"}
+    files_two = {"data.txt": "x", "helpers/__init__.py": "", "helpers/values.py": "VALUE = 'two'\n"}
+    first = make_usecase("first", code=PACKAGE_USER, files=files_one)
+    second = make_usecase("second", code=PACKAGE_USER, files=files_two)
+    module_one = import_code(read_usecase(first))
+    module_two = import_code(read_usecase(second))
+    assert module_one.load(None) == "one"
+    assert module_two.load(None) == "two"
+
+
+def test_helper_does_not_stay_importable(make_usecase):
+    path = make_usecase(code=HELPER_USER, files={"data.txt": "x", "utils.py": "VALUE = 'mine'\n"})
+    import_code(read_usecase(path))
+    assert str(path.parent) not in sys.path
+    leftover = getattr(sys.modules.get("utils"), "__file__", None) or ""
+    assert str(path.parent) not in leftover

@@ -1,0 +1,164 @@
+"""RowFormatter of plugins/output/out_csv.py: the text of every CSV row, without Spark."""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+
+import pytest
+
+TIME = "2024-01-02 03:04:05"
+COMMA = {"delimiter": ",", "quotechar": '"', "quoting": csv.QUOTE_MINIMAL, "lineterminator": "\n"}
+
+
+@pytest.fixture
+def formatter(out_csv_module):
+    """``formatter(fields=None, escape=True, **dialect)``: a RowFormatter over COMMA + dialect."""
+
+    def make(fields=None, escape=True, **dialect):
+        return out_csv_module.RowFormatter(TIME, {**COMMA, **dialect}, fields, escape)
+
+    return make
+
+
+def text_of(formatter, rows) -> str:
+    return "".join(text for text, _, _ in formatter.chunks(rows))
+
+
+def parsed(text: str, **dialect) -> list[list[str]]:
+    return list(csv.reader(io.StringIO(text), **{**COMMA, **dialect}))
+
+
+def test_two_tuples(formatter):
+    assert text_of(formatter(), [("a", 1), ("b", 2.5)]) == f"{TIME},a,1\n{TIME},b,2.5\n"
+
+
+def test_three_tuples_metadata_in_sorted_key_order(formatter):
+    text = text_of(formatter(), [("k", 3, {"zeta": "z", "alpha": "a", "mid": 7})])
+    assert text == f"{TIME},k,3,a,7,z\n"
+
+
+def test_none_metadata_is_like_no_metadata(formatter):
+    assert text_of(formatter(), [("k", 3, None)]) == f"{TIME},k,3\n"
+
+
+def test_fields_pin_columns_and_missing_ones_are_empty(formatter):
+    rows = [("k", 1, {"b": "B", "a": "A", "ignored": "x"}), ("j", 2, {"c": "C"})]
+    text = text_of(formatter(fields=["b", "c", "a"]), rows)
+    assert parsed(text) == [[TIME, "k", "1", "B", "", "A"], [TIME, "j", "2", "", "C", ""]]
+
+
+def test_value_containing_separator_is_quoted(formatter):
+    assert text_of(formatter(), [("a,b", 1)]) == f'{TIME},"a,b",1\n'
+
+
+def test_custom_separator_and_quote_char(formatter):
+    fmt = formatter(delimiter=";", quotechar="'")
+    text = text_of(fmt, [("a;b", 1, {"x": "no,quote"})])
+    assert text == f"{TIME};'a;b';1;no,quote\n"
+    assert parsed(text, delimiter=";", quotechar="'") == [[TIME, "a;b", "1", "no,quote"]]
+
+
+def test_tab_separator(formatter):
+    text = text_of(formatter(delimiter="\t"), [("a b", 1)])
+    assert text == f"{TIME}\ta b\t1\n"
+
+
+def test_quote_char_inside_value_is_doubled(formatter):
+    text = text_of(formatter(), [('say "hi"', 1)])
+    assert text == f'{TIME},"say ""hi""",1\n'
+    assert parsed(text)[0][1] == 'say "hi"'
+
+
+def test_line_endings_are_newline_only(formatter):
+    text = text_of(formatter(), [("a", 1), ("b", 2), ("multi\nline", 3)])
+    assert "\r" not in text
+    assert text.count("\n") == 4
+    assert parsed(text)[2][1] == "multi\nline"
+
+
+@pytest.mark.parametrize("value", ["=cmd|' /C calc'!A0", "+1", "-x", "@SUM(A1:A2)", "\tx", "\rx"])
+def test_formula_like_text_is_neutralised(formatter, value):
+    rows = parsed(text_of(formatter(), [(value, 1, {"m": value})]))
+    assert rows == [[TIME, "'" + value, "1", "'" + value]]
+
+
+@pytest.mark.parametrize("number", [-1.5, -3, 0, 2.0])
+def test_numbers_are_untouched(formatter, number):
+    assert parsed(text_of(formatter(), [("k", number, {"m": number})])) == [
+        [TIME, "k", str(number), str(number)]
+    ]
+
+
+def test_plain_text_is_untouched(formatter):
+    assert parsed(text_of(formatter(), [("a=b", "x-1")])) == [[TIME, "a=b", "x-1"]]
+
+
+def test_escape_false_leaves_formulas(formatter):
+    assert parsed(text_of(formatter(escape=False), [("=cmd", "-x")])) == [[TIME, "=cmd", "-x"]]
+
+
+def test_non_ascii_text(formatter):
+    text = text_of(formatter(), [("Zürich", 1, {"city": "東京", "emoji": "🦈"})])
+    assert text == f"{TIME},Zürich,1,🦈,東京\n"
+
+
+def test_lists_are_valid_rows(formatter):
+    assert text_of(formatter(), [["k", 1]]) == f"{TIME},k,1\n"
+
+
+@pytest.mark.parametrize(
+    ("row", "reason"),
+    [
+        ("just a string", "is not a"),
+        (42, "is not a"),
+        (("only key",), "is not a"),
+        (("k", 1, {}, "extra"), "is not a"),
+        (("k", 1, ["not", "dict"]), "metadata is list"),
+        (("k", 1, "meta"), "metadata is str"),
+    ],
+)
+def test_invalid_rows_name_the_row(formatter, row, reason):
+    with pytest.raises(ValueError, match=re.escape(repr(row))) as err:
+        text_of(formatter(), [("good", 1), row])
+    assert reason in str(err.value)
+
+
+def test_many_rows_make_several_chunks(formatter, out_csv_module):
+    rows = [(f"key-{i:06d}", i, {"b": "x" * 50, "a": i}) for i in range(5000)]
+    chunks = list(formatter().chunks(iter(rows)))
+    assert len(chunks) > 1
+    assert sum(count for _, count, _ in chunks) == len(rows)
+    assert all(len(text) >= out_csv_module.CHUNK_CHARS for text, _, _ in chunks[:-1])
+    assert all(text.count("\n") == count for text, count, _ in chunks)
+    assert chunks[0][2] == ["a", "b"]
+    whole = "".join(text for text, _, _ in chunks)
+    assert parsed(whole)[0] == [TIME, "key-000000", "0", "0", "x" * 50]
+    assert parsed(whole)[-1][1] == "key-004999"
+
+
+def test_first_keys_come_from_the_first_row(formatter):
+    chunks = list(formatter().chunks([("k", 1, {"z": 1, "y": 2}), ("j", 2, {"other": 3})]))
+    assert len(chunks) == 1
+    assert chunks[0][1:] == (2, ["y", "z"])
+
+
+def test_first_keys_empty_for_two_tuples(formatter):
+    assert next(formatter().chunks([("k", 1)]))[2] == []
+
+
+def test_no_rows_no_chunk(formatter):
+    assert list(formatter().chunks(iter([]))) == []
+
+
+def test_header_uses_first_keys(formatter):
+    assert formatter().header(["a", "b"]) == "time,key,score,a,b\n"
+
+
+def test_header_uses_fields_when_pinned(formatter):
+    assert formatter(fields=["x", "y"]).header(["a", "b"]) == "time,key,score,x,y\n"
+
+
+def test_header_follows_the_dialect(formatter):
+    assert formatter(delimiter="\t").header([]) == "time\tkey\tscore\n"
