@@ -127,6 +127,17 @@ def test_missing_required_key_names_file_and_key(tmp_path):
     assert str(err.value) == f"{path}: key 'code' is required but missing"
 
 
+def test_every_problem_is_reported_on_one_line(tmp_path):
+    path = write(tmp_path / "uc.conf", usecase_conf(code=None, type="stream", enabled="maybe"))
+    with pytest.raises(ConfigError) as err:
+        validate_section(read_conf(path), spec_lines("usecase"), where=str(path), allow_extra=True)
+    message = str(err.value)
+    assert "\n" not in message
+    assert message.startswith(f"{path}: ")
+    for key in ("code", "type", "enabled"):
+        assert f"key '{key}'" in message
+
+
 def test_bad_option_lists_allowed_values(tmp_path):
     with pytest.raises(ConfigError) as err:
         validate_usecase(tmp_path, usecase_conf(type="stream"))

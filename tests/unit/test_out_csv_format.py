@@ -78,10 +78,20 @@ def test_line_endings_are_newline_only(formatter):
     assert parsed(text)[2][1] == "multi\nline"
 
 
+@pytest.mark.parametrize("value", ["a\rb", "windows line\r\nend"])
+def test_carriage_return_inside_value_is_quoted(formatter, value):
+    """A bare CR in an unquoted field ends the record for CSV readers and spreadsheets."""
+    text = text_of(formatter(), [(value, 1)])
+    assert parsed(text) == [[TIME, value, "1"]]
+
+
 @pytest.mark.parametrize("value", ["=cmd|' /C calc'!A0", "+1", "-x", "@SUM(A1:A2)", "\tx", "\rx"])
 def test_formula_like_text_is_neutralised(formatter, value):
-    rows = parsed(text_of(formatter(), [(value, 1, {"m": value})]))
-    assert rows == [[TIME, "'" + value, "1", "'" + value]]
+    assert formatter().cells((value, 1, {"m": value})) == [TIME, "'" + value, 1, "'" + value]
+
+
+def test_neutralised_formula_survives_the_csv_round_trip(formatter):
+    assert parsed(text_of(formatter(), [("=1+1", "@x")])) == [[TIME, "'=1+1", "'@x"]]
 
 
 @pytest.mark.parametrize("number", [-1.5, -3, 0, 2.0])
@@ -101,7 +111,7 @@ def test_escape_false_leaves_formulas(formatter):
 
 def test_non_ascii_text(formatter):
     text = text_of(formatter(), [("Zürich", 1, {"city": "東京", "emoji": "🦈"})])
-    assert text == f"{TIME},Zürich,1,🦈,東京\n"
+    assert text == f"{TIME},Zürich,1,東京,🦈\n"
 
 
 def test_lists_are_valid_rows(formatter):

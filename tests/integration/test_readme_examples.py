@@ -1,0 +1,73 @@
+"""The README's use-case and plugin examples, run as a user would copy them."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+
+from datashark.engine import prepare, run_batch
+from datashark.settings import load_settings
+from datashark.usecase import read_usecase
+from tests.conftest import REPO
+from tests.integration.conftest import read_csv
+
+pytestmark = pytest.mark.spark
+SSH_LOG = REPO / "tests" / "data" / "openssh_2k.log"
+
+
+def readme_block(first_line: str) -> str:
+    """The fenced block of README.md whose first line is ``first_line``."""
+    blocks = re.findall(r"```\w*\n(.*?)```", (REPO / "README.md").read_text(), re.S)
+    return next(block for block in blocks if block.startswith(first_line + "\n"))
+
+
+def expected_users_per_ip(threshold: int) -> dict[str, set[str]]:
+    """Computed independently of Spark: distinct user names per source IP of failed logins."""
+    users: dict[str, set[str]] = {}
+    for match in re.finditer(r"Failed password for (?:invalid user )?(\S+) from (\S+)", SSH_LOG.read_text()):
+        users.setdefault(match[2], set()).add(match[1])
+    return {ip: names for ip, names in users.items() if len(names) >= threshold}
+
+
+@pytest.fixture
+def example_home(tmp_path: Path) -> Path:
+    home = tmp_path / "home"
+    folder = home / "conf" / "failed-logins"
+    folder.mkdir(parents=True)
+    shutil.copytree(REPO / "plugins", home / "plugins")
+    (home / "plugins" / "output" / "out_jsonl.py").write_text(readme_block("# plugins/output/out_jsonl.py"))
+    (folder / "failed-logins.py").write_text(readme_block("# failed-logins.py"))
+    shutil.copy(SSH_LOG, folder / "auth.log")
+    conf = readme_block("# failed-logins.conf").replace("/var/lib/datashark/", "")
+    (folder / "failed-logins.conf").write_text(conf)
+    return home
+
+
+def run_example(sc, home: Path) -> None:
+    conf = home / "conf" / "failed-logins" / "failed-logins.conf"
+    run_batch(sc, prepare(load_settings(home), read_usecase(conf)), debug=False)
+
+
+def test_failed_logins_example(spark_context, example_home: Path) -> None:
+    run_example(spark_context, example_home)
+    rows = read_csv(example_home / "conf" / "failed-logins" / "failed-logins.csv")
+    assert rows[0] == ["time", "key", "score", "users"]
+    expected = expected_users_per_ip(5)
+    assert len(expected) >= 2
+    assert {row[1]: (int(row[2]), row[3]) for row in rows[1:]} == {
+        ip: (len(names), " ".join(sorted(names))) for ip, names in expected.items()
+    }
+
+
+def test_jsonl_plugin_example(spark_context, example_home: Path) -> None:
+    conf = example_home / "conf" / "failed-logins" / "failed-logins.conf"
+    conf.write_text(conf.read_text().replace("output = csv", "output = jsonl"))
+    run_example(spark_context, example_home)
+    lines = (example_home / "conf" / "failed-logins" / "results.jsonl").read_text().splitlines()
+    documents = {doc["key"]: doc for doc in map(json.loads, lines)}
+    assert documents.keys() == expected_users_per_ip(5).keys()
+    assert all(set(doc) == {"time", "key", "score", "users"} for doc in documents.values())
