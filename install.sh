@@ -15,7 +15,7 @@ min_java=17
 
 say() { printf '[*] %s\n' "$*"; }
 die() { printf '[X] %s\n' "$*" >&2; exit 1; }
-usage() { sed -n '2,9p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,8p' "$0" | sed 's/^# \{0,1\}//'; }
 
 while (($#)); do
   case "$1" in
@@ -23,7 +23,7 @@ while (($#)); do
     --prefix=*) venv="${1#--prefix=}/datashark"; shift ;;
     --dev) extras="$extras,dev"; shift ;;
     -h|--help) usage; exit 0 ;;
-    *) usage >&2; die "unknown option: $1" ;;
+    *) usage >&2; printf '[X] unknown option: %s\n' "$1" >&2; exit 2 ;;
   esac
 done
 

@@ -145,3 +145,25 @@ def test_original_style_plugin_runs(spark_context, tmp_path: Path, monkeypatch) 
     )
     run_batch(spark_context, prepare(load_settings(home), read_usecase(conf)), debug=False)
     assert (tmp_path / "legacy.txt").read_text() == "batch a 2\n"
+
+
+def test_load_that_raises_on_the_driver_fails_with_its_error(spark_context, tmp_path: Path) -> None:
+    conf = make_usecase(
+        tmp_path / "keyerror", "def load(batchData, conf):\n    return conf['threshold']\n", "x\n"
+    )
+    with pytest.raises(UseCaseError, match=r"\(Test Case\) - Failed: KeyError: 'threshold'"):
+        run(spark_context, conf)
+
+
+def test_file_glob_reads_every_matching_file(spark_context, tmp_path: Path) -> None:
+    conf = make_usecase(
+        tmp_path / "glob", "def load(batchData):\n    return batchData.map(lambda x: (x, 1))\n", ""
+    )
+    logs = conf.parent / "logs"
+    logs.mkdir()
+    for day in ("mon", "tue"):
+        (logs / f"{day}.log").write_text(f"{day}-event\n")
+    (logs / "notes.txt").write_text("not a log\n")
+    conf.write_text(conf.read_text().replace("file = data.txt", "file = logs/*.log"))
+    run(spark_context, conf)
+    assert sorted(row[1] for row in read_csv(conf.parent / "out.csv")) == ["mon-event", "tue-event"]
