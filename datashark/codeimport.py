@@ -53,9 +53,10 @@ def import_file(path: Path, module_name: str) -> ModuleType:
 
 
 def _is_helper_of(name: str, file: str | None, folder: Path) -> bool:
-    """A module ``x`` from ``folder/x.py`` or a package from ``folder/x/__init__.py``."""
+    """A module from ``folder/x.py``, or a package ``folder/x/`` and its submodules."""
     if file is None:
         return False
     file_path = Path(file).resolve()
-    home = file_path.parent if file_path.stem != "__init__" else file_path.parent.parent
-    return home == folder.resolve() and "." not in name
+    folder = folder.resolve()
+    top = name.partition(".")[0]
+    return file_path == folder / f"{top}.py" or folder / top in file_path.parents

@@ -68,11 +68,13 @@ def start_spark(settings: Settings, master: str, app_name: str):
 
 def run_batch(sc, prepared: Prepared, *, debug: bool) -> None:
     """Read ``file``, call ``load()``, hand the result to the output (or print it with ``-d``)."""
+    from pyspark import RDD
+
     usecase = prepared.usecase
     data = sc.textFile(usecase.data_path())
     try:
         result = call_load(prepared.module.load, *load_arguments(usecase, sc, data))
-        if not hasattr(result, "mapPartitions"):
+        if not isinstance(result, RDD):
             raise UseCaseError(f"load() returned {type(result).__name__}, expected an RDD")
         if debug:
             console.say(repr(result.collect()))

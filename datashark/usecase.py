@@ -149,25 +149,29 @@ def call_load(load: Callable[..., Any], data: list[Any], named: dict[str, Any]) 
 def bind_load_arguments(
     signature: inspect.Signature, data: list[Any], named: dict[str, Any]
 ) -> tuple[list[Any], dict[str, Any]]:
-    """The ``(args, kwargs)`` that ``call_load`` passes; a TypeError-free mapping or UseCaseError."""
+    """The ``(args, kwargs)`` that ``call_load`` passes; a TypeError-free mapping or UseCaseError.
+
+    Data goes positionally until a parameter has been bound by name: after that, passing more
+    positionally would collide with it, so later data goes by name too.
+    """
     pending = list(data)
     args: list[Any] = []
     kwargs: dict[str, Any] = {}
     unused_named = dict(named)
     for param in signature.parameters.values():
         if param.kind is param.VAR_POSITIONAL:
-            args.extend(pending)
-            pending.clear()
+            if not kwargs:
+                args.extend(pending)
+                pending.clear()
         elif param.kind is param.VAR_KEYWORD:
             kwargs.update(unused_named)
         elif param.name in unused_named and param.kind is not param.POSITIONAL_ONLY:
             kwargs[param.name] = unused_named.pop(param.name)
         elif pending and param.kind is not param.KEYWORD_ONLY:
-            value = pending.pop(0)
-            if param.kind is param.POSITIONAL_ONLY:
-                args.append(value)
+            if kwargs:
+                kwargs[param.name] = pending.pop(0)
             else:
-                kwargs[param.name] = value
+                args.append(pending.pop(0))
         elif param.default is param.empty:
             accepted = ", ".join([*(f"<data {i + 1}>" for i in range(len(data))), *named])
             raise UseCaseError(

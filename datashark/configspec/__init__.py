@@ -57,7 +57,8 @@ def validate_section(section: Section, spec: list[str], *, where: str, allow_ext
             check = _spec_of(holder.configspec, sections, key)
             problems.append(_describe(sections, key, error, check))
     if not allow_extra:
-        problems += [f"{_place(sections, key)} is not a known key" for sections, key in get_extra_values(holder)]
+        extra = get_extra_values(holder)
+        problems += [f"{_place(sections, key)} is not a known key" for sections, key in extra]
     if problems:
         raise ConfigError(f"{where}: {'; '.join(problems)}")
     return holder

@@ -38,8 +38,11 @@ class Plugin(OutputPlugin):
         fields = conf["fields"]
         self.fields = [f.strip() for f in fields.split(",") if f.strip()] if fields else None
         delimiter = "\t" if conf["separator"] == "\\t" else conf["separator"]
-        if len(delimiter) != 1:
-            raise ConfigError(f"{usecase.path}: [out_csv], key 'separator': must be one character or \\t")
+        if len(delimiter) != 1 or delimiter == conf["quote_char"]:
+            raise ConfigError(
+                f"{usecase.path}: [out_csv], key 'separator': must be one character or \\t, "
+                "other than quote_char"
+            )
         self.dialect = {
             "delimiter": delimiter,
             "quotechar": conf["quote_char"],
@@ -115,10 +118,14 @@ class RowFormatter:
         """``(text, row count, metadata keys of the chunk's first row)``, about 64 KiB each."""
         buffer = io.StringIO()
         writer = csv.writer(buffer, **self.dialect)
+        # The csv module quotes only line-terminator characters, so a lone \r would go bare.
+        quote_all = csv.writer(buffer, **{**self.dialect, "quoting": csv.QUOTE_ALL})
         count = 0
         first_keys: list[str] = []
         for row in rows:
-            writer.writerow(self.cells(row))
+            cells = self.cells(row)
+            has_cr = any(isinstance(cell, str) and "\r" in cell for cell in cells)
+            (quote_all if has_cr else writer).writerow(cells)
             if count == 0:
                 first_keys = sorted(row[2]) if len(row) == 3 and isinstance(row[2], dict) else []
             count += 1
