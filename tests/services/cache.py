@@ -1,0 +1,25 @@
+"""Where downloaded servers live: an ignored folder in the checkout, reused across runs."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from pathlib import Path
+
+from tests.conftest import REPO
+
+CACHE = Path(os.environ.get("DATASHARK_TEST_CACHE", REPO / ".cache" / "services"))
+
+
+def progress(message: str) -> None:
+    """Provisioning can take minutes the first time: say what is happening."""
+    print(f"[*] services: {message}", flush=True)
+
+
+def run_checked(command: list[str], *, what: str, **kwargs) -> subprocess.CompletedProcess:
+    """Run a provisioning command; on failure raise with the command and its output's tail."""
+    result = subprocess.run(command, capture_output=True, text=True, **kwargs)
+    if result.returncode != 0:
+        tail = "\n".join((result.stdout + result.stderr).splitlines()[-30:])
+        raise RuntimeError(f"{what} failed (exit {result.returncode}): {' '.join(command)}\n{tail}")
+    return result

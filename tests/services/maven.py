@@ -1,0 +1,70 @@
+"""Fetching server jars and distributions from Maven Central with ``mvn``.
+
+Each fetch writes a throw-away pom listing the artifacts and runs the dependency plugin's
+``copy-dependencies`` (an explicit plugin version: Maven's default one is old) into a
+folder of the cache; a stamp file makes later runs skip it.
+"""
+
+from __future__ import annotations
+
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+from tests.services.cache import CACHE, progress, run_checked
+
+DEPENDENCY_PLUGIN = "org.apache.maven.plugins:maven-dependency-plugin:3.8.1"
+LOCAL_REPOSITORY = CACHE / "m2"
+
+
+@dataclass(frozen=True)
+class Artifact:
+    group: str
+    name: str
+    version: str
+    type: str = "jar"
+
+    def xml(self) -> str:
+        return (
+            f"<dependency><groupId>{self.group}</groupId><artifactId>{self.name}</artifactId>"
+            f"<version>{self.version}</version><type>{self.type}</type></dependency>"
+        )
+
+
+def copy_dependencies(folder_name: str, artifacts: list[Artifact], *, transitive: bool = True) -> Path:
+    """``CACHE/<folder_name>/lib`` holding ``artifacts`` (and their runtime dependencies)."""
+    folder = CACHE / folder_name
+    lib = folder / "lib"
+    stamp = folder / "fetched"
+    wanted = "\n".join(artifact.xml() for artifact in artifacts) + f"\ntransitive={transitive}"
+    if stamp.is_file() and stamp.read_text() == wanted:
+        return lib
+    if shutil.which("mvn") is None:
+        raise RuntimeError("mvn (Apache Maven) is needed to fetch test servers: apt-get install maven")
+    progress(f"fetching {', '.join(f'{a.name}:{a.version}' for a in artifacts)} with mvn into {lib}")
+    shutil.rmtree(lib, ignore_errors=True)
+    folder.mkdir(parents=True, exist_ok=True)
+    pom = folder / "pom.xml"
+    pom.write_text(
+        '<project xmlns="http://maven.apache.org/POM/4.0.0"><modelVersion>4.0.0</modelVersion>'
+        f"<groupId>datashark.tests</groupId><artifactId>{folder_name}</artifactId><version>1</version>"
+        f"<packaging>pom</packaging><dependencies>{''.join(a.xml() for a in artifacts)}"
+        "</dependencies></project>"
+    )
+    run_checked(
+        [
+            "mvn",
+            "-B",
+            "-q",
+            "-f",
+            str(pom),
+            f"-Dmaven.repo.local={LOCAL_REPOSITORY}",
+            f"{DEPENDENCY_PLUGIN}:copy-dependencies",
+            f"-DoutputDirectory={lib}",
+            "-DincludeScope=runtime",
+            f"-DexcludeTransitive={str(not transitive).lower()}",
+        ],
+        what=f"fetching {folder_name} with Maven",
+    )
+    stamp.write_text(wanted)
+    return lib
