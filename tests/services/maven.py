@@ -7,6 +7,7 @@ folder of the cache; a stamp file makes later runs skip it.
 
 from __future__ import annotations
 
+import os
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,6 +32,19 @@ class Artifact:
         )
 
 
+def ensure_maven() -> None:
+    """Maven comes with this project's machines; elsewhere, Debian's package (as root) or a message."""
+    if shutil.which("mvn"):
+        return
+    if os.geteuid() != 0 or not shutil.which("apt-get"):
+        raise RuntimeError("mvn (Apache Maven) is needed to fetch the test servers: install Debian's 'maven'")
+    progress("installing Debian's maven package")
+    run_checked(["apt-get", "update", "-qq"], what="apt-get update")
+    run_checked(
+        ["apt-get", "install", "-y", "-qq", "--no-install-recommends", "maven"], what="installing maven"
+    )
+
+
 def copy_dependencies(folder_name: str, artifacts: list[Artifact], *, transitive: bool = True) -> Path:
     """``CACHE/<folder_name>/lib`` holding ``artifacts`` (and their runtime dependencies)."""
     folder = CACHE / folder_name
@@ -39,8 +53,7 @@ def copy_dependencies(folder_name: str, artifacts: list[Artifact], *, transitive
     wanted = "\n".join(artifact.xml() for artifact in artifacts) + f"\ntransitive={transitive}"
     if stamp.is_file() and stamp.read_text() == wanted:
         return lib
-    if shutil.which("mvn") is None:
-        raise RuntimeError("mvn (Apache Maven) is needed to fetch test servers: apt-get install maven")
+    ensure_maven()
     progress(f"fetching {', '.join(f'{a.name}:{a.version}' for a in artifacts)} with mvn into {lib}")
     shutil.rmtree(lib, ignore_errors=True)
     folder.mkdir(parents=True, exist_ok=True)
