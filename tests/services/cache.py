@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 from pathlib import Path
 
@@ -23,3 +24,21 @@ def run_checked(command: list[str], *, what: str, **kwargs) -> subprocess.Comple
         tail = "\n".join((result.stdout + result.stderr).splitlines()[-30:])
         raise RuntimeError(f"{what} failed (exit {result.returncode}): {' '.join(command)}\n{tail}")
     return result
+
+
+def apt_install(*packages: str) -> None:
+    """Install Debian packages as root (``apt-get update`` once per cache); a clear error otherwise."""
+    if os.geteuid() != 0 or not shutil.which("apt-get"):
+        raise RuntimeError(f"the test servers need Debian's {' '.join(packages)}: install it, then rerun")
+    progress(f"installing Debian's {' '.join(packages)}")
+    stamp = CACHE / "apt-updated"
+    if not stamp.exists():
+        run_checked(["apt-get", "update", "-qq"], what="apt-get update")
+        CACHE.mkdir(parents=True, exist_ok=True)
+        stamp.touch()
+    command = ["apt-get", "install", "-y", "-qq", "--no-install-recommends", *packages]
+    run_checked(
+        command,
+        what=f"installing {' '.join(packages)}",
+        env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"},
+    )

@@ -7,12 +7,11 @@ folder of the cache; a stamp file makes later runs skip it.
 
 from __future__ import annotations
 
-import os
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
-from tests.services.cache import CACHE, progress, run_checked
+from tests.services.cache import CACHE, apt_install, progress, run_checked
 
 DEPENDENCY_PLUGIN = "org.apache.maven.plugins:maven-dependency-plugin:3.8.1"
 LOCAL_REPOSITORY = CACHE / "m2"
@@ -34,15 +33,8 @@ class Artifact:
 
 def ensure_maven() -> None:
     """Maven comes with this project's machines; elsewhere, Debian's package (as root) or a message."""
-    if shutil.which("mvn"):
-        return
-    if os.geteuid() != 0 or not shutil.which("apt-get"):
-        raise RuntimeError("mvn (Apache Maven) is needed to fetch the test servers: install Debian's 'maven'")
-    progress("installing Debian's maven package")
-    run_checked(["apt-get", "update", "-qq"], what="apt-get update")
-    run_checked(
-        ["apt-get", "install", "-y", "-qq", "--no-install-recommends", "maven"], what="installing maven"
-    )
+    if not shutil.which("mvn"):
+        apt_install("maven")
 
 
 def copy_dependencies(folder_name: str, artifacts: list[Artifact], *, transitive: bool = True) -> Path:
