@@ -1,0 +1,183 @@
+"""rsyslog receiving on UDP and TCP at 127.0.0.1, writing what it gets to files for the tests.
+
+Debian's rsyslogd runs in the foreground with a config of its own in a temporary folder: no
+``imuxsock``/``imklog`` (so it leaves ``/dev/log`` and the kernel log to the system), its own
+PID file and work directory, and one ruleset that writes each message twice: raw (exactly as
+received, to check what a sender put on the wire) and parsed as JSON (to check rsyslog
+understood it as RFC 5424/3164).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from tests.services.cache import apt_install
+from tests.services.server import Server, free_port, port_open
+
+NAME = "syslog"
+START_TIMEOUT = 30
+
+PARSED_FIELDS = {
+    "hostname": "hostname",
+    "app_name": "app-name",
+    "procid": "procid",
+    "msgid": "msgid",
+    "severity": "syslogseverity",
+    "facility": "syslogfacility",
+    "structured_data": "structured-data",
+    "msg": "msg",
+}
+
+
+def rsyslogd() -> str | None:
+    """The daemon lives in /usr/sbin, which a non-root PATH may leave out."""
+    return shutil.which("rsyslogd") or shutil.which("rsyslogd", path="/usr/sbin:/sbin")
+
+
+def provision() -> None:
+    """Debian's rsyslog package (its service is not started in containers); quick when installed."""
+    if not rsyslogd():
+        apt_install("rsyslog")
+
+
+def _quote(path: Path) -> str:
+    return json.dumps(str(path))  # a RainerScript string literal is close enough to JSON's
+
+
+def write_config(folder: Path, udp_port: int, tcp_port: int) -> Path:
+    """The whole config; every path is inside ``folder`` and both inputs listen on 127.0.0.1 only."""
+    work = folder / "work"
+    work.mkdir(exist_ok=True)
+    parsed = "\n".join(
+        f'    property(outname="{out}" name="{name}" format="jsonf")' for out, name in PARSED_FIELDS.items()
+    )
+    config = f"""
+# processInternalMessages: rsyslogd's own notices go to the rule below, not to the system's /dev/log
+global(workDirectory={_quote(work)} processInternalMessages="on")
+module(load="imudp")
+module(load="imtcp")
+template(name="raw" type="string" string="%rawmsg%\\n")
+template(name="parsed" type="list" option.jsonf="on") {{
+{parsed}
+}}
+ruleset(name="capture") {{
+    action(type="omfile" file={_quote(folder / "messages.log")} template="raw")
+    action(type="omfile" file={_quote(folder / "parsed.jsonl")} template="parsed")
+}}
+input(type="imudp" address="127.0.0.1" port="{udp_port}" ruleset="capture")
+input(type="imtcp" address="127.0.0.1" port="{tcp_port}" ruleset="capture")
+*.* action(type="omfile" file={_quote(folder / "rsyslogd-internal.log")})
+"""
+    path = folder / "rsyslog.conf"
+    path.write_text(config)
+    return path
+
+
+def rfc5424(message: str, *, app_name: str = "datashark-test", msgid: str = "-") -> str:
+    """An RFC 5424 line (user.notice) the way a well-behaved sender writes it."""
+    stamp = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+    return f"<13>1 {stamp} {socket.gethostname()} {app_name} {os.getpid()} {msgid} - {message}"
+
+
+@dataclass
+class Syslog:
+    """How to reach the test rsyslog and read what it received."""
+
+    host: str
+    udp_port: int
+    tcp_port: int
+    messages_path: Path
+    parsed_path: Path
+
+    def send_udp(self, line: str) -> None:
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+            sock.sendto(line.encode(), (self.host, self.udp_port))
+
+    def send_tcp(self, line: str, *, octet_counting: bool = True) -> None:
+        """RFC 6587 framing: ``LEN SP MSG`` (octet counting) or ``MSG LF``."""
+        data = line.encode()
+        frame = f"{len(data)} ".encode() + data if octet_counting else data + b"\n"
+        with socket.create_connection((self.host, self.tcp_port), timeout=5) as sock:
+            sock.sendall(frame)
+
+    def messages(self) -> list[str]:
+        """Every raw message received so far, oldest first (one per line)."""
+        try:
+            return self.messages_path.read_text(errors="replace").splitlines()
+        except FileNotFoundError:
+            return []
+
+    def parsed(self) -> list[dict[str, str]]:
+        """Every message received so far as rsyslog parsed it (see ``PARSED_FIELDS``)."""
+        try:
+            lines = self.parsed_path.read_text(errors="replace").splitlines()
+        except FileNotFoundError:
+            return []
+        return [json.loads(line) for line in lines if line.strip()]
+
+    def wait_for(self, n: int, *, containing: str = "", timeout: float = 20) -> list[str]:
+        """The raw messages containing ``containing`` once there are at least ``n`` of them.
+
+        The server is shared by the whole session, so tests pick out their own messages
+        by a unique token rather than counting everything received.
+        """
+        deadline = time.monotonic() + timeout
+        while True:
+            found = [line for line in self.messages() if containing in line]
+            if len(found) >= n:
+                return found
+            if time.monotonic() > deadline:
+                raise AssertionError(
+                    f"rsyslog received {len(found)} of {n} messages containing {containing!r} "
+                    f"in {timeout:.0f}s; all it has: {self.messages()[-20:]}"
+                )
+            time.sleep(0.1)
+
+
+def _probe(syslog: Syslog) -> bool:
+    """Ready when a message sent over each transport has reached the file."""
+    if not port_open(syslog.tcp_port):
+        return False
+    token = uuid.uuid4().hex
+    syslog.send_udp(rfc5424(f"probe udp {token}", app_name="datashark-probe"))
+    syslog.send_tcp(rfc5424(f"probe tcp {token}", app_name="datashark-probe"))
+    deadline = time.monotonic() + 2
+    while time.monotonic() < deadline:
+        if len([line for line in syslog.messages() if token in line]) >= 2:
+            return True
+        time.sleep(0.05)
+    return False
+
+
+@pytest.fixture(scope="session")
+def syslog(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Syslog]:
+    """rsyslogd for the session, on free ports, proven to receive over UDP and TCP."""
+    provision()
+    folder = tmp_path_factory.mktemp("rsyslog")
+    udp_port, tcp_port = _free_udp_port(), free_port()
+    config = write_config(folder, udp_port, tcp_port)
+    command = [rsyslogd() or "rsyslogd", "-n", "-f", str(config), "-i", str(folder / "rsyslogd.pid")]
+    server = Server(NAME, command, folder / "rsyslogd.out")
+    info = Syslog("127.0.0.1", udp_port, tcp_port, folder / "messages.log", folder / "parsed.jsonl")
+    try:
+        server.wait_until(lambda: _probe(info), timeout=START_TIMEOUT, what="a UDP and a TCP probe arrived")
+        yield info
+    finally:
+        server.stop()
+
+
+def _free_udp_port() -> int:
+    """A UDP port on 127.0.0.1 that nothing is bound to right now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
