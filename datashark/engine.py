@@ -19,7 +19,8 @@ from datashark.plugins import LegacyPlugin, OutputPlugin, load_output_plugin
 from datashark.settings import Settings
 from datashark.usecase import UseCase, call_load, import_code, load_arguments
 
-DEFAULT_SPARK_CONFIG = {"spark.ui.showConsoleProgress": "false"}
+# Quiet console; and the web UI, which has no authentication, may show but not kill jobs.
+DEFAULT_SPARK_CONFIG = {"spark.ui.showConsoleProgress": "false", "spark.ui.killEnabled": "false"}
 
 
 @dataclass
@@ -60,6 +61,9 @@ def start_spark(settings: Settings, master: str, app_name: str):
     from pyspark import SparkContext
 
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+    if master.startswith("local"):
+        # Nothing outside this machine needs the driver's ports (UI included) in local mode.
+        os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
     try:
         return SparkContext(conf=spark_conf(settings, master, app_name))
     except Exception as err:  # py4j and the launcher raise assorted types

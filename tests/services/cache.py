@@ -33,10 +33,19 @@ def apt_install(*packages: str) -> None:
     progress(f"installing Debian's {' '.join(packages)}")
     stamp = CACHE / "apt-updated"
     if not stamp.exists():
-        run_checked(["apt-get", "update", "-qq"], what="apt-get update")
+        run_checked(["apt-get", "-o", "DPkg::Lock::Timeout=300", "update", "-qq"], what="apt-get update")
         CACHE.mkdir(parents=True, exist_ok=True)
         stamp.touch()
-    command = ["apt-get", "install", "-y", "-qq", "--no-install-recommends", *packages]
+    command = [
+        "apt-get",
+        "-o",
+        "DPkg::Lock::Timeout=300",
+        "install",
+        "-y",
+        "-qq",
+        "--no-install-recommends",
+        *packages,
+    ]
     run_checked(
         command,
         what=f"installing {' '.join(packages)}",
