@@ -73,3 +73,33 @@ def copy_dependencies(folder_name: str, artifacts: list[Artifact], *, transitive
     )
     stamp.write_text(wanted)
     return lib
+
+
+def copy_artifact(folder_name: str, artifact: Artifact) -> Path:
+    """``CACHE/<folder_name>/<file>``: one artifact alone, with ``dependency:copy``.
+
+    For distributions published without a pom (Elasticsearch's integ-test zip), which
+    ``copy_dependencies`` cannot resolve.
+    """
+    folder = CACHE / folder_name
+    target = folder / f"{artifact.name}-{artifact.version}.{artifact.type}"
+    if target.is_file():
+        return target
+    ensure_maven()
+    progress(f"fetching {artifact.group}:{artifact.name}:{artifact.version}:{artifact.type} with mvn")
+    folder.mkdir(parents=True, exist_ok=True)
+    coordinates = f"{artifact.group}:{artifact.name}:{artifact.version}:{artifact.type}"
+    run_checked(
+        [
+            "mvn",
+            "-B",
+            "-q",
+            f"-Dmaven.repo.local={LOCAL_REPOSITORY}",
+            f"{DEPENDENCY_PLUGIN}:copy",
+            f"-Dartifact={coordinates}",
+            f"-DoutputDirectory={folder}",
+        ],
+        what=f"fetching {coordinates} with Maven",
+        cwd=folder,
+    )
+    return target

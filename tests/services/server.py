@@ -60,6 +60,8 @@ class Server:
                 env={**os.environ, **(env or {})},
                 cwd=cwd,
                 user=user,
+                group=user,
+                extra_groups=[] if user else None,
                 start_new_session=True,
             )
 
