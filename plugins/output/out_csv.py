@@ -66,6 +66,7 @@ class Plugin(OutputPlugin):
     def _replace_file(self, chunks: Iterable[tuple[str, int, list[str]]], formatter: RowFormatter) -> int:
         """Write a new file beside the old one and rename it over, so a failed run leaves the old one."""
         handle, tmp = tempfile.mkstemp(prefix=f".{self.path.name}.", dir=self.path.parent)
+        os.chmod(tmp, _mode_for(self.path))
         try:
             with os.fdopen(handle, "w", newline="", encoding="utf-8") as out:
                 count = self._copy(chunks, out, formatter, needs_header=True)
@@ -86,6 +87,15 @@ class Plugin(OutputPlugin):
             out.write(text)
             count += rows
         return count
+
+
+def _mode_for(path: Path) -> int:
+    """The replaced file's permissions, or what ``open()`` would give a new one (mkstemp uses 0600)."""
+    if path.exists():
+        return path.stat().st_mode & 0o777
+    umask = os.umask(0)
+    os.umask(umask)
+    return 0o666 & ~umask
 
 
 class RowFormatter:

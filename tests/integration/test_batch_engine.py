@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import textwrap
 from pathlib import Path
@@ -167,3 +168,25 @@ def test_file_glob_reads_every_matching_file(spark_context, tmp_path: Path) -> N
     conf.write_text(conf.read_text().replace("file = data.txt", "file = logs/*.log"))
     run(spark_context, conf)
     assert sorted(row[1] for row in read_csv(conf.parent / "out.csv")) == ["mon-event", "tue-event"]
+
+
+def test_overwrite_keeps_normal_file_permissions(spark_context, tmp_path: Path) -> None:
+    conf = make_usecase(
+        tmp_path / "perm",
+        "def load(batchData):\n    return batchData.map(lambda x: (x, 1))\n",
+        "a\n",
+        "mode = overwrite\n",
+    )
+    run(spark_context, conf)
+    out = conf.parent / "out.csv"
+    assert out.stat().st_mode & 0o777 == 0o666 & ~_current_umask()
+    out.chmod(0o640)
+    run(spark_context, conf)
+    assert out.stat().st_mode & 0o777 == 0o640
+    assert [row[1] for row in read_csv(out)] == ["a"]
+
+
+def _current_umask() -> int:
+    umask = os.umask(0)
+    os.umask(umask)
+    return umask
