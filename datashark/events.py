@@ -1,0 +1,63 @@
+"""Turning raw event text into what ``load()`` receives, according to the conf's ``format``.
+
+``text`` hands the line over untouched; ``json`` parses it into a dict; ``regex`` matches it
+against the conf's ``pattern`` and hands over the named groups as a dict. An event that
+cannot be parsed raises ``EventError``; the engine sends it to the dead-letter store.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+from datashark.errors import ConfigError
+
+FORMATS = ("text", "json", "regex")
+
+
+class EventError(ValueError):
+    """This event cannot be parsed; the message is the dead letter's reason."""
+
+
+class EventParser:
+    """Parses one use case's events; picklable (the pattern is compiled again on unpickling)."""
+
+    def __init__(self, fmt: str, pattern: str | None, *, where: str) -> None:
+        self.format = fmt
+        self.pattern: re.Pattern[str] | None = None
+        if fmt == "regex":
+            if not pattern:
+                raise ConfigError(f"{where}: key 'pattern' is required with format = regex")
+            try:
+                self.pattern = re.compile(pattern)
+            except re.error as err:
+                raise ConfigError(f"{where}: key 'pattern': invalid regex: {err}") from None
+            if not self.pattern.groupindex:
+                raise ConfigError(f"{where}: key 'pattern' has no named group such as (?P<source>...)")
+
+    @property
+    def structured(self) -> bool:
+        """True when events become dicts (what a ``[log_filter]`` needs)."""
+        return self.format != "text"
+
+    def parse(self, raw: str) -> Any:
+        if self.format == "text":
+            return raw
+        if self.format == "json":
+            return parse_json(raw)
+        match = self.pattern.match(raw)
+        if match is None:
+            raise EventError("does not match the use case's pattern")
+        return match.groupdict()
+
+
+def parse_json(raw: str) -> dict[str, Any]:
+    """A JSON object, or EventError saying why not (the filter needs named fields)."""
+    try:
+        event = json.loads(raw)
+    except (ValueError, TypeError) as err:
+        raise EventError(f"not JSON: {err}") from None
+    if not isinstance(event, dict):
+        raise EventError(f"JSON {type(event).__name__}, not an object")
+    return event
