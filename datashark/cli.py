@@ -12,9 +12,11 @@ import uuid
 from pathlib import Path
 
 from datashark import __version__, console
-from datashark.engine import Prepared, prepare, print_traceback, run_batch, start_spark
+from datashark.batch import run_batch
+from datashark.engine import Prepared, prepare, print_traceback, start_spark
 from datashark.errors import ConfigError, DataSharkError, UseCaseError
 from datashark.settings import Settings, load_settings
+from datashark.streaming import run_streaming
 from datashark.usecase import UseCase, discover, read_usecase
 
 EXIT_OK, EXIT_FAILED, EXIT_CONFIG = 0, 1, 2
@@ -40,6 +42,9 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"dataShark {__version__}")
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("-v", "--verbose", action="store_true", help="print full tracebacks of failures")
+    common.add_argument(
+        "--timeout", type=_seconds, metavar="SECONDS", help="stop streaming gracefully after this long"
+    )
     commands = parser.add_subparsers(required=True, metavar="COMMAND")
 
     standalone = commands.add_parser(
@@ -66,6 +71,13 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _seconds(text: str) -> float:
+    value = float(text)
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be a positive number of seconds, not {text}")
+    return value
+
+
 def run_standalone(args: argparse.Namespace) -> int:
     console.say(console.banner("STANDALONE MODE"))
     if args.debug:
@@ -73,11 +85,12 @@ def run_standalone(args: argparse.Namespace) -> int:
     settings = load_settings()
     prepared = prepare(settings, read_usecase(args.conf))
     console.say(f"Loaded Confs: {[str(args.conf)]}")
-    if prepared.usecase.type != "batch":
-        raise ConfigError(f"{prepared.usecase.path}: streaming use cases are not supported by this version")
     sc = start_spark(settings, LOCAL_MASTER, "dataShark Standalone")
     try:
-        run_batch(sc, prepared, debug=args.debug)
+        if prepared.usecase.type == "batch":
+            run_batch(sc, settings, prepared, debug=args.debug)
+        else:
+            run_streaming(sc, settings, [prepared], debug=args.debug, timeout=args.timeout)
     finally:
         sc.stop()
     return EXIT_OK
@@ -92,61 +105,68 @@ def run_production(args: argparse.Namespace) -> int:
     settings = load_settings()
     found = discover(settings.home, enabled_only=True)
     problems = [f"Could not load: {problem}" for problem in found.problems]
-    batch, streaming = _prepare_all(settings, found.usecases, problems)
+    ready = _prepare_all(settings, found.usecases, problems)
     for problem in problems:
         console.error(problem)
-    failed = bool(streaming)
-    for usecase in streaming:
-        console.error(f"Could not run: {usecase.path}: streaming use cases are not supported by this version")
-    if batch:
+    failed = False
+    if ready:
         console.info("Starting Spark")
         app_name = f"dataShark_{str(uuid.uuid4()).upper()}"
-        console.say(f"Loaded Confs: {[str(p.usecase.path) for p in batch]}")
+        console.say(f"Loaded Confs: {[str(p.usecase.path) for p in ready]}")
         console.say(f"App Name: {app_name}")
-        failed = _run_all_batches(settings, args, batch, app_name) or failed
+        failed = _run_all(settings, args, ready, app_name)
     else:
         console.say(" * Skipping Batch Processing")
-    console.say(" * Skip Stream Processing")
+        console.say(" * Skip Stream Processing")
     if failed:
         return EXIT_FAILED
     return EXIT_CONFIG if problems else EXIT_OK
 
 
-def _prepare_all(
-    settings: Settings, usecases: list[UseCase], problems: list[str]
-) -> tuple[list[Prepared], list[UseCase]]:
-    """Prepare every batch use case; broken ones go to ``problems`` and are skipped."""
-    batch: list[Prepared] = []
-    streaming: list[UseCase] = []
+def _prepare_all(settings: Settings, usecases: list[UseCase], problems: list[str]) -> list[Prepared]:
+    """Prepare every use case; broken ones go to ``problems`` and are skipped."""
+    ready: list[Prepared] = []
     for usecase in usecases:
-        if usecase.type == "streaming":
-            streaming.append(usecase)
-            continue
         try:
-            batch.append(prepare(settings, usecase))
+            ready.append(prepare(settings, usecase))
         except DataSharkError as err:
             problems.append(f"Could not load: {err}")
-    return batch, streaming
+    return ready
 
 
-def _run_all_batches(
-    settings: Settings, args: argparse.Namespace, batch: list[Prepared], app_name: str
-) -> bool:
-    """Run each batch use case in turn; one failing does not stop the others. True if any failed."""
+def _run_all(settings: Settings, args: argparse.Namespace, ready: list[Prepared], app_name: str) -> bool:
+    """Batch use cases one by one (a failure does not stop the others), then the streaming
+    ones together. True if any failed."""
+    batch = [p for p in ready if p.usecase.type == "batch"]
+    streaming = [p for p in ready if p.usecase.type == "streaming"]
     failed = False
     sc = start_spark(settings, args.master, app_name)
     try:
+        if not batch:
+            console.say(" * Skipping Batch Processing")
         for prepared in batch:
             try:
-                run_batch(sc, prepared, debug=False)
+                run_batch(sc, settings, prepared, debug=False)
             except UseCaseError as err:
                 failed = True
-                console.error(str(err))
-                if args.verbose:
-                    print_traceback(err)
+                _report(err, args)
+        if not streaming:
+            console.say(" * Skip Stream Processing")
+        else:
+            try:
+                run_streaming(sc, settings, streaming, debug=False, timeout=args.timeout)
+            except UseCaseError as err:
+                failed = True
+                _report(err, args)
     finally:
         sc.stop()
     return failed
+
+
+def _report(err: UseCaseError, args: argparse.Namespace) -> None:
+    console.error(str(err))
+    if args.verbose:
+        print_traceback(err)
 
 
 def run_validate(args: argparse.Namespace) -> int:

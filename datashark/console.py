@@ -49,9 +49,10 @@ def error(message: str) -> None:
     to_stderr(f"[X] {message}")
 
 
-def written(title: str, count: int, destination: str) -> None:
-    """The per-batch result line users grep for."""
+def written(title: str, count: int, destination: str, dead_letters: int = 0) -> None:
+    """The per-batch result line users grep for, with the batch's dead letters when there are any."""
+    dead = f" ({dead_letters} Dead Letters)" if dead_letters else ""
     if count:
-        say(f"{timestamp()} - ({title}) - Written {count} Documents to {destination}")
+        say(f"{timestamp()} - ({title}) - Written {count} Documents to {destination}{dead}")
     else:
-        say(f"{timestamp()} - ({title}) - No RDD Data Received")
+        say(f"{timestamp()} - ({title}) - No RDD Data Received{dead}")

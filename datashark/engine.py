@@ -1,4 +1,4 @@
-"""The Spark side of a run: building the SparkContext and running use cases on it.
+"""Getting use cases ready to run, and the SparkContext they run on.
 
 Everything that can be checked without Spark (confs, code, plugins) is checked before the
 context starts (see ``prepare``), so a typo costs a second, not a JVM start.
@@ -13,11 +13,12 @@ from dataclasses import dataclass
 from importlib import resources
 from types import ModuleType
 
-from datashark import console
-from datashark.errors import DataSharkError, UseCaseError
-from datashark.plugins import LegacyPlugin, OutputPlugin, load_output_plugin
+from datashark.errors import ConfigError, DataSharkError, UseCaseError
+from datashark.events import EventParser
+from datashark.filters import LogFilter
+from datashark.plugins import InputPlugin, LegacyPlugin, OutputPlugin, load_input_plugin, load_output_plugin
 from datashark.settings import Settings
-from datashark.usecase import UseCase, call_load, import_code, load_arguments
+from datashark.usecase import UseCase, import_code
 
 # Quiet console; and the web UI, which has no authentication, may show but not kill jobs.
 DEFAULT_SPARK_CONFIG = {"spark.ui.showConsoleProgress": "false", "spark.ui.killEnabled": "false"}
@@ -25,16 +26,43 @@ DEFAULT_SPARK_CONFIG = {"spark.ui.showConsoleProgress": "false", "spark.ui.killE
 
 @dataclass
 class Prepared:
-    """A use case whose code is imported and whose output plugin is configured."""
+    """A use case ready to run: code imported, plugins configured, parser and filter compiled."""
 
     usecase: UseCase
     module: ModuleType
     plugin: OutputPlugin | LegacyPlugin
+    parser: EventParser
+    log_filter: LogFilter
+    source: InputPlugin | None
+
+    @property
+    def reshapes_events(self) -> bool:
+        """Whether raw lines must go through the EventStage before ``load()``."""
+        return self.parser.structured or bool(self.log_filter)
 
 
 def prepare(settings: Settings, usecase: UseCase) -> Prepared:
-    """Import the code (checking ``load()`` can be called) and build the output plugin."""
-    return Prepared(usecase, import_code(usecase), load_output_plugin(settings.home, usecase))
+    """Everything that can fail before Spark starts: code, plugins, pattern, filter, input."""
+    conf = usecase.conf
+    where = str(usecase.path)
+    parser = EventParser(conf["format"], conf["pattern"], where=where)
+    log_filter = LogFilter(conf["log_filter"]["include"], conf["log_filter"]["exclude"], where=where)
+    source = None
+    if usecase.type == "streaming":
+        if not conf["input"]:
+            raise ConfigError(
+                f"{where}: key 'input' is required: this version has no global Kafka stream yet "
+                "(write e.g. input = file with [in_file] folder_path = ...)"
+            )
+        source = load_input_plugin(settings.home, usecase)
+    plugin = load_output_plugin(settings.home, usecase)
+    return Prepared(usecase, import_code(usecase), plugin, parser, log_filter, source)
+
+
+def usecase_failure(usecase: UseCase, err: BaseException) -> UseCaseError:
+    """The one-line ``(Title) - Failed: ...`` error for anything a use case raised."""
+    reason = str(err) if isinstance(err, DataSharkError) else summarize(err)
+    return UseCaseError(f"({usecase.name}) - Failed: {reason}")
 
 
 def spark_conf(settings: Settings, master: str, app_name: str):
@@ -68,26 +96,6 @@ def start_spark(settings: Settings, master: str, app_name: str):
         return SparkContext(conf=spark_conf(settings, master, app_name))
     except Exception as err:  # py4j and the launcher raise assorted types
         raise DataSharkError(f"could not start Spark on {master}: {summarize(err)}") from err
-
-
-def run_batch(sc, prepared: Prepared, *, debug: bool) -> None:
-    """Read ``file``, call ``load()``, hand the result to the output (or print it with ``-d``)."""
-    from pyspark import RDD
-
-    usecase = prepared.usecase
-    data = sc.textFile(usecase.data_path())
-    try:
-        result = call_load(prepared.module.load, *load_arguments(usecase, sc, data))
-        if not isinstance(result, RDD):
-            raise UseCaseError(f"load() returned {type(result).__name__}, expected an RDD")
-        if debug:
-            console.say(repr(result.collect()))
-        else:
-            prepared.plugin.save(result, usecase.type)
-    except DataSharkError as err:
-        raise UseCaseError(f"({usecase.name}) - Failed: {err}") from err
-    except Exception as err:  # anything from the user's code or Spark fails this use case only
-        raise UseCaseError(f"({usecase.name}) - Failed: {summarize(err)}") from err
 
 
 def summarize(err: BaseException) -> str:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 from datashark.errors import ConfigError
@@ -61,3 +62,30 @@ def parse_json(raw: str) -> dict[str, Any]:
     if not isinstance(event, dict):
         raise EventError(f"JSON {type(event).__name__}, not an object")
     return event
+
+
+class EventStage:
+    """mapPartitions function from raw lines to what ``load()`` receives.
+
+    Each event is parsed once: into the format the use case asked for, or as JSON only for
+    the ``[log_filter]`` when the use case wants text. Unparseable events become dead letters.
+    """
+
+    def __init__(self, parser: EventParser, log_filter, dead_letters, *, stage: str) -> None:
+        self.parser = parser
+        self.log_filter = log_filter if log_filter else None
+        self.dead_letters = dead_letters
+        self.stage = stage
+
+    def __call__(self, lines: Iterable[str]) -> Iterator[Any]:
+        parse, keep, dead = self.parser.parse, self.log_filter, self.dead_letters
+        filter_text = keep is not None and not self.parser.structured
+        for raw in lines:
+            try:
+                event = parse(raw)
+                if keep is not None and not keep(parse_json(raw) if filter_text else event):
+                    continue
+            except EventError as err:
+                dead.add(self.stage, str(err), raw)
+                continue
+            yield event

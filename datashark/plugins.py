@@ -1,9 +1,10 @@
-"""Output plugins: the base class plugins extend, and the loader that finds them by name.
+"""Plugins: the base classes they extend, and the loader that finds them by name.
 
-``output = csv`` means ``plugins/output/out_csv.py`` configured from ``[out_csv]``. A plugin
-module defines ``Plugin``: either a subclass of ``OutputPlugin`` (validated conf, the driver
-prints the Written line), or a class written for the original dataShark
-(``Plugin(conf)`` + ``save(dataRDD, progType)``), which is called as it was.
+``output = csv`` means ``plugins/output/out_csv.py`` configured from ``[out_csv]``;
+``input = file`` means ``plugins/input/in_file.py`` configured from ``[in_file]``. A plugin
+module defines ``Plugin``: a subclass of ``OutputPlugin``/``InputPlugin`` (its section is
+validated against ``CONFIGSPEC``), or, for outputs, a class written for the original
+dataShark (``Plugin(conf)`` + ``save(dataRDD, progType)``), which is called as it was.
 """
 
 from __future__ import annotations
@@ -11,15 +12,17 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from datashark import console
 from datashark.codeimport import import_file, unique_module_name
 from datashark.configspec import validate_section
 from datashark.errors import ConfigError
 
 if TYPE_CHECKING:
     from pyspark import RDD
+    from pyspark.streaming import DStream, StreamingContext
 
     from datashark.usecase import UseCase
+
+PREFIX_BY_KIND = {"input": "in", "output": "out"}
 
 
 class OutputPlugin:
@@ -27,7 +30,7 @@ class OutputPlugin:
 
     Subclasses set ``CONFIGSPEC`` (configspec lines for their ``[out_<name>]`` section, which
     always has ``title`` and ``debug``), ``write()`` one RDD and say where it went in
-    ``destination``; the driver prints the Written line, so every plugin reports alike.
+    ``destination``; the engine prints the Written line, so every plugin reports alike.
     """
 
     CONFIGSPEC: tuple[str, ...] = ()
@@ -48,10 +51,32 @@ class OutputPlugin:
         """Deliver every row of ``rdd``; returns how many were written."""
         raise NotImplementedError
 
-    def save(self, rdd: RDD, prog_type: str) -> None:
-        """Write a batch result and print its Written line."""
-        count = self.write(rdd, console.timestamp())
-        console.written(self.title, count, self.destination)
+
+class InputPlugin:
+    """Base of input plugins: builds the DStream a streaming use case reads.
+
+    Two use cases whose input is configured identically share one stream (see ``key``).
+    """
+
+    CONFIGSPEC: tuple[str, ...] = ()
+
+    def __init__(self, conf: dict[str, Any], usecase: UseCase) -> None:
+        self.conf = conf
+        self.usecase = usecase
+
+    @property
+    def description(self) -> str:
+        """What is read, for the ``+ Input Module:`` line, e.g. ``File /var/log/in``."""
+        raise NotImplementedError
+
+    @property
+    def key(self) -> tuple:
+        """Equal for inputs that read the same events."""
+        return (type(self).__module__, self.description)
+
+    def stream(self, ssc: StreamingContext) -> DStream:
+        """A DStream of event lines (text)."""
+        raise NotImplementedError
 
 
 class LegacyPlugin:
@@ -60,25 +85,39 @@ class LegacyPlugin:
     def __init__(self, plugin_class: type, conf: dict[str, Any]) -> None:
         self.plugin = plugin_class(conf)
 
-    def save(self, rdd: RDD, prog_type: str) -> None:
-        self.plugin.save(rdd, prog_type)
+    def save(self, data: RDD | DStream, prog_type: str) -> None:
+        self.plugin.save(data, prog_type)
 
 
 def plugin_path(home: Path, kind: str, name: str) -> Path:
     """``plugins/<kind>/<prefix>_<name>.py``, where the prefix is ``in`` or ``out``."""
-    prefix = {"input": "in", "output": "out"}[kind]
-    return home / "plugins" / kind / f"{prefix}_{name}.py"
+    return home / "plugins" / kind / f"{PREFIX_BY_KIND[kind]}_{name}.py"
 
 
 def load_output_plugin(home: Path, usecase: UseCase) -> OutputPlugin | LegacyPlugin:
-    """The configured output plugin of ``usecase``, ready to ``save()``; ConfigError if not."""
-    name = usecase.output
-    path = plugin_path(home, "output", name)
-    where = f"{usecase.path}: key 'output'"
+    """The configured output plugin of ``usecase``; ConfigError if it cannot be."""
+    plugin_class, section = _plugin_class(home, "output", usecase.output, usecase)
+    if not issubclass(plugin_class, OutputPlugin):
+        return LegacyPlugin(plugin_class, section)
+    spec = [*OutputPlugin.COMMON_SPEC, *plugin_class.CONFIGSPEC]
+    return plugin_class(_validated(section, spec, "output", usecase), usecase)
+
+
+def load_input_plugin(home: Path, usecase: UseCase) -> InputPlugin:
+    """The ``input`` override of a streaming use case; ConfigError if it cannot be."""
+    plugin_class, section = _plugin_class(home, "input", usecase.conf["input"], usecase)
+    if not issubclass(plugin_class, InputPlugin):
+        raise ConfigError(f"{usecase.path}: key 'input': {plugin_class.__module__} is not an InputPlugin")
+    return plugin_class(_validated(section, list(plugin_class.CONFIGSPEC), "input", usecase), usecase)
+
+
+def _plugin_class(home: Path, kind: str, name: str, usecase: UseCase) -> tuple[type, dict[str, Any]]:
+    path = plugin_path(home, kind, name)
+    where = f"{usecase.path}: key '{kind}'"
     if not path.is_file():
-        known = sorted(p.stem.removeprefix("out_") for p in path.parent.glob("out_*.py"))
+        known = sorted(p.stem.split("_", 1)[1] for p in path.parent.glob(f"{PREFIX_BY_KIND[kind]}_*.py"))
         raise ConfigError(
-            f"{where}: unknown output plugin '{name}' (no {path}; available: {', '.join(known)})"
+            f"{where}: unknown {kind} plugin '{name}' (no {path}; available: {', '.join(known)})"
         )
     try:
         module = import_file(path, unique_module_name("datashark_plugin", path))
@@ -87,10 +126,9 @@ def load_output_plugin(home: Path, usecase: UseCase) -> OutputPlugin | LegacyPlu
     plugin_class = getattr(module, "Plugin", None)
     if not isinstance(plugin_class, type):
         raise ConfigError(f"{where}: plugin {path} defines no class Plugin")
-    section_name = f"out_{name}"
-    section = usecase.conf.get(section_name, {})
-    if not issubclass(plugin_class, OutputPlugin):
-        return LegacyPlugin(plugin_class, section)
-    spec = [*OutputPlugin.COMMON_SPEC, *plugin_class.CONFIGSPEC]
-    conf = validate_section(section, spec, where=f"{usecase.path}: [{section_name}]", allow_extra=False)
-    return plugin_class(conf, usecase)
+    return plugin_class, usecase.conf.get(f"{PREFIX_BY_KIND[kind]}_{name}", {})
+
+
+def _validated(section: dict[str, Any], spec: list[str], kind: str, usecase: UseCase) -> dict[str, Any]:
+    name = f"{PREFIX_BY_KIND[kind]}_{usecase.conf[kind]}"
+    return validate_section(section, spec, where=f"{usecase.path}: [{name}]", allow_extra=False)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import dataclasses
 import os
 import shutil
 import subprocess
@@ -40,3 +41,12 @@ def wordcount_copy(tmp_path: Path) -> Path:
     conf = folder / "wordcount.conf"
     conf.write_text(conf.read_text().replace("/tmp/usecase1.csv", str(tmp_path / "out.csv")))
     return conf
+
+
+def settings_for(tmp_path: Path, home: Path = REPO):
+    """The home's settings with dead letters and checkpoints inside the test's folder."""
+    from datashark.settings import load_settings
+
+    return dataclasses.replace(
+        load_settings(home), deadletter_dir=tmp_path / "deadletter", checkpoint_dir=str(tmp_path / "ckpt")
+    )

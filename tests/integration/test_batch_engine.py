@@ -9,12 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from datashark.engine import prepare, run_batch
+from datashark.batch import run_batch
+from datashark.engine import prepare
 from datashark.errors import UseCaseError
-from datashark.settings import load_settings
 from datashark.usecase import read_usecase
-from tests.conftest import REPO
-from tests.integration.conftest import WORDCOUNT_ROWS, read_csv
+from tests.integration.conftest import WORDCOUNT_ROWS, read_csv, settings_for
 
 pytestmark = pytest.mark.spark
 
@@ -33,7 +32,8 @@ def make_usecase(folder: Path, code: str, data: str, out: str = "") -> Path:
 
 
 def run(sc, conf: Path, *, debug: bool = False) -> None:
-    run_batch(sc, prepare(load_settings(REPO), read_usecase(conf)), debug=debug)
+    settings = settings_for(conf.parent)
+    run_batch(sc, settings, prepare(settings, read_usecase(conf)), debug=debug)
 
 
 def test_wordcount_writes_every_distinct_token(spark_context, wordcount_copy: Path, capsys) -> None:
@@ -112,9 +112,10 @@ def test_same_named_helpers_of_two_use_cases_reach_the_executors(spark_context, 
         )
         (conf.parent / "utils.py").write_text(f"def tag(line):\n    return '{name}-' + line\n")
         confs.append(conf)
-    prepared = [prepare(load_settings(REPO), read_usecase(conf)) for conf in confs]
+    settings = settings_for(tmp_path)
+    prepared = [prepare(settings, read_usecase(conf)) for conf in confs]
     for item in prepared:
-        run_batch(spark_context, item, debug=False)
+        run_batch(spark_context, settings, item, debug=False)
     assert read_csv(tmp_path / "first" / "out.csv")[0][1] == "first-x"
     assert read_csv(tmp_path / "second" / "out.csv")[0][1] == "second-x"
 
@@ -144,7 +145,8 @@ def test_original_style_plugin_runs(spark_context, tmp_path: Path, monkeypatch) 
         .replace("output = csv", "output = legacy")
         .replace("[out_csv]\npath = out.csv", f"[out_legacy]\npath = {tmp_path / 'legacy.txt'}")
     )
-    run_batch(spark_context, prepare(load_settings(home), read_usecase(conf)), debug=False)
+    settings = settings_for(tmp_path, home)
+    run_batch(spark_context, settings, prepare(settings, read_usecase(conf)), debug=False)
     assert (tmp_path / "legacy.txt").read_text() == "batch a 2\n"
 
 

@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from datashark.engine import prepare, run_batch
-from datashark.settings import load_settings
+from datashark.batch import run_batch
+from datashark.engine import prepare
 from datashark.usecase import read_usecase
 from tests.conftest import REPO
-from tests.integration.conftest import read_csv
+from tests.integration.conftest import read_csv, settings_for
 
 pytestmark = pytest.mark.spark
 SSH_LOG = REPO / "tests" / "data" / "openssh_2k.log"
@@ -49,7 +49,8 @@ def example_home(tmp_path: Path) -> Path:
 
 def run_example(sc, home: Path) -> None:
     conf = home / "conf" / "failed-logins" / "failed-logins.conf"
-    run_batch(sc, prepare(load_settings(home), read_usecase(conf)), debug=False)
+    settings = settings_for(home, home)
+    run_batch(sc, settings, prepare(settings, read_usecase(conf)), debug=False)
 
 
 def test_failed_logins_example(spark_context, example_home: Path) -> None:

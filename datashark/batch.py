@@ -1,0 +1,32 @@
+"""Running one batch use case: read ``file``, call ``load()``, deliver (or print with ``-d``)."""
+
+from __future__ import annotations
+
+from datashark import console
+from datashark.deadletter import DeadLetters
+from datashark.delivery import deliver, events_for_load, report_dead_letters
+from datashark.engine import Prepared, usecase_failure
+from datashark.errors import UseCaseError
+from datashark.settings import Settings
+from datashark.usecase import call_load, load_arguments
+
+
+def run_batch(sc, settings: Settings, prepared: Prepared, *, debug: bool) -> None:
+    """One batch use case; any failure becomes a one-line UseCaseError naming it."""
+    from pyspark import RDD
+
+    usecase = prepared.usecase
+    dead_letters = DeadLetters(sc, settings.deadletter_dir, usecase.name)
+    try:
+        lines = sc.textFile(usecase.data_path())
+        data = events_for_load(prepared, lines, dead_letters, stage="input", filtered=True)
+        result = call_load(prepared.module.load, *load_arguments(usecase, sc, data))
+        if not isinstance(result, RDD):
+            raise UseCaseError(f"load() returned {type(result).__name__}, expected an RDD")
+        if debug:
+            console.say(repr(result.collect()))
+            report_dead_letters(prepared, dead_letters)
+        else:
+            deliver(prepared, result, dead_letters, console.timestamp())
+    except Exception as err:  # anything from the user's code or Spark fails this use case only
+        raise usecase_failure(usecase, err) from err

@@ -1,0 +1,48 @@
+"""One batch's way out: valid rows to the output plugin, the rest to the dead letters.
+
+Shared by batch runs and by every streaming batch, so both report the same Written line.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from datashark import console
+from datashark.events import EventStage
+from datashark.plugins import OutputPlugin
+from datashark.records import ValidRows
+
+if TYPE_CHECKING:
+    from pyspark import RDD
+
+    from datashark.deadletter import DeadLetters
+    from datashark.engine import Prepared
+
+
+def events_for_load(prepared: Prepared, lines, dead_letters: DeadLetters, *, stage: str, filtered: bool):
+    """``lines`` (an RDD or DStream) as ``load()`` should see them: parsed, filtered, or as they are."""
+    log_filter = prepared.log_filter if filtered else None
+    if not prepared.parser.structured and not log_filter:
+        return lines
+    return lines.mapPartitions(EventStage(prepared.parser, log_filter, dead_letters, stage=stage))
+
+
+def deliver(prepared: Prepared, rdd: RDD, dead_letters: DeadLetters, batch_time: str) -> None:
+    """Write the valid rows of ``rdd``, store the dead letters, print the batch's line."""
+    valid = rdd.mapPartitions(ValidRows(dead_letters), preservesPartitioning=True)
+    plugin = prepared.plugin
+    if isinstance(plugin, OutputPlugin):
+        count = plugin.write(valid, batch_time)
+        console.written(plugin.title, count, plugin.destination, dead_letters.flush())
+    else:
+        plugin.save(valid, prepared.usecase.type)
+        report_dead_letters(prepared, dead_letters)
+
+
+def report_dead_letters(prepared: Prepared, dead_letters: DeadLetters) -> None:
+    """Store what was collected; say so when there was any (plugins that print their own lines)."""
+    count = dead_letters.flush()
+    if count:
+        console.say(
+            f"{console.timestamp()} - ({prepared.usecase.name}) - {count} Dead Letters in {dead_letters.path}"
+        )

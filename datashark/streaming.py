@@ -1,0 +1,122 @@
+"""Streaming use cases: one StreamingContext, shared cached inputs, graceful stops.
+
+Functions handed to ``foreachRDD`` are real functions (PySpark inspects their arity) that
+close over picklable objects only: with a checkpoint directory set, Spark pickles them.
+"""
+
+from __future__ import annotations
+
+import shutil
+import signal
+import time
+
+from datashark import console
+from datashark.deadletter import DeadLetters
+from datashark.delivery import deliver, events_for_load, report_dead_letters
+from datashark.engine import Prepared, summarize, usecase_failure
+from datashark.errors import UseCaseError
+from datashark.settings import Settings
+from datashark.usecase import call_load, load_arguments
+
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+
+class GracefulStop:
+    """Turns SIGINT/SIGTERM and an optional time limit into "finish the batch, then stop"."""
+
+    def __init__(self, timeout: float | None) -> None:
+        self.deadline = time.monotonic() + timeout if timeout else None
+        self.signalled: str | None = None
+        self.previous = {sig: signal.signal(sig, self._on_signal) for sig in STOP_SIGNALS}
+
+    def _on_signal(self, signum: int, _frame) -> None:
+        self.signalled = signal.Signals(signum).name
+
+    def reason(self) -> str | None:
+        if self.signalled:
+            return f"{self.signalled} received"
+        if self.deadline is not None and time.monotonic() >= self.deadline:
+            return "time limit reached"
+        return None
+
+    def restore(self) -> None:
+        for sig, handler in self.previous.items():
+            signal.signal(sig, handler)
+
+
+def run_streaming(
+    sc, settings: Settings, prepared: list[Prepared], *, debug: bool, timeout: float | None
+) -> None:
+    """Wire every streaming use case into one StreamingContext and run until told to stop."""
+    from pyspark.streaming import StreamingContext
+
+    ssc = StreamingContext(sc, settings.batch_interval)
+    checkpoint = f"{settings.checkpoint_dir.rstrip('/')}/{sc.applicationId}"
+    ssc.checkpoint(checkpoint)
+    shared: dict[tuple, object] = {}
+    for item in prepared:
+        _wire(ssc, sc, settings, item, shared, debug=debug)
+    stop = GracefulStop(timeout)
+    ssc.start()
+    try:
+        while (reason := stop.reason()) is None:
+            if ssc.awaitTerminationOrTimeout(1):
+                break
+        else:
+            console.info(f"Stopping streaming ({reason}): finishing the batch in flight")
+    except Exception as err:  # a batch failed: the stream stops, the error says which use case
+        raise UseCaseError(f"streaming stopped: {summarize(err)}") from err
+    finally:
+        stop.restore()
+        ssc.stop(stopSparkContext=False, stopGraceFully=True)
+        if "://" not in checkpoint:
+            shutil.rmtree(checkpoint, ignore_errors=True)
+
+
+def _wire(ssc, sc, settings: Settings, prepared: Prepared, shared: dict, *, debug: bool) -> None:
+    from pyspark.streaming import DStream
+
+    usecase = prepared.usecase
+    source = prepared.source
+    console.say(f" - Starting {usecase.name}")
+    console.say(f"   + Input Module: {source.description}")
+    console.say(f"   + Output Module: {usecase.output.title()}")
+    if source.key not in shared:
+        shared[source.key] = source.stream(ssc).cache()
+    dead_letters = DeadLetters(sc, settings.deadletter_dir, usecase.name)
+    events = events_for_load(prepared, shared[source.key], dead_letters, stage="input", filtered=True)
+    training = events_for_load(
+        prepared, sc.textFile(usecase.data_path()), dead_letters, stage="training", filtered=False
+    )
+    try:
+        result = call_load(prepared.module.load, *load_arguments(usecase, sc, events, training))
+    except Exception as err:  # load() runs once on the driver to build the stream
+        raise usecase_failure(usecase, err) from err
+    if not isinstance(result, DStream):
+        raise usecase_failure(
+            usecase, UseCaseError(f"load() returned {type(result).__name__}, expected a DStream")
+        )
+    if debug:
+        result.pprint()
+        result.foreachRDD(_flush_only(prepared, dead_letters))
+    else:
+        result.foreachRDD(_delivery(prepared, dead_letters))
+
+
+def _delivery(prepared: Prepared, dead_letters: DeadLetters):
+    def deliver_batch(batch_time, rdd) -> None:
+        try:
+            deliver(prepared, rdd, dead_letters, batch_time.strftime("%Y-%m-%d %H:%M:%S"))
+        except Exception as err:
+            failure = usecase_failure(prepared.usecase, err)
+            console.error(str(failure))
+            raise failure from err
+
+    return deliver_batch
+
+
+def _flush_only(prepared: Prepared, dead_letters: DeadLetters):
+    def flush(_batch_time, _rdd) -> None:
+        report_dead_letters(prepared, dead_letters)
+
+    return flush

@@ -1,0 +1,28 @@
+"""File input: every new file that appears in a folder (local or ``hdfs://``) is read.
+
+Spark picks up files whose modification time falls in the current batch, so move or rename
+complete files into the folder (``mv``), rather than writing them in place.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from datashark.plugins import InputPlugin
+
+
+class Plugin(InputPlugin):
+    CONFIGSPEC = ("folder_path = string(min=1)",)
+
+    def __init__(self, conf, usecase) -> None:
+        super().__init__(conf, usecase)
+        self.folder = usecase.resolve(conf["folder_path"])
+        if "://" not in self.folder:
+            Path(self.folder).mkdir(parents=True, exist_ok=True)
+
+    @property
+    def description(self) -> str:
+        return f"File {self.folder}"
+
+    def stream(self, ssc):
+        return ssc.textFileStream(self.folder)
