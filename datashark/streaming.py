@@ -9,6 +9,7 @@ from __future__ import annotations
 import shutil
 import signal
 import time
+import warnings
 
 from datashark import console
 from datashark.deadletter import DeadLetters
@@ -19,6 +20,9 @@ from datashark.settings import Settings
 from datashark.usecase import call_load, load_arguments
 
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+# Failures of delivery functions, which Spark reports wrapped in JVM errors: the driver's own
+# words are kept here (module level: the functions themselves are pickled by checkpointing).
+_FAILURES: list[UseCaseError] = []
 
 
 class GracefulStop:
@@ -50,6 +54,8 @@ def run_streaming(
     """Wire every streaming use case into one StreamingContext and run until told to stop."""
     from pyspark.streaming import StreamingContext
 
+    # dataShark keeps DStreams for the original load() contract; users cannot act on Spark's notice.
+    warnings.filterwarnings("ignore", message="DStream is deprecated", category=FutureWarning)
     ssc = StreamingContext(sc, settings.batch_interval)
     checkpoint = f"{settings.checkpoint_dir.rstrip('/')}/{sc.applicationId}"
     ssc.checkpoint(checkpoint)
@@ -57,6 +63,7 @@ def run_streaming(
     for item in prepared:
         _wire(ssc, sc, settings, item, shared, debug=debug)
     stop = GracefulStop(timeout)
+    _FAILURES.clear()
     ssc.start()
     try:
         while (reason := stop.reason()) is None:
@@ -65,7 +72,8 @@ def run_streaming(
         else:
             console.info(f"Stopping streaming ({reason}): finishing the batch in flight")
     except Exception as err:  # a batch failed: the stream stops, the error says which use case
-        raise UseCaseError(f"streaming stopped: {summarize(err)}") from err
+        reason = str(_FAILURES[-1]) if _FAILURES else summarize(err)
+        raise UseCaseError(f"streaming stopped: {reason}") from err
     finally:
         stop.restore()
         ssc.stop(stopSparkContext=False, stopGraceFully=True)
@@ -109,7 +117,7 @@ def _delivery(prepared: Prepared, dead_letters: DeadLetters):
             deliver(prepared, rdd, dead_letters, batch_time.strftime("%Y-%m-%d %H:%M:%S"))
         except Exception as err:
             failure = usecase_failure(prepared.usecase, err)
-            console.error(str(failure))
+            _FAILURES.append(failure)
             raise failure from err
 
     return deliver_batch

@@ -1,0 +1,133 @@
+"""Streaming use cases on the session SparkContext: files dropped into a watched folder."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import shutil
+import textwrap
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from datashark.engine import prepare
+from datashark.errors import UseCaseError
+from datashark.streaming import run_streaming
+from datashark.usecase import read_usecase
+from tests.integration.conftest import read_csv, settings_for
+
+pytestmark = pytest.mark.spark
+
+COUNT_BY_HOST = """
+def load(streamingData, trainingData, context, conf):
+    known = {event["host"] for event in trainingData.collect()}
+    counts = streamingData.map(lambda e: (e.get("host", "?"), 1)).reduceByKey(lambda a, b: a + b)
+    return counts.map(lambda kv: (kv[0], kv[1], {"known": kv[0] in known}))
+"""
+
+
+def streaming_usecase(
+    folder: Path, name: str, *, extra: str = "", code: str = COUNT_BY_HOST, incoming: str = "incoming"
+) -> Path:
+    """A streaming use case reading JSON events from ``incoming`` (default: ``folder/incoming``),
+    CSV to ``folder/out.csv``."""
+    folder.mkdir(parents=True)
+    (folder / "uc.py").write_text(textwrap.dedent(code))
+    (folder / "known.txt").write_text('{"host": "web1"}\n')
+    conf = folder / "uc.conf"
+    conf.write_text(
+        f"name = {name}\ntype = streaming\ncode = uc.py\ntraining = known.txt\ninput = file\n"
+        f"output = csv\nformat = json\n{extra}\n[in_file]\nfolder_path = {incoming}\n"
+        "[out_csv]\npath = out.csv\nmode = append\n"
+    )
+    return conf
+
+
+def drop(folder: Path, name: str, lines: list[str]) -> None:
+    """Write elsewhere, then move in: the file stream sees complete files only."""
+    staging = folder.parent / f".{name}"
+    staging.write_text("".join(line + "\n" for line in lines))
+    shutil.move(staging, folder / name)
+
+
+def run_with_drops(sc, tmp_path: Path, confs: list[Path], drops: list[tuple[Path, str, list[str]]]) -> None:
+    """Run the use cases for a few 1-second batches while the files are dropped in."""
+    settings = dataclasses.replace(settings_for(tmp_path), batch_interval=1)
+    prepared = [prepare(settings, read_usecase(conf)) for conf in confs]
+
+    def dropper() -> None:
+        time.sleep(2.5)
+        for folder, name, lines in drops:
+            drop(folder, name, lines)
+
+    thread = threading.Thread(target=dropper)
+    thread.start()
+    try:
+        run_streaming(sc, settings, prepared, debug=False, timeout=7)
+    finally:
+        thread.join()
+
+
+def events(*hosts: str, proto: str = "tcp") -> list[str]:
+    return [json.dumps({"host": host, "proto": proto}) for host in hosts]
+
+
+def test_two_use_cases_share_a_folder_each_with_its_own_filter(spark_context, tmp_path: Path) -> None:
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    include = "[log_filter]\n[[include]]\nproto = tcp"
+    tcp = streaming_usecase(tmp_path / "tcp", "TCP", extra=include, incoming=str(shared))
+    exclude = "[log_filter]\n[[exclude]]\nhost = web2"
+    not_web2 = streaming_usecase(tmp_path / "udp", "Not web2", extra=exclude, incoming=str(shared))
+    lines = [*events("web1", "web1", "web2"), *events("web3", proto="udp"), "not json", '{"proto": "tcp"}']
+    run_with_drops(spark_context, tmp_path, [tcp, not_web2], [(shared, "a.log", lines)])
+
+    tcp_rows = {row[1]: row[2:] for row in read_csv(tmp_path / "tcp" / "out.csv")}
+    assert tcp_rows == {"web1": ["2", "True"], "web2": ["1", "False"], "?": ["1", "False"]}
+    other_rows = {row[1]: row[2:] for row in read_csv(tmp_path / "udp" / "out.csv")}
+    assert other_rows == {"web1": ["2", "True"], "web3": ["1", "False"], "?": ["1", "False"]}
+
+
+def test_garbage_goes_to_dead_letters_and_the_stream_goes_on(spark_context, tmp_path: Path, capsys) -> None:
+    conf = streaming_usecase(tmp_path / "uc", "Garbage", extra="[log_filter]\n[[include]]\nproto = tcp")
+    incoming = tmp_path / "uc" / "incoming"
+    incoming.mkdir()
+    run_with_drops(
+        spark_context,
+        tmp_path,
+        [conf],
+        [(incoming, "1.log", ["garbage", "[1, 2]", *events("web1")]), (incoming, "2.log", events("web4"))],
+    )
+    assert sorted(row[1] for row in read_csv(tmp_path / "uc" / "out.csv")) == ["web1", "web4"]
+    records = [
+        json.loads(line) for path in (tmp_path / "deadletter").rglob("*.jsonl") for line in path.open()
+    ]
+    assert sorted(record["event"] for record in records) == ["[1, 2]", "garbage"]
+    assert {record["stage"] for record in records} == {"input"}
+    assert all(record["usecase"] == "Garbage" for record in records)
+    assert "(2 Dead Letters)" in capsys.readouterr().out
+
+
+def test_bad_rows_from_load_are_dead_letters(spark_context, tmp_path: Path) -> None:
+    code = "def load(s, t):\n    return s.map(lambda e: (e['host'], {'bad': 'x'}.get(e['host'], 1)))\n"
+    conf = streaming_usecase(tmp_path / "uc", "Rows", code=code)
+    incoming = tmp_path / "uc" / "incoming"
+    incoming.mkdir()
+    run_with_drops(spark_context, tmp_path, [conf], [(incoming, "1.log", events("ok", "bad"))])
+    assert [row[1] for row in read_csv(tmp_path / "uc" / "out.csv")] == ["ok"]
+    (record,) = [
+        json.loads(line) for path in (tmp_path / "deadletter").rglob("*.jsonl") for line in path.open()
+    ]
+    assert record["stage"] == "output" and "score is str" in record["reason"]
+
+
+def test_a_failing_batch_stops_the_stream_with_the_use_case_named(spark_context, tmp_path: Path) -> None:
+    code = "def load(stream, training):\n    return stream.map(lambda e: (e['missing'], 1))\n"
+    conf = streaming_usecase(tmp_path / "uc", "Broken", code=code)
+    incoming = tmp_path / "uc" / "incoming"
+    incoming.mkdir()
+    with pytest.raises(UseCaseError, match=r"\(Broken\) - Failed: KeyError: 'missing'"):
+        run_with_drops(spark_context, tmp_path, [conf], [(incoming, "1.log", events("x"))])
+    assert not (tmp_path / "ckpt").exists() or not any((tmp_path / "ckpt").iterdir())
