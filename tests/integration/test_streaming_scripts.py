@@ -1,0 +1,135 @@
+"""Streaming through the scripts: --timeout, SIGTERM, -d, and start.sh's batch-then-streaming order."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import REPO
+from tests.integration.conftest import WORDCOUNT_ROWS, read_csv, run_script
+
+pytestmark = pytest.mark.spark
+
+
+def streaming_home(tmp_path: Path) -> Path:
+    """A dataShark folder with 1-second batches and one JSON streaming use case."""
+    home = tmp_path / "home"
+    shutil.copytree(REPO / "plugins", home / "plugins")
+    (home / "datashark.conf").write_text("batch.interval = 1\n")
+    folder = home / "conf" / "hosts"
+    folder.mkdir(parents=True)
+    (folder / "hosts.py").write_text(
+        "def load(streamingData, trainingData):\n"
+        "    return streamingData.map(lambda e: (e['host'], 1)).reduceByKey(lambda a, b: a + b)\n"
+    )
+    (folder / "training.txt").write_text("{}\n")
+    (folder / "hosts.conf").write_text(
+        "name = Hosts\ntype = streaming\nenabled = true\ncode = hosts.py\ntraining = training.txt\n"
+        f"input = file\nformat = json\noutput = csv\n[in_file]\nfolder_path = {tmp_path / 'in'}\n"
+        f"[out_csv]\npath = {tmp_path / 'hosts.csv'}\n"
+    )
+    return home
+
+
+def drop_when(started: threading.Event, folder: Path, hosts: list[str]) -> None:
+    """Move a file of events in once the stream runs (files older than its start are not read)."""
+    started.wait(120)
+    time.sleep(2)
+    staging = folder.parent / "staging.log"
+    staging.write_text("".join(json.dumps({"host": host}) + "\n" for host in hosts))
+    shutil.move(staging, folder / "events.log")
+
+
+def conf_of(home: Path) -> str:
+    return str(home / "conf" / "hosts" / "hosts.conf")
+
+
+def run_with_drop(script: str, args: list[str], home: Path, hosts: list[str]) -> tuple[int, str, str]:
+    """Run a script to its end, dropping ``hosts`` events once its stream has started."""
+    process = subprocess.Popen(
+        [str(REPO / script), *args],
+        cwd=home.parent,
+        env={**os.environ, "DATASHARK_HOME": str(home)},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    started = threading.Event()
+    threading.Thread(target=drop_when, args=(started, home.parent / "in", hosts), daemon=True).start()
+    lines = []
+    for line in process.stdout:
+        lines.append(line)
+        if "Input Module" in line:
+            started.set()
+    err = process.stderr.read()
+    return process.wait(60), "".join(lines), err
+
+
+def test_timeout_stops_gracefully_after_writing(tmp_path: Path) -> None:
+    home = streaming_home(tmp_path)
+    (tmp_path / "in").mkdir()
+    code, out, err = run_with_drop("standalone.sh", ["--timeout", "12", conf_of(home)], home, ["a", "a", "b"])
+    assert code == 0, err
+    assert "Stopping streaming (time limit reached)" in out
+    assert sorted((row[1], row[2]) for row in read_csv(tmp_path / "hosts.csv")) == [("a", "2"), ("b", "1")]
+    assert not list((home / "ckpt").glob("*")), "the run's checkpoint directory is removed"
+
+
+def test_sigterm_finishes_the_batch_and_exits_cleanly(tmp_path: Path) -> None:
+    home = streaming_home(tmp_path)
+    (tmp_path / "in").mkdir()
+    process = subprocess.Popen(
+        [str(REPO / "standalone.sh"), conf_of(home)],
+        cwd=tmp_path,
+        env={**os.environ, "DATASHARK_HOME": str(home)},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    seen: list[str] = []
+    started = threading.Event()
+    threading.Thread(target=drop_when, args=(started, tmp_path / "in", ["x"]), daemon=True).start()
+    deadline = time.monotonic() + 120
+    for line in process.stdout:
+        seen.append(line)
+        if "Input Module" in line:
+            started.set()
+        if "Written 1 Documents" in line or time.monotonic() > deadline:
+            break
+    process.send_signal(signal.SIGTERM)
+    out, err = process.communicate(timeout=60)
+    assert process.returncode == 0, err
+    assert "Stopping streaming (SIGTERM received)" in "".join(seen) + out
+    assert [row[1:] for row in read_csv(tmp_path / "hosts.csv")] == [["x", "1"]]
+
+
+def test_debug_prints_batches_and_writes_nothing(tmp_path: Path) -> None:
+    home = streaming_home(tmp_path)
+    (tmp_path / "in").mkdir()
+    code, out, err = run_with_drop("standalone.sh", [conf_of(home), "-d", "--timeout", "12"], home, ["dbg"])
+    assert code == 0, err
+    assert "Time: " in out and "('dbg', 1)" in out
+    assert not (tmp_path / "hosts.csv").exists()
+
+
+def test_start_runs_batch_use_cases_before_streaming_ones(tmp_path: Path) -> None:
+    home = streaming_home(tmp_path)
+    shutil.copytree(REPO / "conf" / "wordcount", home / "conf" / "wordcount")
+    conf = home / "conf" / "wordcount" / "wordcount.conf"
+    conf.write_text(conf.read_text().replace("/tmp/usecase1.csv", str(tmp_path / "wc.csv")))
+    result = run_script("start.sh", "--timeout", "8", cwd=tmp_path, env={"DATASHARK_HOME": str(home)})
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert (
+        out.index("Written 1384 Documents") < out.index(" - Starting Hosts") < out.index("Stopping streaming")
+    )
+    assert " * Skip Stream Processing" not in out
+    assert len(read_csv(tmp_path / "wc.csv")) == WORDCOUNT_ROWS
