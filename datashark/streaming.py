@@ -100,6 +100,7 @@ def _wire(ssc, sc, settings: Settings, prepared: Prepared, shared: dict, *, debu
         result = call_load(prepared.module.load, *load_arguments(usecase, sc, events, training))
     except Exception as err:  # load() runs once on the driver to build the stream
         raise usecase_failure(usecase, err) from err
+    report_dead_letters(prepared, dead_letters)  # from training, when load() read it already
     if not isinstance(result, DStream):
         raise usecase_failure(
             usecase, UseCaseError(f"load() returned {type(result).__name__}, expected a DStream")

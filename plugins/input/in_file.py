@@ -17,12 +17,13 @@ class Plugin(InputPlugin):
     def __init__(self, conf, usecase) -> None:
         super().__init__(conf, usecase)
         self.folder = usecase.resolve(conf["folder_path"])
-        if "://" not in self.folder:
-            Path(self.folder).mkdir(parents=True, exist_ok=True)
 
     @property
     def description(self) -> str:
         return f"File {self.folder}"
 
     def stream(self, ssc):
+        """The drop folder is created when the stream starts (not by ``datashark validate``)."""
+        if "://" not in self.folder:
+            Path(self.folder).mkdir(parents=True, exist_ok=True)
         return ssc.textFileStream(self.folder)

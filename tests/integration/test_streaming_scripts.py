@@ -39,12 +39,16 @@ def streaming_home(tmp_path: Path) -> Path:
     return home
 
 
-def drop_when(started: threading.Event, folder: Path, hosts: list[str]) -> None:
-    """Move a file of events in once the stream runs (files older than its start are not read)."""
+def host_events(*hosts: str) -> str:
+    return "".join(json.dumps({"host": host}) + "\n" for host in hosts)
+
+
+def drop_when(started: threading.Event, folder: Path, text: str) -> None:
+    """Move a file in once the stream runs (files older than its start are not read)."""
     started.wait(120)
     time.sleep(2)
     staging = folder.parent / "staging.log"
-    staging.write_text("".join(json.dumps({"host": host}) + "\n" for host in hosts))
+    staging.write_text(text)
     shutil.move(staging, folder / "events.log")
 
 
@@ -52,8 +56,11 @@ def conf_of(home: Path) -> str:
     return str(home / "conf" / "hosts" / "hosts.conf")
 
 
-def run_with_drop(script: str, args: list[str], home: Path, hosts: list[str]) -> tuple[int, str, str]:
-    """Run a script to its end, dropping ``hosts`` events once its stream has started."""
+def run_with_drop(script: str, args: list[str], home: Path, text: str, folder: Path | None = None):
+    """Run a script to its end, dropping ``text`` as a file once its stream has started.
+
+    Returns the exit code, stdout and stderr.
+    """
     process = subprocess.Popen(
         [str(REPO / script), *args],
         cwd=home.parent,
@@ -63,7 +70,8 @@ def run_with_drop(script: str, args: list[str], home: Path, hosts: list[str]) ->
         text=True,
     )
     started = threading.Event()
-    threading.Thread(target=drop_when, args=(started, home.parent / "in", hosts), daemon=True).start()
+    drop_folder = folder or home.parent / "in"
+    threading.Thread(target=drop_when, args=(started, drop_folder, text), daemon=True).start()
     lines = []
     for line in process.stdout:
         lines.append(line)
@@ -76,7 +84,9 @@ def run_with_drop(script: str, args: list[str], home: Path, hosts: list[str]) ->
 def test_timeout_stops_gracefully_after_writing(tmp_path: Path) -> None:
     home = streaming_home(tmp_path)
     (tmp_path / "in").mkdir()
-    code, out, err = run_with_drop("standalone.sh", ["--timeout", "12", conf_of(home)], home, ["a", "a", "b"])
+    code, out, err = run_with_drop(
+        "standalone.sh", ["--timeout", "12", conf_of(home)], home, host_events("a", "a", "b")
+    )
     assert code == 0, err
     assert "Stopping streaming (time limit reached)" in out
     assert sorted((row[1], row[2]) for row in read_csv(tmp_path / "hosts.csv")) == [("a", "2"), ("b", "1")]
@@ -96,7 +106,7 @@ def test_sigterm_finishes_the_batch_and_exits_cleanly(tmp_path: Path) -> None:
     )
     seen: list[str] = []
     started = threading.Event()
-    threading.Thread(target=drop_when, args=(started, tmp_path / "in", ["x"]), daemon=True).start()
+    threading.Thread(target=drop_when, args=(started, tmp_path / "in", host_events("x")), daemon=True).start()
     deadline = time.monotonic() + 120
     for line in process.stdout:
         seen.append(line)
@@ -114,7 +124,9 @@ def test_sigterm_finishes_the_batch_and_exits_cleanly(tmp_path: Path) -> None:
 def test_debug_prints_batches_and_writes_nothing(tmp_path: Path) -> None:
     home = streaming_home(tmp_path)
     (tmp_path / "in").mkdir()
-    code, out, err = run_with_drop("standalone.sh", [conf_of(home), "-d", "--timeout", "12"], home, ["dbg"])
+    code, out, err = run_with_drop(
+        "standalone.sh", [conf_of(home), "-d", "--timeout", "12"], home, host_events("dbg")
+    )
     assert code == 0, err
     assert "Time: " in out and "('dbg', 1)" in out
     assert not (tmp_path / "hosts.csv").exists()
@@ -133,3 +145,33 @@ def test_start_runs_batch_use_cases_before_streaming_ones(tmp_path: Path) -> Non
     )
     assert " * Skip Stream Processing" not in out
     assert len(read_csv(tmp_path / "wc.csv")) == WORDCOUNT_ROWS
+
+
+def test_web_anomaly_detection_scores_a_dropped_access_log(tmp_path: Path) -> None:
+    """The sample use case end to end: training, a dropped log, scored rows, one dead letter."""
+    home = tmp_path / "home"
+    shutil.copytree(REPO / "plugins", home / "plugins")
+    (home / "datashark.conf").write_text("batch.interval = 2\n")
+    folder = home / "conf" / "web-anomaly-detection"
+    shutil.copytree(REPO / "conf" / "web-anomaly-detection", folder)
+    conf = folder / "web-anomaly-detection.conf"
+    out = tmp_path / "anomalies.csv"
+    conf.write_text(
+        conf.read_text()
+        .replace("stream_window = 60", "stream_window = 2")
+        .replace("/tmp/UseCase-web_anomaly.csv", str(out))
+    )
+    log = (folder / "access_combined.log").read_text()
+    code, stdout, err = run_with_drop(
+        "standalone.sh", ["--timeout", "45", str(conf)], home, log, folder=folder / "incoming"
+    )
+    assert code == 0, err
+    rows = read_csv(out)
+    assert rows[0][:3] == ["time", "key", "score"]
+    assert len(rows) - 1 == 3052, "one row per (IP, minute) of the sample"
+    top = max(rows[1:], key=lambda row: float(row[2]))
+    assert top[1] == "144.76.95.39"
+    dead = [json.loads(line) for path in (home / "deadletter").rglob("*.jsonl") for line in path.open()]
+    assert sorted(record["stage"] for record in dead) == ["input", "training"], "line 8899, twice"
+    assert "(Web Anomaly Detection) - 1 Dead Letters in " in stdout, "training, reported at start"
+    assert "Written 3052 Documents to CSV File" in stdout and "(1 Dead Letters)" in stdout
