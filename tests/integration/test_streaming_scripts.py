@@ -158,7 +158,7 @@ def test_web_anomaly_detection_scores_a_dropped_access_log(tmp_path: Path) -> No
     out = tmp_path / "anomalies.csv"
     conf.write_text(
         conf.read_text()
-        .replace("stream_window = 60", "stream_window = 2")
+        .replace("stream_window = 10", "stream_window = 2")
         .replace("/tmp/UseCase-web_anomaly.csv", str(out))
     )
     log = (folder / "access_combined.log").read_text()

@@ -262,7 +262,7 @@ def test_settings_from_the_conf(wad: ModuleType, conf) -> None:
     assert wad.settings(conf) == {
         "k": 6,
         "window": 60,
-        "stream_window": 60,
+        "stream_window": 10,
         "seed": 42,
         "restarts": 10,
         "max_iterations": 100,
