@@ -16,6 +16,7 @@ from pathlib import Path
 
 from datashark.errors import ConfigError
 from datashark.plugins import OutputPlugin
+from datashark.records import metadata_of
 
 CHUNK_CHARS = 1 << 16
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
@@ -108,12 +109,11 @@ class RowFormatter:
         self.escape = escape
 
     def cells(self, row) -> list:
-        """Batch time, key, score, then metadata values in ``fields`` order or sorted key order."""
-        if not isinstance(row, (tuple, list)) or len(row) not in (2, 3):
-            raise ValueError(f"result row {row!r} is not a (key, score[, metadata]) tuple")
-        metadata = row[2] if len(row) == 3 and row[2] is not None else {}
-        if not isinstance(metadata, dict):
-            raise ValueError(f"result row {row!r}: metadata is {type(metadata).__name__}, not dict")
+        """Batch time, key, score, then metadata values in ``fields`` order or sorted key order.
+
+        Rows arrive validated (``datashark.records``): bad ones went to the dead letters.
+        """
+        metadata = metadata_of(row)
         keys = self.fields if self.fields is not None else sorted(metadata)
         values = [row[0], row[1], *(metadata.get(key, "") for key in keys)]
         return [self.batch_time, *(self._neutralise(v) for v in values)]
@@ -137,7 +137,7 @@ class RowFormatter:
             has_cr = any(isinstance(cell, str) and "\r" in cell for cell in cells)
             (quote_all if has_cr else writer).writerow(cells)
             if count == 0:
-                first_keys = sorted(row[2]) if len(row) == 3 and isinstance(row[2], dict) else []
+                first_keys = sorted(metadata_of(row))
             count += 1
             if buffer.tell() >= CHUNK_CHARS:
                 yield buffer.getvalue(), count, first_keys
