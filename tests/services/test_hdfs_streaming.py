@@ -1,0 +1,47 @@
+"""in_file watching an hdfs:// folder: files renamed into it are streamed to the use case."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import threading
+import time
+from pathlib import Path
+
+from hdfs import InsecureClient
+
+from datashark.engine import prepare
+from datashark.streaming import run_streaming
+from datashark.usecase import read_usecase
+from tests.integration.conftest import read_csv, settings_for
+from tests.services.servers.hdfs import HdfsCluster
+
+
+def test_file_input_streams_new_files_from_hdfs(hdfs: HdfsCluster, spark_context, tmp_path: Path) -> None:
+    folder = "/datashark/streaming/incoming"
+    client = InsecureClient(hdfs.webhdfs_url, user="datashark")
+    client.makedirs(folder)
+    (tmp_path / "uc.py").write_text("def load(s, t):\n    return s.map(lambda e: (e['host'], 1))\n")
+    (tmp_path / "train.txt").write_text("{}\n")
+    conf = tmp_path / "uc.conf"
+    conf.write_text(
+        "name = HDFS Folder\ntype = streaming\ncode = uc.py\ntraining = train.txt\ninput = file\n"
+        f"format = json\noutput = csv\n[in_file]\nfolder_path = {hdfs.namenode_uri}{folder}\n"
+        "[out_csv]\npath = out.csv\n"
+    )
+    settings = dataclasses.replace(settings_for(tmp_path), batch_interval=1)
+    prepared = prepare(settings, read_usecase(conf))
+
+    def drop() -> None:
+        time.sleep(3)
+        staging = "/datashark/streaming/staging.log"
+        client.write(staging, data=json.dumps({"host": "h1"}) + "\n", encoding="utf-8", overwrite=True)
+        client.rename(staging, f"{folder}/events.log")
+
+    thread = threading.Thread(target=drop)
+    thread.start()
+    try:
+        run_streaming(spark_context, settings, [prepared], debug=False, timeout=9)
+    finally:
+        thread.join()
+    assert [row[1:] for row in read_csv(tmp_path / "out.csv")] == [["h1", "1"]]
