@@ -337,16 +337,9 @@ def window_counts(events: Any, window: int, partitions: int | None = None) -> An
     return events.flatMap(partial(event_pairs, window=window)).reduceByKey(merge_counts, partitions)
 
 
-def train(
-    trainingData: Any,
-    window: int,
-    k: int,
-    seed: int,
-    max_iterations: int,
-    min_std: float,
-    restarts: int = DEFAULTS["restarts"],
-) -> Model:
-    """Learn the scaler and the K-means centres from the training events (an RDD of dicts).
+def train(trainingData: Any, knobs: dict[str, Any]) -> Model:
+    """Learn the scaler and the K-means centres from the training events (an RDD of dicts);
+    ``knobs`` as returned by ``settings()``.
 
     Deterministic: the initial centres come from a key-hashed sample sorted by key (see
     initial_centres), and MLlib's Lloyd iterations from fixed centres do not depend on how
@@ -354,18 +347,19 @@ def train(
     """
     from pyspark.mllib.clustering import KMeans, KMeansModel
 
-    vectors = window_counts(trainingData, window).mapValues(feature_vector).cache()
+    k, seed, max_iterations = knobs["k"], knobs["seed"], knobs["max_iterations"]
+    vectors = window_counts(trainingData, knobs["window"]).mapValues(feature_vector).cache()
     try:
         try:
             count, total, total_squares = vectors.values().map(_moments).reduce(_add_moments)
         except ValueError:  # reduce() of an empty RDD
             raise ValueError("web-anomaly-detection: the training data has no parseable event") from None
         mean = total / count
-        std = safe_std(np.sqrt(np.maximum(total_squares / count - mean * mean, 0.0)), min_std)
+        std = safe_std(np.sqrt(np.maximum(total_squares / count - mean * mean, 0.0)), knobs["min_std"])
         sample = vectors.filter(partial(in_sample, fraction=min(1.0, SAMPLE_CAP / count))).collect()
         sample.sort(key=itemgetter(0))
         points = scale(np.array([vector for _, vector in sample]), mean, std)
-        start = initial_centres(points, k, seed, restarts, max_iterations)
+        start = initial_centres(points, k, seed, knobs["restarts"], max_iterations)
         scaled = vectors.values().map(partial(scale, mean=mean, std=std))
         model = KMeans.train(
             scaled, k, maxIterations=max_iterations, seed=seed, initialModel=KMeansModel(start)
@@ -406,13 +400,5 @@ def load(streamingData: Any, trainingData: Any, context: Any, conf: Any) -> Any:
     knobs = settings(conf)
     # The batch interval is not passed to load(); the DStream knows it (seconds).
     check_window(knobs["stream_window"], getattr(streamingData, "_slideDuration", None))
-    model = train(
-        trainingData,
-        knobs["window"],
-        knobs["k"],
-        knobs["seed"],
-        knobs["max_iterations"],
-        knobs["min_std"],
-        knobs["restarts"],
-    )
+    model = train(trainingData, knobs)
     return score_stream(streamingData, context.broadcast(model), knobs["window"], knobs["stream_window"])

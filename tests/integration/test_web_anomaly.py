@@ -122,16 +122,8 @@ def ranked(rows: list[tuple]) -> list[tuple]:
 
 def test_training_is_deterministic_across_runs_and_partitionings(wad: ModuleType, usecase: UseCase, events):
     knobs = wad.settings(usecase.conf)
-    args = (
-        knobs["window"],
-        knobs["k"],
-        knobs["seed"],
-        knobs["max_iterations"],
-        knobs["min_std"],
-        knobs["restarts"],
-    )
-    first = wad.train(events, *args)
-    second = wad.train(events.repartition(3), *args)
+    first = wad.train(events, knobs)
+    second = wad.train(events.repartition(3), knobs)
     assert first["centres"].shape == (6, len(wad.FEATURE_NAMES))
     # Identical up to the order Spark sums floating-point partials in (last bits only).
     for name in ("centres", "mean", "std"):
@@ -202,6 +194,6 @@ def test_stream_window_not_a_multiple_of_the_batch_interval_is_refused(
             wad.load(stream, events, spark_context, conf_with(usecase, stream_window="3"))
 
 
-def test_training_without_events_says_so(spark_context, wad: ModuleType) -> None:
+def test_training_without_events_says_so(spark_context, wad: ModuleType, usecase: UseCase) -> None:
     with pytest.raises(ValueError, match="no parseable event"):
-        wad.train(spark_context.parallelize([], 2), 60, 6, 42, 100, 0.1, 10)
+        wad.train(spark_context.parallelize([], 2), wad.settings(usecase.conf))
