@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import os
 import sys
 from datetime import datetime
 from pathlib import Path
@@ -41,10 +42,16 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("input", help="text file to count")
     parser.add_argument("output", type=Path, help="CSV file to (over)write")
+    parser.add_argument(
+        "--prefetch",
+        action="store_true",
+        help="toLocalIterator(prefetchPartitions=True), as dataShark's CSV plugin (for comparison)",
+    )
     args = parser.parse_args(argv)
+    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)  # workers run this Python, as dataShark's
     sc = SparkContext("local[*]", "handwritten wordcount")
     try:
-        count = write_csv(wordcount(sc, args.input).toLocalIterator(), args.output)
+        count = write_csv(wordcount(sc, args.input).toLocalIterator(args.prefetch), args.output)
     finally:
         sc.stop()
     print(f"Written {count} rows to {args.output}")
