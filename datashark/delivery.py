@@ -19,10 +19,22 @@ if TYPE_CHECKING:
     from datashark.engine import Prepared
 
 
-def events_for_load(prepared: Prepared, lines, dead_letters: DeadLetters, *, stage: str, filtered: bool):
-    """``lines`` (an RDD or DStream) as ``load()`` should see them: parsed, filtered, or as they are."""
+def events_for_load(
+    prepared: Prepared,
+    lines,
+    dead_letters: DeadLetters,
+    *,
+    stage: str,
+    filtered: bool,
+    text_only: bool = True,
+):
+    """``lines`` (an RDD or DStream) as ``load()`` should see them: parsed, filtered, or as they are.
+
+    Unless ``text_only``, ``lines`` may carry ``bytes`` (a Kafka message that is not UTF-8 text),
+    which the stage dead-letters.
+    """
     log_filter = prepared.log_filter if filtered else None
-    if not prepared.parser.structured and not log_filter:
+    if text_only and not prepared.parser.structured and not log_filter:
         return lines
     return lines.mapPartitions(EventStage(prepared.parser, log_filter, dead_letters, stage=stage))
 

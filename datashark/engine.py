@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from importlib import resources
 from types import ModuleType
 
-from datashark.errors import ConfigError, DataSharkError, UseCaseError
+from datashark.errors import DataSharkError, UseCaseError
 from datashark.events import EventParser
 from datashark.filters import LogFilter
 from datashark.plugins import InputPlugin, LegacyPlugin, OutputPlugin, load_input_plugin, load_output_plugin
@@ -49,14 +49,16 @@ def prepare(settings: Settings, usecase: UseCase) -> Prepared:
     log_filter = LogFilter(conf["log_filter"]["include"], conf["log_filter"]["exclude"], where=where)
     source = None
     if usecase.type == "streaming":
-        if not conf["input"]:
-            raise ConfigError(
-                f"{where}: key 'input' is required: this version has no global Kafka stream yet "
-                "(write e.g. input = file with [in_file] folder_path = ...)"
-            )
-        source = load_input_plugin(settings.home, usecase)
+        source = load_input_plugin(settings, usecase) if conf["input"] else global_input(settings, usecase)
     plugin = load_output_plugin(settings.home, usecase)
     return Prepared(usecase, import_code(usecase), plugin, parser, log_filter, source)
+
+
+def global_input(settings: Settings, usecase: UseCase) -> InputPlugin:
+    """The global Kafka stream, for streaming use cases that name no ``input``."""
+    from datashark.kafka.input import KafkaInput
+
+    return KafkaInput.global_stream(settings, usecase)
 
 
 def usecase_failure(usecase: UseCase, err: BaseException) -> UseCaseError:

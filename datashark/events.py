@@ -90,6 +90,9 @@ class EventStage:
         parse, keep, dead = self.parser.parse, self.log_filter, self.dead_letters
         filter_text = keep is not None and not self.parser.structured
         for raw in lines:
+            if type(raw) is bytes:  # from an input that could not decode it
+                dead.add(self.stage, _undecodable(raw), raw.decode("utf-8", "backslashreplace"))
+                continue
             try:
                 event = parse(raw)
                 if keep is not None and not keep(parse_json(raw) if filter_text else event):
@@ -98,3 +101,7 @@ class EventStage:
                 dead.add(self.stage, str(err), raw)
                 continue
             yield event
+
+
+def _undecodable(raw: bytes) -> str:
+    return "not valid UTF-8" if raw else "empty message"

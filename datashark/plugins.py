@@ -17,9 +17,12 @@ from datashark.configspec import validate_section
 from datashark.errors import ConfigError
 
 if TYPE_CHECKING:
+    from datetime import datetime
+
     from pyspark import RDD
     from pyspark.streaming import DStream, StreamingContext
 
+    from datashark.settings import Settings
     from datashark.usecase import UseCase
 
 PREFIX_BY_KIND = {"input": "in", "output": "out"}
@@ -56,11 +59,16 @@ class InputPlugin:
     """Base of input plugins: builds the DStream a streaming use case reads.
 
     Two use cases whose input is configured identically share one stream (see ``key``).
+    Inputs that can replay (Kafka) learn through the ``batch_*`` hooks which batches each
+    use case delivered, to acknowledge only those; the defaults do nothing.
     """
 
     CONFIGSPEC: tuple[str, ...] = ()
+    # False when the stream may also carry ``bytes`` (a message that is not text), which the
+    # use case's event stage turns into a dead letter.
+    TEXT_ONLY = True
 
-    def __init__(self, conf: dict[str, Any], usecase: UseCase) -> None:
+    def __init__(self, conf: dict[str, Any], usecase: UseCase, settings: Settings) -> None:
         self.conf = conf
         self.usecase = usecase
 
@@ -77,6 +85,21 @@ class InputPlugin:
     def stream(self, ssc: StreamingContext) -> DStream:
         """A DStream of event lines (text)."""
         raise NotImplementedError
+
+    def track(self, consumer: str) -> None:
+        """Use case ``consumer`` will deliver this stream's batches (not called in debug runs)."""
+
+    def batch_started(self, consumer: str, batch_time: datetime) -> None:
+        """``consumer`` begins delivering the batch of ``batch_time``."""
+
+    def batch_delivered(self, consumer: str, batch_time: datetime) -> None:
+        """``consumer`` delivered the batch of ``batch_time`` (and so every earlier one)."""
+
+    def batch_failed(self, consumer: str, batch_time: datetime) -> None:
+        """``consumer`` failed to deliver the batch of ``batch_time``; the stream will stop."""
+
+    def close(self) -> None:
+        """The stream has stopped: release connections."""
 
 
 class LegacyPlugin:
@@ -103,12 +126,13 @@ def load_output_plugin(home: Path, usecase: UseCase) -> OutputPlugin | LegacyPlu
     return plugin_class(_validated(section, spec, "output", usecase), usecase)
 
 
-def load_input_plugin(home: Path, usecase: UseCase) -> InputPlugin:
+def load_input_plugin(settings: Settings, usecase: UseCase) -> InputPlugin:
     """The ``input`` override of a streaming use case; ConfigError if it cannot be."""
-    plugin_class, section = _plugin_class(home, "input", usecase.conf["input"], usecase)
+    plugin_class, section = _plugin_class(settings.home, "input", usecase.conf["input"], usecase)
     if not issubclass(plugin_class, InputPlugin):
         raise ConfigError(f"{usecase.path}: key 'input': {plugin_class.__module__} is not an InputPlugin")
-    return plugin_class(_validated(section, list(plugin_class.CONFIGSPEC), "input", usecase), usecase)
+    conf = _validated(section, list(plugin_class.CONFIGSPEC), "input", usecase)
+    return plugin_class(conf, usecase, settings)
 
 
 def _plugin_class(home: Path, kind: str, name: str, usecase: UseCase) -> tuple[type, dict[str, Any]]:

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from datashark.configspec import read_conf, spec_lines, validate_section
+from datashark.kafka import config as kafka_config
 
 HOME_ENV = "DATASHARK_HOME"
 
@@ -32,6 +33,22 @@ class Settings:
     hdfs_host: str | None
     hdfs_port: int
     spark_config: dict[str, str] = field(default_factory=dict)
+    kafka: dict[str, object] = field(default_factory=dict)
+
+    @property
+    def conf_path(self) -> Path:
+        return self.home / "datashark.conf"
+
+    def global_kafka(self) -> kafka_config.KafkaConfig | None:
+        """The global Kafka stream's config, None when datashark.conf sets none up.
+
+        Checked when a use case needs it, so an old ZooKeeper setting only matters to streams.
+        """
+        return kafka_config.global_config(self.kafka, str(self.conf_path))
+
+    def kafka_defaults(self) -> dict[str, object]:
+        """The values an ``[in_kafka]`` override inherits."""
+        return kafka_config.inherited_values(self.kafka, str(self.conf_path))
 
     @property
     def jars(self) -> list[Path]:
@@ -44,7 +61,8 @@ def load_settings(home: Path | None = None) -> Settings:
     home = home or datashark_home()
     path = home / "datashark.conf"
     raw = read_conf(path) if path.exists() else {}
-    conf = validate_section(raw, spec_lines("datashark"), where=str(path), allow_extra=False)
+    spec = [*kafka_config.GLOBAL_LEGACY_SPEC, *kafka_config.spec("kafka."), *spec_lines("datashark")]
+    conf = validate_section(raw, spec, where=str(path), allow_extra=False)
     checkpoint = conf["checkpoint.dir"]
     if "://" not in checkpoint:
         checkpoint = str(home / checkpoint)
@@ -56,4 +74,5 @@ def load_settings(home: Path | None = None) -> Settings:
         hdfs_host=conf["hdfs.host"],
         hdfs_port=conf["hdfs.port"],
         spark_config=dict(conf["spark_config"]),
+        kafka={key: value for key, value in conf.items() if key.startswith(("kafka.", "zookeeper."))},
     )

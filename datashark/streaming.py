@@ -11,7 +11,7 @@ import signal
 import time
 import warnings
 
-from datashark import console
+from datashark import console, failures
 from datashark.deadletter import DeadLetters
 from datashark.delivery import deliver, events_for_load, report_dead_letters
 from datashark.engine import Prepared, summarize, usecase_failure
@@ -20,9 +20,6 @@ from datashark.settings import Settings
 from datashark.usecase import call_load, load_arguments
 
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
-# Failures of delivery functions, which Spark reports wrapped in JVM errors: the driver's own
-# words are kept here (module level: the functions themselves are pickled by checkpointing).
-_FAILURES: list[UseCaseError] = []
 
 
 class GracefulStop:
@@ -60,23 +57,31 @@ def run_streaming(
     checkpoint = f"{settings.checkpoint_dir.rstrip('/')}/{sc.applicationId}"
     ssc.checkpoint(checkpoint)
     shared: dict[tuple, object] = {}
-    for item in prepared:
-        _wire(ssc, sc, settings, item, shared, debug=debug)
-    stop = GracefulStop(timeout)
-    _FAILURES.clear()
-    ssc.start()
+    failures.clear()
+    failed = False
     try:
-        while (reason := stop.reason()) is None:
-            if ssc.awaitTerminationOrTimeout(1):
-                break
-        else:
-            console.info(f"Stopping streaming ({reason}): finishing the batch in flight")
-    except Exception as err:  # a batch failed: the stream stops, the error says which use case
-        reason = str(_FAILURES[-1]) if _FAILURES else summarize(err)
-        raise UseCaseError(f"streaming stopped: {reason}") from err
+        for item in prepared:
+            _wire(ssc, sc, settings, item, shared, debug=debug)
+        stop = GracefulStop(timeout)
+        ssc.start()
+        try:
+            while (reason := stop.reason()) is None:
+                if ssc.awaitTerminationOrTimeout(1):
+                    break
+            else:
+                console.info(f"Stopping streaming ({reason}): finishing the batch in flight")
+        except Exception as err:  # a batch failed: the stream stops, the error says which use case
+            failed = True
+            first = failures.first()
+            raise UseCaseError(f"streaming stopped: {first if first else summarize(err)}") from err
+        finally:
+            stop.restore()
+            # After a failure nothing more is acknowledged, so batches still queued would only
+            # be delivered twice: stop at once then.
+            ssc.stop(stopSparkContext=False, stopGraceFully=not failed)
     finally:
-        stop.restore()
-        ssc.stop(stopSparkContext=False, stopGraceFully=True)
+        for item in prepared:
+            item.source.close()
         if "://" not in checkpoint:
             shutil.rmtree(checkpoint, ignore_errors=True)
 
@@ -92,7 +97,9 @@ def _wire(ssc, sc, settings: Settings, prepared: Prepared, shared: dict, *, debu
     if source.key not in shared:
         shared[source.key] = source.stream(ssc).cache()
     dead_letters = DeadLetters(sc, settings.deadletter_dir, usecase.name)
-    events = events_for_load(prepared, shared[source.key], dead_letters, stage="input", filtered=True)
+    events = events_for_load(
+        prepared, shared[source.key], dead_letters, stage="input", filtered=True, text_only=source.TEXT_ONLY
+    )
     training = events_for_load(
         prepared, sc.textFile(usecase.data_path()), dead_letters, stage="training", filtered=False
     )
@@ -109,16 +116,26 @@ def _wire(ssc, sc, settings: Settings, prepared: Prepared, shared: dict, *, debu
         result.pprint()
         result.foreachRDD(_flush_only(prepared, dead_letters))
     else:
+        source.track(usecase.name)
         result.foreachRDD(_delivery(prepared, dead_letters))
 
 
 def _delivery(prepared: Prepared, dead_letters: DeadLetters):
+    """The batch's output, acknowledged to the input only once it succeeded."""
+    name, source = prepared.usecase.name, prepared.source
+
     def deliver_batch(batch_time, rdd) -> None:
+        source.batch_started(name, batch_time)
         try:
             deliver(prepared, rdd, dead_letters, batch_time.strftime("%Y-%m-%d %H:%M:%S"))
         except Exception as err:
-            failure = usecase_failure(prepared.usecase, err)
-            _FAILURES.append(failure)
+            source.batch_failed(name, batch_time)
+            failure = failures.record(usecase_failure(prepared.usecase, err))
+            raise failure from err
+        try:
+            source.batch_delivered(name, batch_time)
+        except Exception as err:
+            failure = failures.record(usecase_failure(prepared.usecase, err))
             raise failure from err
 
     return deliver_batch

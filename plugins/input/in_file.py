@@ -14,8 +14,8 @@ from datashark.plugins import InputPlugin
 class Plugin(InputPlugin):
     CONFIGSPEC = ("folder_path = string(min=1)",)
 
-    def __init__(self, conf, usecase) -> None:
-        super().__init__(conf, usecase)
+    def __init__(self, conf, usecase, settings) -> None:
+        super().__init__(conf, usecase, settings)
         self.folder = usecase.resolve(conf["folder_path"])
 
     @property

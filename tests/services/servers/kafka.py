@@ -9,6 +9,7 @@ tarball's scripts start. Kafka's pom brings log4j-core but no SLF4J binding, so 
 from __future__ import annotations
 
 import base64
+import contextlib
 import os
 import shutil
 import uuid
@@ -116,11 +117,10 @@ def _serves(bootstrap_servers: str) -> bool:
         admin.close()
 
 
-@pytest.fixture(scope="session")
-def kafka(tmp_path_factory: pytest.TempPathFactory) -> Iterator[KafkaBroker]:
-    """A fresh broker for the session, formatted in a temp dir and stopped by PID at its end."""
+@contextlib.contextmanager
+def running_broker(folder: Path) -> Iterator[KafkaBroker]:
+    """A fresh broker formatted in ``folder``, stopped by PID on exit (tests and bench/ share it)."""
     classpath = f"{provision()}/*"
-    folder = tmp_path_factory.mktemp("kafka")
     port, controller_port = free_port(), free_port()
     properties = folder / "server.properties"
     properties.write_text(_server_properties(folder, port, controller_port))
@@ -144,3 +144,10 @@ def kafka(tmp_path_factory: pytest.TempPathFactory) -> Iterator[KafkaBroker]:
         yield KafkaBroker(bootstrap_servers, server.log_path)
     finally:
         server.stop()
+
+
+@pytest.fixture(scope="session")
+def kafka(tmp_path_factory: pytest.TempPathFactory) -> Iterator[KafkaBroker]:
+    """A fresh broker for the session."""
+    with running_broker(tmp_path_factory.mktemp("kafka")) as broker:
+        yield broker

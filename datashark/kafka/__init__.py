@@ -1,0 +1,1 @@
+"""dataShark's own Kafka direct stream (PySpark has had no Kafka DStream since Spark 3)."""

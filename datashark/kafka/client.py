@@ -1,0 +1,117 @@
+"""The driver's side of the direct stream: partitions, offsets and commits, through kafka-python.
+
+Only the driver talks to the consumer group; executors read offset ranges without one
+(see ``reader``). kafka-python clients are not thread-safe, and Spark calls back into the
+driver from several threads, so every call here holds one lock.
+"""
+
+from __future__ import annotations
+
+import threading
+
+from datashark.errors import DataSharkError
+from datashark.kafka.config import KafkaConfig
+from datashark.kafka.offsets import Partition
+
+REQUEST_TIMEOUT_MS = 30_000
+METADATA_MAX_AGE_MS = 30_000  # new partitions of a topic are picked up within this
+
+
+class KafkaUnavailableError(DataSharkError):
+    """The brokers could not be reached or refused a request; the message says which."""
+
+
+class OffsetClient:
+    """One consumer-group member that never subscribes: it only reads and commits offsets."""
+
+    def __init__(self, config: KafkaConfig) -> None:
+        from kafka import KafkaConsumer
+        from kafka.errors import KafkaError
+
+        self.config = config
+        self.lock = threading.Lock()
+        self._errors = (KafkaError, OSError)
+        try:
+            self.consumer = KafkaConsumer(
+                group_id=config.group_id,
+                enable_auto_commit=False,
+                client_id=f"datashark-driver-{config.group_id}",
+                request_timeout_ms=REQUEST_TIMEOUT_MS,
+                metadata_max_age_ms=METADATA_MAX_AGE_MS,
+                **config.kafka_python_options(),
+            )
+        except self._errors as err:
+            raise self._unavailable("connecting", err) from err
+
+    def partitions(self) -> list[Partition]:
+        """Every partition of the configured topics (a topic that does not exist has none)."""
+        with self.lock:
+            try:
+                return [
+                    Partition(topic, number)
+                    for topic in self.config.topics
+                    for number in sorted(self.consumer.partitions_for_topic(topic))
+                ]
+            except self._errors as err:
+                raise self._unavailable("listing partitions", err) from err
+
+    def bounds(self, partitions: list[Partition]) -> tuple[dict[Partition, int], dict[Partition, int]]:
+        """The first and the next-to-be-written offset of each partition."""
+        with self.lock:
+            try:
+                tps = self._topic_partitions(partitions)
+                first = self.consumer.beginning_offsets(tps)
+                end = self.consumer.end_offsets(tps)
+            except self._errors as err:
+                raise self._unavailable("reading offsets", err) from err
+        return self._by_partition(first), self._by_partition(end)
+
+    def ends(self, partitions: list[Partition]) -> dict[Partition, int]:
+        with self.lock:
+            try:
+                return self._by_partition(self.consumer.end_offsets(self._topic_partitions(partitions)))
+            except self._errors as err:
+                raise self._unavailable("reading end offsets", err) from err
+
+    def committed(self, partitions: list[Partition]) -> dict[Partition, int | None]:
+        """The group's committed position of each partition (None: never committed)."""
+        with self.lock:
+            try:
+                return {
+                    part: self.consumer.committed(tp)
+                    for part, tp in zip(partitions, self._topic_partitions(partitions), strict=True)
+                }
+            except self._errors as err:
+                raise self._unavailable("reading the group's offsets", err) from err
+
+    def commit(self, positions: dict[Partition, int]) -> None:
+        """Make ``positions`` the group's committed offsets (where a restart resumes)."""
+        from kafka.structs import OffsetAndMetadata, TopicPartition
+
+        offsets = {
+            TopicPartition(*part): OffsetAndMetadata(offset, "", -1) for part, offset in positions.items()
+        }
+        with self.lock:
+            try:
+                self.consumer.commit(offsets)
+            except self._errors as err:
+                raise self._unavailable("committing offsets", err) from err
+
+    def close(self) -> None:
+        with self.lock:
+            self.consumer.close(autocommit=False)
+
+    def _topic_partitions(self, partitions: list[Partition]) -> list:
+        from kafka.structs import TopicPartition
+
+        return [TopicPartition(*part) for part in partitions]
+
+    @staticmethod
+    def _by_partition(offsets: dict) -> dict[Partition, int]:
+        return {Partition(tp.topic, tp.partition): offset for tp, offset in offsets.items()}
+
+    def _unavailable(self, doing: str, err: BaseException) -> KafkaUnavailableError:
+        servers = ", ".join(self.config.bootstrap_servers)
+        return KafkaUnavailableError(
+            f"Kafka at {servers} (group {self.config.group_id}): {doing} failed: {type(err).__name__}: {err}"
+        )

@@ -1,0 +1,76 @@
+"""The Kafka input plugin: ``input = kafka`` with ``[in_kafka]``, and the global stream.
+
+A streaming use case without ``input`` reads the global stream of datashark.conf; one with
+``input = kafka`` reads its own topic(s), inheriting every key it does not set. Both are the
+same direct stream, shared by all use cases with the same settings.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from datashark import console
+from datashark.errors import ConfigError
+from datashark.kafka import config as kafka_config
+from datashark.kafka import stream as kafka_stream
+from datashark.plugins import InputPlugin
+
+
+class KafkaInput(InputPlugin):
+    CONFIGSPEC = (*kafka_config.spec(defaults=False), *kafka_config.OVERRIDE_LEGACY_SPEC)
+    TEXT_ONLY = False
+
+    def __init__(self, conf: dict[str, Any], usecase, settings, *, global_config=None) -> None:
+        super().__init__(conf, usecase, settings)
+        if global_config is not None:
+            self.config, self.kind = global_config, "Global Kafka Stream"
+            return
+        where = f"{usecase.path}: [in_kafka]"
+        self.config = kafka_config.override_config(conf, settings.kafka_defaults(), where)
+        self.kind = "Local Kafka Stream"
+        if conf["partitions"]:
+            console.to_stderr(
+                f"[!] {where}: 'partitions' is ignored: each Kafka partition is read by its own task"
+            )
+
+    @classmethod
+    def global_stream(cls, settings, usecase) -> KafkaInput:
+        """The input of a streaming use case that names none: datashark.conf's Kafka stream."""
+        config = settings.global_kafka()
+        if config is None:
+            raise ConfigError(
+                f"{usecase.path}: no 'input' and no global Kafka stream: set kafka.bootstrap.servers and "
+                f"kafka.topics in {settings.conf_path}, or give the use case an input (e.g. input = file)"
+            )
+        for note in kafka_config.global_notes(settings.kafka):
+            console.to_stderr(f"[!] {settings.conf_path}: {note}")
+        return cls({}, usecase, settings, global_config=config)
+
+    @property
+    def description(self) -> str:
+        return f"{self.kind} ({kafka_stream.describe(self.config)})"
+
+    @property
+    def key(self) -> tuple:
+        return ("kafka", self.config)
+
+    def stream(self, ssc):
+        return kafka_stream.dstream(ssc, kafka_stream.register(self.config))
+
+    def _source(self) -> kafka_stream.KafkaSource:
+        return kafka_stream.register(self.config)
+
+    def track(self, consumer: str) -> None:
+        self._source().tracker.add_consumer(consumer)
+
+    def batch_started(self, consumer: str, batch_time) -> None:
+        self._source().started(consumer, batch_time)
+
+    def batch_delivered(self, consumer: str, batch_time) -> None:
+        self._source().delivered(consumer, batch_time)
+
+    def batch_failed(self, consumer: str, batch_time) -> None:
+        self._source().failed(consumer, batch_time)
+
+    def close(self) -> None:
+        kafka_stream.unregister_all()

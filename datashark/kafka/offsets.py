@@ -1,0 +1,127 @@
+"""Offset bookkeeping of the direct stream: cutting batches, and deciding what may be committed.
+
+Pure logic, no client: the driver asks Kafka for offsets and hands them here. A batch's offsets
+are committed only once every use case reading the stream delivered that batch (or a later one,
+which covers it), and never again after any delivery failed: at-least-once, in order.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from typing import Any, NamedTuple
+
+
+class Partition(NamedTuple):
+    topic: str
+    partition: int
+
+
+@dataclass(frozen=True)
+class OffsetRange:
+    """The messages ``[start, end)`` of one partition: one Spark partition of a batch."""
+
+    topic: str
+    partition: int
+    start: int
+    end: int
+
+    @property
+    def count(self) -> int:
+        return self.end - self.start
+
+
+def cut_ranges(positions: dict[Partition, int], ends: dict[Partition, int], cap: int) -> list[OffsetRange]:
+    """One range per partition with new messages, at most ``cap`` messages long (back-pressure)."""
+    ranges = []
+    for part in sorted(positions):
+        start = positions[part]
+        end = min(ends.get(part, start), start + cap)
+        if end > start:
+            ranges.append(OffsetRange(part.topic, part.partition, start, end))
+    return ranges
+
+
+def starting_position(committed: int | None, beginning: int, end: int, reset: str) -> tuple[int, str | None]:
+    """Where a partition is read from, and a warning when the group's offset cannot be used.
+
+    ``reset`` (``earliest``/``latest``) applies to partitions the group never committed, and to
+    committed offsets that no longer exist (deleted by retention, or a re-created topic).
+    """
+    fallback = beginning if reset == "earliest" else end
+    if committed is None:
+        return fallback, None
+    if committed < beginning:
+        return beginning, f"committed offset {committed} was deleted by retention; reading from {beginning}"
+    if committed > end:
+        return fallback, f"committed offset {committed} is past the end ({end}): was the topic re-created?"
+    return committed, None
+
+
+class CommitTracker:
+    """Which batch's end positions are safe to commit, given who delivered what.
+
+    ``consumers`` are the use cases reading the stream; each reports when it starts delivering a
+    batch and when it is done. A delivery covers its batch and the ones before it (a windowed use
+    case outputs only every slide). Spark may run several batches' outputs at once
+    (concurrentJobs), so a batch is safe only when no delivery of it or an earlier one is running.
+    """
+
+    def __init__(self) -> None:
+        self.consumers: set[str] = set()
+        self.pending: dict[Any, dict[Partition, int]] = {}
+        self.delivered_up_to: dict[str, Any] = {}
+        self.running: dict[tuple[str, Any], int] = {}
+        self.failed: str | None = None
+        self.lock = threading.Lock()
+
+    def add_consumer(self, name: str) -> None:
+        self.consumers.add(name)
+
+    def add_batch(self, batch_time: Any, positions_after: dict[Partition, int]) -> None:
+        """Record where the stream stands once ``batch_time`` is processed."""
+        with self.lock:
+            self.pending[batch_time] = dict(positions_after)
+
+    def started(self, consumer: str, batch_time: Any) -> None:
+        with self.lock:
+            self.running[consumer, batch_time] = self.running.get((consumer, batch_time), 0) + 1
+
+    def delivered(self, consumer: str, batch_time: Any) -> dict[Partition, int] | None:
+        """Note a delivery; returns the positions to commit now, if any became safe.
+
+        The caller commits them before calling again (it holds its own lock), so commits stay
+        in order.
+        """
+        with self.lock:
+            self._finished(consumer, batch_time)
+            if self.failed is not None or consumer not in self.consumers:
+                return None
+            previous = self.delivered_up_to.get(consumer)
+            self.delivered_up_to[consumer] = batch_time if previous is None else max(previous, batch_time)
+            if set(self.delivered_up_to) != self.consumers:
+                return None
+            covered = min(self.delivered_up_to.values())
+            safe = [time for time in self.pending if time <= covered and not self._running_until(time)]
+            if not safe:
+                return None
+            positions = self.pending[max(safe)]
+            for time in safe:
+                del self.pending[time]
+            return positions
+
+    def fail(self, consumer: str, batch_time: Any) -> None:
+        """A delivery failed: nothing more is committed by this run, so a restart replays it."""
+        with self.lock:
+            self._finished(consumer, batch_time)
+            self.failed = self.failed or consumer
+
+    def _finished(self, consumer: str, batch_time: Any) -> None:
+        key = (consumer, batch_time)
+        if self.running.get(key, 0) > 1:
+            self.running[key] -= 1
+        else:
+            self.running.pop(key, None)
+
+    def _running_until(self, batch_time: Any) -> bool:
+        return any(time <= batch_time for _, time in self.running)

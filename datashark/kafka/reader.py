@@ -1,0 +1,139 @@
+"""The executors' side of the direct stream: each Spark task reads one offset range.
+
+Readers use no consumer group (the driver commits), stop exactly at the range's end (which may
+be a transaction marker, not a message, hence the position checks) and hand values over as
+text. A value that is not UTF-8, or empty, is handed over as ``bytes`` for the use case's event
+stage to dead-letter: dropping it here would lose it silently.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable, Iterator
+
+from datashark.kafka.config import KafkaConfig
+from datashark.kafka.offsets import OffsetRange
+
+STALL_SECONDS = 60  # no progress for this long on a range that should exist: fail the task
+POLL_SECONDS = 1.0
+FETCH_MAX_BYTES = 64 * 1024 * 1024
+PARTITION_FETCH_BYTES = 16 * 1024 * 1024
+
+
+def client_name(config: KafkaConfig) -> str:
+    """The library that reads ranges: confluent-kafka when installed (``auto``), else kafka-python."""
+    if config.client != "auto":
+        return config.client
+    try:
+        import confluent_kafka  # noqa: F401
+    except ImportError:
+        return "kafka-python"
+    return "confluent-kafka"
+
+
+class RangeReader:
+    """mapPartitions function: the messages of the one OffsetRange in its partition, as text."""
+
+    def __init__(self, config: KafkaConfig) -> None:
+        self.config = config
+        self.client = client_name(config)
+
+    def __call__(self, ranges: Iterable[OffsetRange]) -> Iterator[str | bytes]:
+        read = _read_confluent if self.client == "confluent-kafka" else _read_kafka_python
+        for offset_range in ranges:
+            for value in read(self.config, offset_range):
+                if value:
+                    try:
+                        yield value.decode("utf-8")
+                    except UnicodeDecodeError:
+                        yield value
+                else:
+                    yield b""
+
+
+class _Progress:
+    """Fails a read that makes no progress: a range the driver saw must be readable."""
+
+    def __init__(self, offset_range: OffsetRange) -> None:
+        self.range = offset_range
+        self.position = offset_range.start
+        self.since = time.monotonic()
+
+    def advanced_to(self, position: int) -> bool:
+        """True once ``position`` reached the end of the range."""
+        if position > self.position:
+            self.position, self.since = position, time.monotonic()
+        elif time.monotonic() - self.since > STALL_SECONDS:
+            r = self.range
+            raise TimeoutError(
+                f"Kafka {r.topic}[{r.partition}]: stuck at offset {self.position} of {r.start}..{r.end} "
+                f"for {STALL_SECONDS} s"
+            )
+        return self.position >= self.range.end
+
+
+def _read_kafka_python(config: KafkaConfig, offset_range: OffsetRange) -> Iterator[bytes | None]:
+    from kafka import KafkaConsumer, TopicPartition
+
+    consumer = KafkaConsumer(
+        group_id=None,
+        enable_auto_commit=False,
+        fetch_max_bytes=FETCH_MAX_BYTES,
+        max_partition_fetch_bytes=PARTITION_FETCH_BYTES,
+        **config.kafka_python_options(),
+    )
+    try:
+        tp = TopicPartition(offset_range.topic, offset_range.partition)
+        consumer.assign([tp])
+        consumer.seek(tp, offset_range.start)
+        progress = _Progress(offset_range)
+        end = offset_range.end
+        while True:
+            for record in consumer.poll(timeout_ms=int(POLL_SECONDS * 1000)).get(tp, ()):
+                if record.offset >= end:
+                    return
+                yield record.value
+            if progress.advanced_to(consumer.position(tp)):
+                return
+    finally:
+        consumer.close(autocommit=False)
+
+
+def _read_confluent(config: KafkaConfig, offset_range: OffsetRange) -> Iterator[bytes | None]:
+    from confluent_kafka import Consumer, KafkaError, KafkaException, TopicPartition
+
+    consumer = Consumer(
+        {
+            **config.librdkafka_options(),
+            "group.id": f"{config.group_id}-reader",  # required by librdkafka; nothing is committed
+            "enable.auto.commit": False,
+            "enable.auto.offset.store": False,
+            "enable.partition.eof": True,
+            "fetch.max.bytes": FETCH_MAX_BYTES,
+            "max.partition.fetch.bytes": PARTITION_FETCH_BYTES,
+        }
+    )
+    try:
+        tp = TopicPartition(offset_range.topic, offset_range.partition, offset_range.start)
+        consumer.assign([tp])
+        progress = _Progress(offset_range)
+        end = offset_range.end
+        while True:
+            position = progress.position
+            for message in consumer.consume(num_messages=10_000, timeout=POLL_SECONDS):
+                error = message.error()
+                if error is not None:
+                    if error.code() == KafkaError._PARTITION_EOF:
+                        return  # the log's current end, which is at or past the range's
+                    raise KafkaException(error)
+                offset = message.offset()
+                if offset >= end:
+                    return
+                yield message.value()
+                position = offset + 1
+            if position < end:
+                position = max(position, consumer.position([tp])[0].offset)
+            if progress.advanced_to(position):
+                return
+    finally:
+        consumer.close()

@@ -1,0 +1,144 @@
+"""The direct stream: at each batch the driver cuts offset ranges and executors read them.
+
+PySpark gives Python code a per-batch hook on the driver through ``transform`` of a "tick"
+stream (a queue stream that yields one dummy RDD per batch). With checkpointing on, Spark
+pickles the functions given to ``transform`` at every batch, so they hold only a source id and
+reach the driver-side state (clients, positions, commits) through this module's registry.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+from datashark import console, failures
+from datashark.errors import ConfigError, DataSharkError
+from datashark.kafka.client import OffsetClient
+from datashark.kafka.config import KafkaConfig
+from datashark.kafka.offsets import CommitTracker, Partition, cut_ranges, starting_position
+from datashark.kafka.reader import RangeReader, client_name
+
+_SOURCES: dict[str, KafkaSource] = {}
+_REGISTRY_LOCK = threading.Lock()
+
+
+class KafkaSource:
+    """The driver-side state of one direct stream: where it stands and what is safe to commit."""
+
+    def __init__(self, source_id: str, config: KafkaConfig) -> None:
+        self.id = source_id
+        self.config = config
+        self.client: OffsetClient | None = None
+        self.positions: dict[Partition, int] = {}
+        self.tracker = CommitTracker()
+        self.commit_lock = threading.Lock()
+
+    def next_ranges(self, batch_time: Any) -> list:
+        """This batch's ranges; the positions after it are recorded for committing later."""
+        if self.client is None:
+            self.client = OffsetClient(self.config)
+        partitions = self.client.partitions()
+        new = [part for part in partitions if part not in self.positions]
+        if new:
+            self._start(new)
+        ends = self.client.ends(partitions)
+        ranges = cut_ranges(self.positions, ends, self.config.max_records_per_partition)
+        for offset_range in ranges:
+            self.positions[Partition(offset_range.topic, offset_range.partition)] = offset_range.end
+        self.tracker.add_batch(batch_time, self.positions)
+        return ranges
+
+    def _start(self, partitions: list[Partition]) -> None:
+        """Positions of partitions seen for the first time: the group's offsets, else the reset.
+
+        Partitions appearing after the first batch are new: read from their beginning. The
+        starting positions are committed at once, so a restart before any event arrived does
+        not jump to a later "latest".
+        """
+        reset = self.config.starting_offsets if not self.positions else "earliest"
+        committed = self.client.committed(partitions)
+        beginnings, ends = self.client.bounds(partitions)
+        uncommitted = {}
+        for part in partitions:
+            position, warning = starting_position(committed[part], beginnings[part], ends[part], reset)
+            if warning:
+                console.to_stderr(
+                    f"[!] Kafka {part.topic}[{part.partition}] group {self.config.group_id}: {warning}"
+                )
+            self.positions[part] = position
+            if committed[part] != position:
+                uncommitted[part] = position
+        if uncommitted and self.tracker.consumers:  # debug runs (no consumers) commit nothing
+            self.client.commit(uncommitted)
+
+    def started(self, consumer: str, batch_time: Any) -> None:
+        self.tracker.started(consumer, batch_time)
+
+    def delivered(self, consumer: str, batch_time: Any) -> None:
+        """Commit what every reader of the stream has now delivered (in order, one at a time)."""
+        with self.commit_lock:
+            positions = self.tracker.delivered(consumer, batch_time)
+            if positions:
+                self.client.commit(positions)
+
+    def failed(self, consumer: str, batch_time: Any) -> None:
+        self.tracker.fail(consumer, batch_time)
+
+    def close(self) -> None:
+        if self.client is not None:
+            self.client.close()
+            self.client = None
+
+
+def register(config: KafkaConfig) -> KafkaSource:
+    """The source reading ``config``, created once; two configs may not share a group's topic."""
+    source_id = f"{config.group_id}|{','.join(config.topics)}|{hash(config)}"
+    with _REGISTRY_LOCK:
+        for other in _SOURCES.values():
+            shared = set(other.config.topics) & set(config.topics)
+            if other.id != source_id and other.config.group_id == config.group_id and shared:
+                raise ConfigError(
+                    f"two Kafka inputs read topic {', '.join(sorted(shared))} in group {config.group_id} "
+                    "with different settings: give one of them its own group.id"
+                )
+        source = _SOURCES.get(source_id)
+        if source is None:
+            source = _SOURCES[source_id] = KafkaSource(source_id, config)
+        return source
+
+
+def unregister_all() -> None:
+    """Close every source's client (end of a streaming run)."""
+    with _REGISTRY_LOCK:
+        for source in _SOURCES.values():
+            source.close()
+        _SOURCES.clear()
+
+
+def dstream(ssc, kafka_source: KafkaSource):
+    """A DStream of the source's message values (text; ``bytes`` for undecodable ones)."""
+    sc = ssc.sparkContext
+    source_id = kafka_source.id
+    reader = RangeReader(kafka_source.config)
+
+    def batch(batch_time, tick):
+        return _batch_rdd(source_id, reader, batch_time, tick)
+
+    tick = ssc.queueStream([], default=sc.parallelize([0], 1))
+    return tick.transform(batch)
+
+
+def describe(config: KafkaConfig) -> str:
+    return f"{config.describe()} ({client_name(config)})"
+
+
+def _batch_rdd(source_id: str, reader: RangeReader, batch_time, tick):
+    kafka_source = _SOURCES[source_id]
+    try:
+        ranges = kafka_source.next_ranges(batch_time)
+    except Exception as err:  # the batch cannot be cut: nothing after it may be committed
+        kafka_source.failed("driver", batch_time)
+        if isinstance(err, DataSharkError):
+            failures.record(err)
+        raise
+    return tick.context.parallelize(ranges, max(1, len(ranges))).mapPartitions(reader)

@@ -1,0 +1,100 @@
+"""The Kafka direct stream against the real Kafka 4 broker, on the session SparkContext."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import signal
+import textwrap
+import threading
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from datashark.configspec import validate_section
+from datashark.engine import prepare
+from datashark.kafka import config as kafka_config
+from datashark.streaming import run_streaming
+from datashark.usecase import read_usecase
+from tests.integration.conftest import read_csv, settings_for
+from tests.services.kafka_helpers import committed, end_offsets, json_events, new_topic, produce
+from tests.services.servers.kafka import KafkaBroker
+
+pytestmark = pytest.mark.spark
+
+ONE_ROW_PER_EVENT = """
+def load(streamingData, trainingData, context, conf):
+    return streamingData.map(lambda event: (event["id"], 1, {"kind": event.get("kind", "")}))
+"""
+
+
+def kafka_settings(tmp_path: Path, **keys: object):
+    """The repo's settings with a global Kafka stream (``group_id`` means ``kafka.group.id``)."""
+    raw = {f"kafka.{key.replace('_', '.')}": str(value) for key, value in keys.items()}
+    spec = [*kafka_config.GLOBAL_LEGACY_SPEC, *kafka_config.spec("kafka.")]
+    kafka = dict(validate_section(raw, spec, where="test", allow_extra=False))
+    return dataclasses.replace(settings_for(tmp_path), batch_interval=1, kafka=kafka)
+
+
+def usecase(folder: Path, name: str, *, extra: str = "", sections: str = "", out: str = "out.csv") -> Path:
+    """A streaming use case writing one CSV row per JSON event (key = the event's id)."""
+    folder.mkdir(parents=True)
+    (folder / "uc.py").write_text(textwrap.dedent(ONE_ROW_PER_EVENT))
+    (folder / "training.txt").write_text("unused\n")
+    conf = folder / "uc.conf"
+    conf.write_text(
+        f"name = {name}\ntype = streaming\ncode = uc.py\ntraining = training.txt\noutput = csv\n"
+        f"format = json\n{extra}\n{sections}\n[out_csv]\npath = {out}\nmode = append\n"
+    )
+    return conf
+
+
+def ids_in(csv_path: Path) -> Counter:
+    if not csv_path.exists():
+        return Counter()
+    return Counter(row[1] for row in read_csv(csv_path) if row and row[0] != "time")
+
+
+def run_until(sc, settings, confs: list[Path], done, *, timeout: float = 90) -> None:
+    """Stream until ``done()`` holds (checked every half second), then stop as Ctrl-C would."""
+    prepared = [prepare(settings, read_usecase(conf)) for conf in confs]
+    finished = threading.Event()
+
+    def watcher() -> None:
+        while not finished.wait(0.5):
+            if done():
+                os.kill(os.getpid(), signal.SIGINT)
+                return
+
+    thread = threading.Thread(target=watcher, daemon=True)
+    thread.start()
+    try:
+        run_streaming(sc, settings, prepared, debug=False, timeout=timeout)
+    finally:
+        finished.set()
+        thread.join()
+
+
+def test_every_event_reaches_the_csv_exactly_once(spark_context, kafka: KafkaBroker, tmp_path: Path) -> None:
+    topic = new_topic(kafka.bootstrap_servers, partitions=3)
+    events = json_events(3000)
+    produce(kafka.bootstrap_servers, topic, events)
+    group = f"g-{topic}"
+    settings = kafka_settings(
+        tmp_path,
+        bootstrap_servers=kafka.bootstrap_servers,
+        topics=topic,
+        group_id=group,
+        starting_offsets="earliest",
+        max_records_per_partition=400,  # three batches at least: back-pressure at work
+    )
+    conf = usecase(tmp_path / "uc", "Every Event")
+    out = tmp_path / "uc" / "out.csv"
+    run_until(spark_context, settings, [conf], lambda: sum(ids_in(out).values()) >= len(events))
+
+    seen = ids_in(out)
+    assert set(seen) == {json.loads(event)["id"] for event in events}
+    assert max(seen.values()) == 1
+    assert committed(kafka.bootstrap_servers, group, topic) == end_offsets(kafka.bootstrap_servers, topic)
