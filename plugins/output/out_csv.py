@@ -22,6 +22,9 @@ CHUNK_CHARS = 1 << 16
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
+TORN_ROW_SEARCH = 1024 * 1024  # bytes searched back for the last complete row
+
+
 class Plugin(OutputPlugin):
     CONFIGSPEC = (
         'path = string(min=1, default="UseCase.csv")',
@@ -61,6 +64,7 @@ class Plugin(OutputPlugin):
         self.path.parent.mkdir(parents=True, exist_ok=True)
         if self.conf["mode"] == "overwrite":
             return self._replace_file(chunks, formatter)
+        _drop_torn_row(self.path)
         with open(self.path, "a", newline="", encoding="utf-8") as out:
             return self._copy(chunks, out, formatter, needs_header=out.tell() == 0)
 
@@ -88,6 +92,28 @@ class Plugin(OutputPlugin):
             out.write(text)
             count += rows
         return count
+
+
+def _drop_torn_row(path: Path) -> None:
+    """Cut a partial last row, left by a process killed mid-write.
+
+    Its batch was never acknowledged to the input (Kafka), so it is written again whole; without
+    this the replay would be glued onto the torn row.
+    """
+    if not path.exists():
+        return
+    with open(path, "r+b") as handle:
+        size = handle.seek(0, os.SEEK_END)
+        if size == 0:
+            return
+        handle.seek(size - 1)
+        if handle.read(1) == b"\n":
+            return
+        start = max(0, size - TORN_ROW_SEARCH)
+        handle.seek(start)
+        newline = handle.read().rfind(b"\n")
+        if newline >= 0 or start == 0:
+            handle.truncate(start + newline + 1)
 
 
 def _mode_for(path: Path) -> int:

@@ -23,11 +23,18 @@ def new_topic(bootstrap_servers: str, partitions: int = 3, prefix: str = "events
 
 
 def produce(bootstrap_servers: str, topic: str, values: Iterable[bytes | str | None]) -> int:
-    """Send every value (round-robin over the partitions), wait for all acks; returns the count."""
+    """Send every value (spread over the partitions), wait for all acks; returns the count.
+
+    A None value is a tombstone, which Kafka accepts only with a key.
+    """
     producer = KafkaProducer(bootstrap_servers=bootstrap_servers, acks="all", linger_ms=5)
     try:
         futures = [
-            producer.send(topic, value=value.encode() if isinstance(value, str) else value)
+            producer.send(
+                topic,
+                key=b"tombstone" if value is None else None,
+                value=value.encode() if isinstance(value, str) else value,
+            )
             for value in values
         ]
         producer.flush(60)

@@ -15,6 +15,7 @@ import pytest
 
 from datashark.configspec import validate_section
 from datashark.engine import prepare
+from datashark.errors import UseCaseError
 from datashark.kafka import config as kafka_config
 from datashark.streaming import run_streaming
 from datashark.usecase import read_usecase
@@ -97,4 +98,106 @@ def test_every_event_reaches_the_csv_exactly_once(spark_context, kafka: KafkaBro
     seen = ids_in(out)
     assert set(seen) == {json.loads(event)["id"] for event in events}
     assert max(seen.values()) == 1
+    assert committed(kafka.bootstrap_servers, group, topic) == end_offsets(kafka.bootstrap_servers, topic)
+
+
+def test_use_cases_filter_the_shared_global_stream_and_one_reads_its_own_topic(
+    spark_context, kafka: KafkaBroker, tmp_path: Path, capsys
+) -> None:
+    shared_topic = new_topic(kafka.bootstrap_servers, partitions=3)
+    own_topic = new_topic(kafka.bootstrap_servers, partitions=2)
+    produce(
+        kafka.bootstrap_servers,
+        shared_topic,
+        json_events(200, kind="login") + json_events(100, 200, kind="dns"),
+    )
+    produce(kafka.bootstrap_servers, own_topic, json_events(50, 1000, kind="proxy"))
+    group = f"g-{shared_topic}"
+    settings = kafka_settings(
+        tmp_path,
+        bootstrap_servers=kafka.bootstrap_servers,
+        topics=shared_topic,
+        group_id=group,
+        starting_offsets="earliest",
+    )
+    logins = usecase(tmp_path / "logins", "Logins", sections="[log_filter]\n[[include]]\nkind = login")
+    dns = usecase(tmp_path / "dns", "DNS", sections="[log_filter]\n[[exclude]]\nkind = login")
+    proxy = usecase(
+        tmp_path / "proxy", "Proxy", extra="input = kafka", sections=f"[in_kafka]\ntopics = {own_topic}"
+    )
+    outputs = [tmp_path / name / "out.csv" for name in ("logins", "dns", "proxy")]
+
+    def all_in() -> bool:
+        return [sum(ids_in(out).values()) for out in outputs] >= [200, 100, 50]
+
+    run_until(spark_context, settings, [logins, dns, proxy], all_in)
+
+    assert ids_in(outputs[0]) == Counter(f"e{n}" for n in range(200))
+    assert ids_in(outputs[1]) == Counter(f"e{n}" for n in range(200, 300))
+    assert ids_in(outputs[2]) == Counter(f"e{n}" for n in range(1000, 1050))
+    console = capsys.readouterr().out
+    assert f"Global Kafka Stream (topics {shared_topic}" in console
+    assert f"Local Kafka Stream (topics {own_topic}" in console
+    for topic in (shared_topic, own_topic):
+        assert committed(kafka.bootstrap_servers, group, topic) == end_offsets(kafka.bootstrap_servers, topic)
+
+
+def test_malformed_messages_are_dead_lettered_and_the_stream_goes_on(
+    spark_context, kafka: KafkaBroker, tmp_path: Path
+) -> None:
+    topic = new_topic(kafka.bootstrap_servers, partitions=1)
+    good = json_events(3, kind="ok")
+    produce(
+        kafka.bootstrap_servers,
+        topic,
+        [good[0], "not json at all", b"\xff\xfe bad utf-8", b"", None, *good[1:]],
+    )
+    settings = kafka_settings(
+        tmp_path,
+        bootstrap_servers=kafka.bootstrap_servers,
+        topics=topic,
+        group_id=f"g-{topic}",
+        starting_offsets="earliest",
+    )
+    conf = usecase(tmp_path / "uc", "Malformed", sections="[log_filter]\n[[include]]\nkind = ok")
+    out = tmp_path / "uc" / "out.csv"
+    run_until(spark_context, settings, [conf], lambda: sum(ids_in(out).values()) >= 3)
+
+    assert ids_in(out) == Counter(["e0", "e1", "e2"])
+    letters = [
+        json.loads(line) for path in (tmp_path / "deadletter").rglob("*.jsonl") for line in path.open()
+    ]
+    reasons = sorted(letter["reason"].split(":")[0] for letter in letters)
+    assert reasons == ["empty message", "empty message", "not JSON", "not valid UTF-8"]
+    assert {letter["usecase"] for letter in letters} == {"Malformed"}
+    assert any(letter["event"] == "\\xff\\xfe bad utf-8" for letter in letters)
+
+
+def test_a_failing_output_commits_nothing_and_the_restart_delivers(
+    spark_context, kafka: KafkaBroker, tmp_path: Path
+) -> None:
+    topic = new_topic(kafka.bootstrap_servers, partitions=3)
+    produce(kafka.bootstrap_servers, topic, json_events(300))
+    group = f"g-{topic}"
+    settings = kafka_settings(
+        tmp_path,
+        bootstrap_servers=kafka.bootstrap_servers,
+        topics=topic,
+        group_id=group,
+        starting_offsets="earliest",
+    )
+    blocker = tmp_path / "uc" / "results"
+    conf = usecase(tmp_path / "uc", "Flaky Output", out="results/out.csv")
+    blocker.write_text("a file where the output's folder should be\n")
+
+    with pytest.raises(UseCaseError, match=r"streaming stopped: \(Flaky Output\) - Failed: .*results"):
+        run_streaming(
+            spark_context, settings, [prepare(settings, read_usecase(conf))], debug=False, timeout=30
+        )
+    assert committed(kafka.bootstrap_servers, group, topic) == {0: 0, 1: 0, 2: 0}
+
+    blocker.unlink()
+    out = blocker / "out.csv"
+    run_until(spark_context, settings, [conf], lambda: sum(ids_in(out).values()) >= 300)
+    assert ids_in(out) == Counter(f"e{n}" for n in range(300))
     assert committed(kafka.bootstrap_servers, group, topic) == end_offsets(kafka.bootstrap_servers, topic)

@@ -1,0 +1,139 @@
+"""./start.sh on the global Kafka stream: a live topic, a driver killed with SIGKILL, a restart.
+
+The promise under test is at-least-once with a bounded replay: every event reaches the output,
+duplicates are at most one batch, and the restart resumes from the group's committed offsets.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import REPO
+from tests.services.kafka_helpers import committed, end_offsets, json_events, new_topic, produce
+from tests.services.servers.kafka import KafkaBroker
+from tests.services.test_kafka_stream import ids_in
+
+PARTITIONS = 3
+CAP = 150  # max.records.per.partition: one batch holds at most CAP * PARTITIONS events
+ROUNDS, PER_ROUND = 20, 100
+BATCH_SECONDS = 3  # longer than the output's late acknowledgement, so no backlog builds up
+ROW_PER_EVENT = """
+def load(streamingData, trainingData, context, conf):
+    return streamingData.map(lambda event: (event["id"], 1))
+"""
+# An output that acknowledges each batch two seconds after writing it: a kill in that window is
+# the worst case of at-least-once, a whole batch written and then replayed.
+LATE_ACK_OUTPUT = """
+import time
+
+from datashark.plugins import OutputPlugin
+
+
+class Plugin(OutputPlugin):
+    CONFIGSPEC = ("path = string",)
+
+    @property
+    def destination(self):
+        return "Late-Ack File " + self.conf["path"]
+
+    def write(self, rdd, batch_time):
+        rows = rdd.collect()
+        with open(self.conf["path"], "a") as out:
+            out.writelines(f"{batch_time},{key},{score}\\n" for key, score in rows)
+        time.sleep(2)
+        return len(rows)
+"""
+
+
+def kafka_home(tmp_path: Path, bootstrap_servers: str, topic: str, group: str) -> Path:
+    """A dataShark folder whose only use case is enabled and reads the global stream."""
+    home = tmp_path / "home"
+    shutil.copytree(REPO / "plugins", home / "plugins")
+    (home / "datashark.conf").write_text(
+        f"kafka.bootstrap.servers = {bootstrap_servers}\nkafka.topics = {topic}\nkafka.group.id = {group}\n"
+        f"kafka.starting.offsets = earliest\nkafka.max.records.per.partition = {CAP}\n"
+        f"batch.interval = {BATCH_SECONDS}\n"
+    )
+    folder = home / "conf" / "events"
+    folder.mkdir(parents=True)
+    (folder / "events.py").write_text(ROW_PER_EVENT)
+    (home / "plugins" / "output" / "out_lateack.py").write_text(LATE_ACK_OUTPUT)
+    (folder / "training.txt").write_text("unused\n")
+    (folder / "events.conf").write_text(
+        "name = Events\ntype = streaming\nenabled = true\ncode = events.py\ntraining = training.txt\n"
+        f"output = lateack\nformat = json\n[out_lateack]\npath = {folder / 'out.csv'}\n"
+    )
+    return home
+
+
+def start(home: Path, log: Path) -> subprocess.Popen:
+    """./start.sh in its own process group, so SIGKILL takes the driver's JVM down with it."""
+    with open(log, "ab") as out:
+        return subprocess.Popen(
+            [str(REPO / "start.sh")],
+            cwd=home.parent,
+            env={**os.environ, "DATASHARK_HOME": str(home), "SPARK_INSTANCE": ""},
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+
+
+def wait_for(condition, what: str, log: Path, timeout: float = 120) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            pytest.fail(f"timed out waiting for {what}; log:\n{log.read_text()[-3000:]}")
+        time.sleep(0.05)
+
+
+def test_sigkill_mid_stream_then_restart_loses_nothing(kafka: KafkaBroker, tmp_path: Path) -> None:
+    topic = new_topic(kafka.bootstrap_servers, partitions=PARTITIONS)
+    group = f"g-{topic}"
+    home = kafka_home(tmp_path, kafka.bootstrap_servers, topic, group)
+    out = home / "conf" / "events" / "out.csv"
+    log = tmp_path / "start.log"
+
+    def producer() -> None:
+        for round_ in range(ROUNDS):
+            produce(kafka.bootstrap_servers, topic, json_events(PER_ROUND, round_ * PER_ROUND))
+            time.sleep(0.3)
+
+    first = start(home, log)
+    feeder = threading.Thread(target=producer)
+    try:
+        feeder.start()
+        # Killed as soon as the second batch is written, before it is acknowledged.
+        wait_for(lambda: sum(ids_in(out).values()) > CAP * PARTITIONS, "the first run's rows", log)
+        os.killpg(first.pid, signal.SIGKILL)
+        first.wait(timeout=30)
+        written_before_kill = sum(ids_in(out).values())
+
+        second = start(home, log)
+        try:
+            feeder.join()
+            wait_for(lambda: len(ids_in(out)) >= ROUNDS * PER_ROUND, "every event after the restart", log)
+            second.send_signal(signal.SIGINT)
+            assert second.wait(timeout=60) == 0, log.read_text()[-3000:]
+        finally:
+            if second.poll() is None:
+                os.killpg(second.pid, signal.SIGKILL)
+    finally:
+        feeder.join()
+        if first.poll() is None:
+            os.killpg(first.pid, signal.SIGKILL)
+
+    seen = ids_in(out)
+    assert set(seen) == {f"e{n}" for n in range(ROUNDS * PER_ROUND)}
+    duplicates = sum(seen.values()) - len(seen)
+    assert 0 < duplicates <= CAP * PARTITIONS, f"{duplicates} duplicates: not the one batch in flight"
+    assert duplicates < written_before_kill, "the restart read the topic from the beginning again"
+    assert committed(kafka.bootstrap_servers, group, topic) == end_offsets(kafka.bootstrap_servers, topic)
