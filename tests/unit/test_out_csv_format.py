@@ -154,3 +154,19 @@ def test_header_uses_fields_when_pinned(formatter):
 
 def test_header_follows_the_dialect(formatter):
     assert formatter(delimiter="\t").header([]) == "time\tkey\tscore\n"
+
+
+@pytest.mark.parametrize(
+    ("before", "after"),
+    [
+        ("t,a,1\nt,b,2\nt,c", "t,a,1\nt,b,2\n"),
+        ("t,a,1\n", "t,a,1\n"),
+        ("t,a", ""),
+        ("", ""),
+    ],
+)
+def test_a_torn_last_row_is_cut_before_appending(out_csv_module, tmp_path, before, after):
+    path = tmp_path / "out.csv"
+    path.write_text(before)
+    out_csv_module._drop_torn_row(path)
+    assert path.read_text() == after
