@@ -10,6 +10,7 @@ import shutil
 import signal
 import time
 import warnings
+from collections import Counter
 
 from datashark import console, failures
 from datashark.deadletter import DeadLetters
@@ -56,12 +57,13 @@ def run_streaming(
     ssc = StreamingContext(sc, settings.batch_interval)
     checkpoint = f"{settings.checkpoint_dir.rstrip('/')}/{sc.applicationId}"
     ssc.checkpoint(checkpoint)
+    readers = Counter(item.source.key for item in prepared)
     shared: dict[tuple, object] = {}
     failures.clear()
     failed = False
     try:
         for item in prepared:
-            _wire(ssc, sc, settings, item, shared, debug=debug)
+            _wire(ssc, sc, settings, item, shared, debug=debug, readers=readers[item.source.key])
         stop = GracefulStop(timeout)
         ssc.start()
         try:
@@ -86,7 +88,9 @@ def run_streaming(
             shutil.rmtree(checkpoint, ignore_errors=True)
 
 
-def _wire(ssc, sc, settings: Settings, prepared: Prepared, shared: dict, *, debug: bool) -> None:
+def _wire(
+    ssc, sc, settings: Settings, prepared: Prepared, shared: dict, *, debug: bool, readers: int
+) -> None:
     from pyspark.streaming import DStream
 
     usecase = prepared.usecase
@@ -95,7 +99,10 @@ def _wire(ssc, sc, settings: Settings, prepared: Prepared, shared: dict, *, debu
     console.say(f"   + Input Module: {source.description}")
     console.say(f"   + Output Module: {usecase.output.title()}")
     if source.key not in shared:
-        shared[source.key] = source.stream(ssc).cache()
+        # Cached only when shared: caching pickles every event into Spark's block store, which
+        # costs a single reader more than it saves (bench/README.md, Kafka).
+        stream = source.stream(ssc)
+        shared[source.key] = stream.cache() if readers > 1 else stream
     dead_letters = DeadLetters(sc, settings.deadletter_dir, usecase.name)
     events = events_for_load(
         prepared, shared[source.key], dead_letters, stage="input", filtered=True, text_only=source.TEXT_ONLY

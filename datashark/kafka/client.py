@@ -43,6 +43,11 @@ class OffsetClient:
         except self._errors as err:
             raise self._unavailable("connecting", err) from err
 
+    @property
+    def api_version(self) -> tuple[int, ...] | None:
+        """The broker's API version as the client negotiated it (saves executors the probe)."""
+        return self.consumer.config.get("api_version")
+
     def partitions(self) -> list[Partition]:
         """Every partition of the configured topics (a topic that does not exist has none)."""
         with self.lock:

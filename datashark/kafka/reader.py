@@ -16,8 +16,27 @@ from datashark.kafka.offsets import OffsetRange
 
 STALL_SECONDS = 60  # no progress for this long on a range that should exist: fail the task
 POLL_SECONDS = 1.0
+MAX_BATCH = 10_000  # messages per poll/consume call
 FETCH_MAX_BYTES = 64 * 1024 * 1024
 PARTITION_FETCH_BYTES = 16 * 1024 * 1024
+# Measured on a 2-core machine (bench/README.md): librdkafka pauses fetching for a second when
+# its prefetch queue is full at its defaults (100k messages / 64 MB), so the queue is raised;
+# kafka-python spends 100 ms per task probing the broker version unless told it (the driver
+# knows it), and its back-off delays the first fetch.
+LIBRDKAFKA_TUNING = {
+    "fetch.max.bytes": FETCH_MAX_BYTES,
+    "max.partition.fetch.bytes": PARTITION_FETCH_BYTES,
+    "queued.min.messages": 1_000_000,
+    "queued.max.messages.kbytes": 256 * 1024,
+    "fetch.wait.max.ms": 100,
+}
+KAFKA_PYTHON_TUNING = {
+    "fetch_max_bytes": FETCH_MAX_BYTES,
+    "max_partition_fetch_bytes": PARTITION_FETCH_BYTES,
+    "max_poll_records": MAX_BATCH,
+    "retry_backoff_ms": 10,
+    "metrics_enabled": False,
+}
 
 
 def client_name(config: KafkaConfig) -> str:
@@ -32,16 +51,23 @@ def client_name(config: KafkaConfig) -> str:
 
 
 class RangeReader:
-    """mapPartitions function: the messages of the one OffsetRange in its partition, as text."""
+    """mapPartitions function: the messages of the one OffsetRange in its partition, as text.
 
-    def __init__(self, config: KafkaConfig) -> None:
+    ``api_version`` is the broker's, as the driver's client found it (kafka-python only).
+    """
+
+    def __init__(self, config: KafkaConfig, api_version: tuple[int, ...] | None = None) -> None:
         self.config = config
-        self.client = client_name(config)
+        self.api_version = api_version
 
     def __call__(self, ranges: Iterable[OffsetRange]) -> Iterator[str | bytes]:
-        read = _read_confluent if self.client == "confluent-kafka" else _read_kafka_python
+        client = client_name(self.config)  # on the executor: ``auto`` uses what is installed here
         for offset_range in ranges:
-            for value in read(self.config, offset_range):
+            if client == "confluent-kafka":
+                values = _read_confluent(self.config, offset_range)
+            else:
+                values = _read_kafka_python(self.config, offset_range, self.api_version)
+            for value in values:
                 if value:
                     try:
                         yield value.decode("utf-8")
@@ -72,14 +98,17 @@ class _Progress:
         return self.position >= self.range.end
 
 
-def _read_kafka_python(config: KafkaConfig, offset_range: OffsetRange) -> Iterator[bytes | None]:
+def _read_kafka_python(
+    config: KafkaConfig, offset_range: OffsetRange, api_version: tuple[int, ...] | None
+) -> Iterator[bytes | None]:
     from kafka import KafkaConsumer, TopicPartition
 
+    known_version = {"api_version": api_version} if api_version else {}
     consumer = KafkaConsumer(
         group_id=None,
         enable_auto_commit=False,
-        fetch_max_bytes=FETCH_MAX_BYTES,
-        max_partition_fetch_bytes=PARTITION_FETCH_BYTES,
+        **KAFKA_PYTHON_TUNING,
+        **known_version,
         **config.kafka_python_options(),
     )
     try:
@@ -89,7 +118,8 @@ def _read_kafka_python(config: KafkaConfig, offset_range: OffsetRange) -> Iterat
         progress = _Progress(offset_range)
         end = offset_range.end
         while True:
-            for record in consumer.poll(timeout_ms=int(POLL_SECONDS * 1000)).get(tp, ()):
+            polled = consumer.poll(timeout_ms=int(POLL_SECONDS * 1000), max_records=MAX_BATCH)
+            for record in polled.get(tp, ()):
                 if record.offset >= end:
                     return
                 yield record.value
@@ -109,8 +139,7 @@ def _read_confluent(config: KafkaConfig, offset_range: OffsetRange) -> Iterator[
             "enable.auto.commit": False,
             "enable.auto.offset.store": False,
             "enable.partition.eof": True,
-            "fetch.max.bytes": FETCH_MAX_BYTES,
-            "max.partition.fetch.bytes": PARTITION_FETCH_BYTES,
+            **LIBRDKAFKA_TUNING,
         }
     )
     try:
@@ -120,12 +149,16 @@ def _read_confluent(config: KafkaConfig, offset_range: OffsetRange) -> Iterator[
         end = offset_range.end
         while True:
             position = progress.position
-            for message in consumer.consume(num_messages=10_000, timeout=POLL_SECONDS):
+            # consume() waits for all it asked for: never ask past the range (+1 for EOF).
+            wanted = min(MAX_BATCH, end - position + 1)
+            for message in consumer.consume(num_messages=wanted, timeout=POLL_SECONDS):
                 error = message.error()
                 if error is not None:
-                    if error.code() == KafkaError._PARTITION_EOF:
-                        return  # the log's current end, which is at or past the range's
-                    raise KafkaException(error)
+                    if error.code() != KafkaError._PARTITION_EOF:
+                        raise KafkaException(error)
+                    if message.offset() >= end:  # the log's end (high watermark) passed the range's
+                        return
+                    continue
                 offset = message.offset()
                 if offset >= end:
                     return

@@ -119,10 +119,9 @@ def dstream(ssc, kafka_source: KafkaSource):
     """A DStream of the source's message values (text; ``bytes`` for undecodable ones)."""
     sc = ssc.sparkContext
     source_id = kafka_source.id
-    reader = RangeReader(kafka_source.config)
 
     def batch(batch_time, tick):
-        return _batch_rdd(source_id, reader, batch_time, tick)
+        return _batch_rdd(source_id, batch_time, tick)
 
     tick = ssc.queueStream([], default=sc.parallelize([0], 1))
     return tick.transform(batch)
@@ -132,7 +131,7 @@ def describe(config: KafkaConfig) -> str:
     return f"{config.describe()} ({client_name(config)})"
 
 
-def _batch_rdd(source_id: str, reader: RangeReader, batch_time, tick):
+def _batch_rdd(source_id: str, batch_time, tick):
     kafka_source = _SOURCES[source_id]
     try:
         ranges = kafka_source.next_ranges(batch_time)
@@ -141,4 +140,5 @@ def _batch_rdd(source_id: str, reader: RangeReader, batch_time, tick):
         if isinstance(err, DataSharkError):
             failures.record(err)
         raise
+    reader = RangeReader(kafka_source.config, kafka_source.client.api_version)
     return tick.context.parallelize(ranges, max(1, len(ranges))).mapPartitions(reader)

@@ -121,6 +121,7 @@ def _serves(bootstrap_servers: str) -> bool:
 def running_broker(folder: Path) -> Iterator[KafkaBroker]:
     """A fresh broker formatted in ``folder``, stopped by PID on exit (tests and bench/ share it)."""
     classpath = f"{provision()}/*"
+    folder.mkdir(parents=True, exist_ok=True)
     port, controller_port = free_port(), free_port()
     properties = folder / "server.properties"
     properties.write_text(_server_properties(folder, port, controller_port))
