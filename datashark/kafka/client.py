@@ -7,6 +7,7 @@ driver from several threads, so every call here holds one lock.
 
 from __future__ import annotations
 
+import logging
 import threading
 
 from datashark.errors import DataSharkError
@@ -14,7 +15,13 @@ from datashark.kafka.config import KafkaConfig
 from datashark.kafka.offsets import Partition
 
 REQUEST_TIMEOUT_MS = 30_000
+BOOTSTRAP_TIMEOUT_MS = 10_000  # how long unreachable brokers are waited for before the stream stops
 METADATA_MAX_AGE_MS = 30_000  # new partitions of a topic are picked up within this
+
+
+# dataShark reports Kafka failures itself, in one line; without a handler, kafka-python's
+# reconnect chatter would reach stderr through logging's last-resort handler.
+logging.getLogger("kafka").addHandler(logging.NullHandler())
 
 
 class KafkaUnavailableError(DataSharkError):
@@ -37,6 +44,7 @@ class OffsetClient:
                 enable_auto_commit=False,
                 client_id=f"datashark-driver-{config.group_id}",
                 request_timeout_ms=REQUEST_TIMEOUT_MS,
+                bootstrap_timeout_ms=BOOTSTRAP_TIMEOUT_MS,
                 metadata_max_age_ms=METADATA_MAX_AGE_MS,
                 **config.kafka_python_options(),
             )

@@ -73,4 +73,4 @@ class KafkaInput(InputPlugin):
         self._source().failed(consumer, batch_time)
 
     def close(self) -> None:
-        kafka_stream.unregister_all()
+        kafka_stream.unregister(self.config)

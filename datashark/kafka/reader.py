@@ -29,6 +29,7 @@ LIBRDKAFKA_TUNING = {
     "queued.min.messages": 1_000_000,
     "queued.max.messages.kbytes": 256 * 1024,
     "fetch.wait.max.ms": 100,
+    "log.connection.close": False,  # brokers closing idle connections is not news
 }
 KAFKA_PYTHON_TUNING = {
     "fetch_max_bytes": FETCH_MAX_BYTES,

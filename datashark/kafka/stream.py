@@ -32,6 +32,7 @@ class KafkaSource:
         self.positions: dict[Partition, int] = {}
         self.tracker = CommitTracker()
         self.commit_lock = threading.Lock()
+        self.broken: Exception | None = None
 
     def next_ranges(self, batch_time: Any) -> list:
         """This batch's ranges; the positions after it are recorded for committing later."""
@@ -107,12 +108,13 @@ def register(config: KafkaConfig) -> KafkaSource:
         return source
 
 
-def unregister_all() -> None:
-    """Close every source's client (end of a streaming run)."""
+def unregister(config: KafkaConfig) -> None:
+    """Close the source reading ``config`` (end of a streaming run); a no-op if already closed."""
     with _REGISTRY_LOCK:
-        for source in _SOURCES.values():
-            source.close()
-        _SOURCES.clear()
+        for source_id, kafka_source in list(_SOURCES.items()):
+            if kafka_source.config == config:
+                kafka_source.close()
+                del _SOURCES[source_id]
 
 
 def dstream(ssc, kafka_source: KafkaSource):
@@ -133,10 +135,13 @@ def describe(config: KafkaConfig) -> str:
 
 def _batch_rdd(source_id: str, batch_time, tick):
     kafka_source = _SOURCES[source_id]
+    if kafka_source.broken is not None:  # the stream is stopping: do not wait on Kafka again
+        raise kafka_source.broken
     try:
         ranges = kafka_source.next_ranges(batch_time)
     except Exception as err:  # the batch cannot be cut: nothing after it may be committed
         kafka_source.failed("driver", batch_time)
+        kafka_source.broken = err
         if isinstance(err, DataSharkError):
             failures.record(err)
         raise

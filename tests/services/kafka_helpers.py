@@ -1,12 +1,20 @@
-"""Producing to and inspecting the Kafka test broker, for the Kafka stream tests and bench/."""
+"""Kafka test helpers: topics, producing, offsets, and use cases reading Kafka (bench/ uses some)."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
+import textwrap
 import uuid
+from collections import Counter
 from collections.abc import Iterable
+from pathlib import Path
 
 from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, TopicPartition
+
+from datashark.configspec import validate_section
+from datashark.kafka import config as kafka_config
+from tests.integration.conftest import read_csv, settings_for
 
 
 def new_topic(bootstrap_servers: str, partitions: int = 3, prefix: str = "events") -> str:
@@ -69,3 +77,36 @@ def end_offsets(bootstrap_servers: str, topic: str) -> dict[int, int]:
         return {tp.partition: offset for tp, offset in consumer.end_offsets(tps).items()}
     finally:
         consumer.close()
+
+
+ONE_ROW_PER_EVENT = """
+def load(streamingData, trainingData, context, conf):
+    return streamingData.map(lambda event: (event["id"], 1, {"kind": event.get("kind", "")}))
+"""
+
+
+def kafka_settings(tmp_path: Path, **keys: object):
+    """The repo's settings with a global Kafka stream (``group_id`` means ``kafka.group.id``)."""
+    raw = {f"kafka.{key.replace('_', '.')}": str(value) for key, value in keys.items()}
+    spec = [*kafka_config.GLOBAL_LEGACY_SPEC, *kafka_config.spec("kafka.")]
+    kafka = dict(validate_section(raw, spec, where="test", allow_extra=False))
+    return dataclasses.replace(settings_for(tmp_path), batch_interval=1, kafka=kafka)
+
+
+def usecase(folder: Path, name: str, *, extra: str = "", sections: str = "", out: str = "out.csv") -> Path:
+    """A streaming use case writing one CSV row per JSON event (key = the event's id)."""
+    folder.mkdir(parents=True)
+    (folder / "uc.py").write_text(textwrap.dedent(ONE_ROW_PER_EVENT))
+    (folder / "training.txt").write_text("unused\n")
+    conf = folder / "uc.conf"
+    conf.write_text(
+        f"name = {name}\ntype = streaming\ncode = uc.py\ntraining = training.txt\noutput = csv\n"
+        f"format = json\n{extra}\n{sections}\n[out_csv]\npath = {out}\nmode = append\n"
+    )
+    return conf
+
+
+def ids_in(csv_path: Path) -> Counter:
+    if not csv_path.exists():
+        return Counter()
+    return Counter(row[1] for row in read_csv(csv_path) if row and row[0] != "time")

@@ -17,9 +17,8 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import REPO
-from tests.services.kafka_helpers import committed, end_offsets, json_events, new_topic, produce
+from tests.services.kafka_helpers import committed, end_offsets, ids_in, json_events, new_topic, produce
 from tests.services.servers.kafka import KafkaBroker
-from tests.services.test_kafka_stream import ids_in
 
 PARTITIONS = 3
 CAP = 150  # max.records.per.partition: one batch holds at most CAP * PARTITIONS events

@@ -2,60 +2,32 @@
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import os
 import signal
-import textwrap
 import threading
 from collections import Counter
 from pathlib import Path
 
 import pytest
 
-from datashark.configspec import validate_section
 from datashark.engine import prepare
 from datashark.errors import UseCaseError
-from datashark.kafka import config as kafka_config
 from datashark.streaming import run_streaming
 from datashark.usecase import read_usecase
-from tests.integration.conftest import read_csv, settings_for
-from tests.services.kafka_helpers import committed, end_offsets, json_events, new_topic, produce
+from tests.services.kafka_helpers import (
+    committed,
+    end_offsets,
+    ids_in,
+    json_events,
+    kafka_settings,
+    new_topic,
+    produce,
+    usecase,
+)
 from tests.services.servers.kafka import KafkaBroker
 
 pytestmark = pytest.mark.spark
-
-ONE_ROW_PER_EVENT = """
-def load(streamingData, trainingData, context, conf):
-    return streamingData.map(lambda event: (event["id"], 1, {"kind": event.get("kind", "")}))
-"""
-
-
-def kafka_settings(tmp_path: Path, **keys: object):
-    """The repo's settings with a global Kafka stream (``group_id`` means ``kafka.group.id``)."""
-    raw = {f"kafka.{key.replace('_', '.')}": str(value) for key, value in keys.items()}
-    spec = [*kafka_config.GLOBAL_LEGACY_SPEC, *kafka_config.spec("kafka.")]
-    kafka = dict(validate_section(raw, spec, where="test", allow_extra=False))
-    return dataclasses.replace(settings_for(tmp_path), batch_interval=1, kafka=kafka)
-
-
-def usecase(folder: Path, name: str, *, extra: str = "", sections: str = "", out: str = "out.csv") -> Path:
-    """A streaming use case writing one CSV row per JSON event (key = the event's id)."""
-    folder.mkdir(parents=True)
-    (folder / "uc.py").write_text(textwrap.dedent(ONE_ROW_PER_EVENT))
-    (folder / "training.txt").write_text("unused\n")
-    conf = folder / "uc.conf"
-    conf.write_text(
-        f"name = {name}\ntype = streaming\ncode = uc.py\ntraining = training.txt\noutput = csv\n"
-        f"format = json\n{extra}\n{sections}\n[out_csv]\npath = {out}\nmode = append\n"
-    )
-    return conf
-
-
-def ids_in(csv_path: Path) -> Counter:
-    if not csv_path.exists():
-        return Counter()
-    return Counter(row[1] for row in read_csv(csv_path) if row and row[0] != "time")
 
 
 def run_until(sc, settings, confs: list[Path], done, *, timeout: float = 90) -> None:
