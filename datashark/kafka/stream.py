@@ -33,6 +33,7 @@ class KafkaSource:
         self.tracker = CommitTracker()
         self.commit_lock = threading.Lock()
         self.broken: Exception | None = None
+        self.last_commit: dict[Partition, int] = {}
 
     def next_ranges(self, batch_time: Any) -> list:
         """This batch's ranges; the positions after it are recorded for committing later."""
@@ -71,6 +72,7 @@ class KafkaSource:
                 uncommitted[part] = position
         if uncommitted and self.tracker.consumers:  # debug runs (no consumers) commit nothing
             self.client.commit(uncommitted)
+            self.last_commit.update(uncommitted)
 
     def started(self, consumer: str, batch_time: Any) -> None:
         self.tracker.started(consumer, batch_time)
@@ -79,8 +81,14 @@ class KafkaSource:
         """Commit what every reader of the stream has now delivered (in order, one at a time)."""
         with self.commit_lock:
             positions = self.tracker.delivered(consumer, batch_time)
-            if positions:
-                self.client.commit(positions)
+            changed = {
+                part: offset
+                for part, offset in (positions or {}).items()
+                if self.last_commit.get(part) != offset
+            }
+            if changed:
+                self.client.commit(changed)
+                self.last_commit.update(changed)
 
     def failed(self, consumer: str, batch_time: Any) -> None:
         self.tracker.fail(consumer, batch_time)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import threading
 from collections import Counter
@@ -173,3 +174,24 @@ def test_a_failing_output_commits_nothing_and_the_restart_delivers(
     run_until(spark_context, settings, [conf], lambda: sum(ids_in(out).values()) >= 300)
     assert ids_in(out) == Counter(f"e{n}" for n in range(300))
     assert committed(kafka.bootstrap_servers, group, topic) == end_offsets(kafka.bootstrap_servers, topic)
+
+
+def test_a_debug_run_prints_and_commits_nothing(
+    spark_context, kafka: KafkaBroker, tmp_path: Path, capsys
+) -> None:
+    topic = new_topic(kafka.bootstrap_servers, partitions=2)
+    produce(kafka.bootstrap_servers, topic, json_events(20))
+    group = f"g-{topic}"
+    settings = kafka_settings(
+        tmp_path,
+        bootstrap_servers=kafka.bootstrap_servers,
+        topics=topic,
+        group_id=group,
+        starting_offsets="earliest",
+    )
+    conf = usecase(tmp_path / "uc", "Dry Run")
+    run_streaming(spark_context, settings, [prepare(settings, read_usecase(conf))], debug=True, timeout=6)
+
+    assert re.search(r"\('e\d+', 1, \{'kind': ''\}\)", capsys.readouterr().out), "pprint shows the rows"
+    assert not (tmp_path / "uc" / "out.csv").exists()
+    assert committed(kafka.bootstrap_servers, group, topic) == {0: None, 1: None}

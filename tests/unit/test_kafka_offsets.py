@@ -92,7 +92,8 @@ def test_a_later_batch_finishing_first_waits_for_the_earlier_one_in_flight():
     assert t.delivered("x", 1) == {A0: 20}
 
 
-def test_without_consumers_nothing_is_committed():
+def test_without_consumers_nothing_is_committed_or_kept():
     t = tracker()
     t.add_batch(1, {A0: 10})
     assert deliver(t, "debug", 1) is None
+    assert t.pending == {}
