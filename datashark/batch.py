@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from datashark import console
 from datashark.deadletter import DeadLetters
 from datashark.delivery import deliver, events_for_load, report_dead_letters
@@ -27,6 +29,6 @@ def run_batch(sc, settings: Settings, prepared: Prepared, *, debug: bool) -> Non
             console.say(repr(result.collect()))
             report_dead_letters(prepared, dead_letters)
         else:
-            deliver(prepared, result, dead_letters, console.timestamp())
+            deliver(prepared, result, dead_letters, datetime.now())
     except Exception as err:  # anything from the user's code or Spark fails this use case only
         raise usecase_failure(usecase, err) from err

@@ -9,10 +9,12 @@ from typing import TYPE_CHECKING
 
 from datashark import console
 from datashark.events import EventStage
-from datashark.plugins import OutputPlugin
+from datashark.plugins import Batch, OutputPlugin
 from datashark.records import ValidRows
 
 if TYPE_CHECKING:
+    from datetime import datetime
+
     from pyspark import RDD
 
     from datashark.deadletter import DeadLetters
@@ -39,12 +41,12 @@ def events_for_load(
     return lines.mapPartitions(EventStage(prepared.parser, log_filter, dead_letters, stage=stage))
 
 
-def deliver(prepared: Prepared, rdd: RDD, dead_letters: DeadLetters, batch_time: str) -> None:
+def deliver(prepared: Prepared, rdd: RDD, dead_letters: DeadLetters, batch_time: datetime) -> None:
     """Write the valid rows of ``rdd``, store the dead letters, print the batch's line."""
     valid = rdd.mapPartitions(ValidRows(dead_letters), preservesPartitioning=True)
     plugin = prepared.plugin
     if isinstance(plugin, OutputPlugin):
-        count = plugin.write(valid, batch_time)
+        count = plugin.write(valid, Batch(batch_time, dead_letters))
         console.written(plugin.title, count, plugin.destination, dead_letters.flush())
     else:
         plugin.save(valid, prepared.usecase.type)

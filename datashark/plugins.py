@@ -9,6 +9,9 @@ dataShark (``Plugin(conf)`` + ``save(dataRDD, progType)``), which is called as i
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -17,23 +20,47 @@ from datashark.configspec import validate_section
 from datashark.errors import ConfigError
 
 if TYPE_CHECKING:
-    from datetime import datetime
-
     from pyspark import RDD
     from pyspark.streaming import DStream, StreamingContext
 
+    from datashark.deadletter import DeadLetters
     from datashark.settings import Settings
     from datashark.usecase import UseCase
 
 PREFIX_BY_KIND = {"input": "in", "output": "out"}
 
 
+@dataclass(frozen=True)
+class Batch:
+    """The batch an output plugin writes: its time and its use case's dead-letter store.
+
+    Picklable, so partition writers on the executors get it too (and may dead-letter rows
+    their sink rejects: ``batch.dead_letters.add("output", reason, row)``).
+    """
+
+    time: datetime  # local wall-clock time: Spark's batch time, or the start of a batch run
+    dead_letters: DeadLetters
+
+    @property
+    def timestamp(self) -> str:
+        """Local time as every console line and CSV row shows it."""
+        return self.time.strftime("%Y-%m-%d %H:%M:%S")
+
+    @property
+    def utc_iso(self) -> str:
+        """ISO-8601 UTC, as ``@timestamp`` of documents (Elasticsearch, syslog, Parquet)."""
+        return self.time.astimezone(timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
 class OutputPlugin:
     """Base of dataShark's output plugins.
 
     Subclasses set ``CONFIGSPEC`` (configspec lines for their ``[out_<name>]`` section, which
-    always has ``title`` and ``debug``), ``write()`` one RDD and say where it went in
-    ``destination``; the engine prints the Written line, so every plugin reports alike.
+    always has ``title`` and ``debug``) and say where rows go in ``destination``. A plugin for a
+    network sink implements ``partition_writer``: the returned function runs on the executors,
+    one call per partition, with one connection each, and returns how many rows it wrote;
+    ``write`` sums the counts. A plugin that must write on the driver (one local file)
+    overrides ``write`` instead. The engine prints the Written line, so every plugin reports alike.
     """
 
     CONFIGSPEC: tuple[str, ...] = ()
@@ -50,9 +77,20 @@ class OutputPlugin:
         """Where the rows go, for the Written line, e.g. ``CSV File /tmp/x.csv``."""
         raise NotImplementedError
 
-    def write(self, rdd: RDD, batch_time: str) -> int:
-        """Deliver every row of ``rdd``; returns how many were written."""
+    def partition_writer(self, batch: Batch) -> Callable[[Iterator[tuple]], int]:
+        """A picklable function writing one partition's rows; returns how many it wrote."""
         raise NotImplementedError
+
+    def write(self, rdd: RDD, batch: Batch) -> int:
+        """Deliver every row of ``rdd`` from the executors; returns how many were written."""
+        return rdd.mapPartitions(_counted(self.partition_writer(batch))).sum()
+
+
+def _counted(write_partition: Callable[[Iterator[tuple]], int]) -> Callable[[Iterator[tuple]], list[int]]:
+    def count_of_partition(rows: Iterator[tuple]) -> list[int]:
+        return [write_partition(rows)]
+
+    return count_of_partition
 
 
 class InputPlugin:

@@ -134,7 +134,7 @@ def _delivery(prepared: Prepared, dead_letters: DeadLetters):
     def deliver_batch(batch_time, rdd) -> None:
         source.batch_started(name, batch_time)
         try:
-            deliver(prepared, rdd, dead_letters, batch_time.strftime("%Y-%m-%d %H:%M:%S"))
+            deliver(prepared, rdd, dead_letters, batch_time)
         except Exception as err:
             source.batch_failed(name, batch_time)
             failure = failures.record(usecase_failure(prepared.usecase, err))

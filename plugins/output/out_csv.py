@@ -58,8 +58,9 @@ class Plugin(OutputPlugin):
     def destination(self) -> str:
         return f"CSV File {self.path}"
 
-    def write(self, rdd, batch_time: str) -> int:
-        formatter = RowFormatter(batch_time, self.dialect, self.fields, self.conf["escape_formulas"])
+    def write(self, rdd, batch) -> int:
+        """On the driver: one local file, fed partition by partition as the executors format them."""
+        formatter = RowFormatter(batch.timestamp, self.dialect, self.fields, self.conf["escape_formulas"])
         chunks = rdd.mapPartitions(formatter.chunks).toLocalIterator(prefetchPartitions=True)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         if self.conf["mode"] == "overwrite":
