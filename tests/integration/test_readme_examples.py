@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 import shutil
+import socket
 from pathlib import Path
 
 import pytest
@@ -39,7 +40,8 @@ def example_home(tmp_path: Path) -> Path:
     folder = home / "conf" / "failed-logins"
     folder.mkdir(parents=True)
     shutil.copytree(REPO / "plugins", home / "plugins")
-    (home / "plugins" / "output" / "out_jsonl.py").write_text(readme_block("# plugins/output/out_jsonl.py"))
+    for name in ("out_jsonl.py", "out_udpjson.py"):
+        (home / "plugins" / "output" / name).write_text(readme_block(f"# plugins/output/{name}"))
     (folder / "failed-logins.py").write_text(readme_block("# failed-logins.py"))
     shutil.copy(SSH_LOG, folder / "auth.log")
     conf = readme_block("# failed-logins.conf").replace("/var/lib/datashark/", "")
@@ -72,3 +74,19 @@ def test_jsonl_plugin_example(spark_context, example_home: Path) -> None:
     documents = {doc["key"]: doc for doc in map(json.loads, lines)}
     assert documents.keys() == expected_users_per_ip(5).keys()
     assert all(set(doc) == {"time", "key", "score", "users"} for doc in documents.values())
+
+
+def test_udpjson_plugin_example_sends_from_the_executors(spark_context, example_home: Path) -> None:
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as receiver:
+        receiver.bind(("127.0.0.1", 0))
+        receiver.settimeout(10)
+        conf = example_home / "conf" / "failed-logins" / "failed-logins.conf"
+        port = receiver.getsockname()[1]
+        text = conf.read_text().replace("output = csv", "output = udpjson")
+        conf.write_text(f"{text}\n[out_udpjson]\nport = {port}\n")
+        run_example(spark_context, example_home)
+        expected = expected_users_per_ip(5)
+        documents = [json.loads(receiver.recv(65536)) for _ in expected]
+    assert {doc["key"] for doc in documents} == expected.keys()
+    assert all(set(doc) == {"@timestamp", "title", "key", "score", "users"} for doc in documents)
+    assert all(doc["title"] == "Failed Logins" and doc["@timestamp"].endswith("Z") for doc in documents)
