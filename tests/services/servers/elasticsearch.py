@@ -9,6 +9,7 @@ system user ``datashark-es``, which owns the unpacked home and each session's fo
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 import os
@@ -19,7 +20,7 @@ import tempfile
 import urllib.request
 import zipfile
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
@@ -52,10 +53,19 @@ SETTINGS = {
 class ElasticsearchNode:
     host: str
     port: int
+    process: NodeProcess = field(compare=False, repr=False)
 
     @property
     def url(self) -> str:
         return f"http://{self.host}:{self.port}"
+
+    def stop(self) -> None:
+        """Stop the node by PID (its data stays): tests of an outage; ``start()`` brings it back."""
+        self.process.stop()
+
+    def start(self) -> None:
+        """Start the stopped node again on the same port and data, and wait until it serves."""
+        self.process.start()
 
 
 def _java_major(java: Path) -> int:
@@ -152,16 +162,38 @@ def _serves(url: str) -> bool:
         return json.load(answer)["status"] in ("yellow", "green")
 
 
-@pytest.fixture(scope="session")
-def elasticsearch() -> Iterator[ElasticsearchNode]:
-    """One node for the whole session: it takes many seconds to start even when cached."""
+class NodeProcess:
+    """The node's process, which can be stopped and started again over the same folder."""
+
+    def __init__(self, home: Path, command_env: dict[str, str], folder: Path, user: str | None, url: str):
+        self.command = [str(home / "bin" / "elasticsearch")]
+        self.env = command_env
+        self.folder = folder
+        self.user = user
+        self.url = url
+        self.log_path = CACHE / NAME / "node.log"
+        self.server: Server | None = None
+
+    def start(self) -> None:
+        self.server = Server(NAME, self.command, self.log_path, env=self.env, cwd=self.folder, user=self.user)
+        self.server.wait_until(lambda: _serves(self.url), timeout=START_TIMEOUT, what="cluster health yellow")
+
+    def stop(self) -> None:
+        if self.server:
+            self.server.stop()
+            self.server = None
+
+
+@contextlib.contextmanager
+def running_node() -> Iterator[ElasticsearchNode]:
+    """A fresh node in its own folder, stopped by PID and removed on exit (tests and bench/ share it)."""
     home, jdk = provision(), java_home()  # both may fail: before the session folder exists
     user = _run_as_user()
-    node = ElasticsearchNode(SETTINGS["network.host"], free_port())
+    host, port = SETTINGS["network.host"], free_port()
     folder = _session_folder(home, user)
     settings = {
         **SETTINGS,
-        "http.port": node.port,
+        "http.port": port,
         "transport.port": free_port(),
         "path.data": folder / "data",
         "path.logs": folder / "logs",
@@ -172,19 +204,23 @@ def elasticsearch() -> Iterator[ElasticsearchNode]:
         "ES_PATH_CONF": str(folder / "config"),
         "ES_TMPDIR": str(folder / "tmp"),
     }
-    log_path = CACHE / NAME / "node.log"
-    log_path.unlink(missing_ok=True)
-    server = None
+    process = NodeProcess(home, env, folder, user, f"http://{host}:{port}")
+    process.log_path.unlink(missing_ok=True)
     try:
         with open(folder / "config" / "elasticsearch.yml", "a") as config:  # JSON strings are YAML too
             config.writelines(f"{key}: {json.dumps(str(value))}\n" for key, value in settings.items())
-        server = Server(NAME, [str(home / "bin" / "elasticsearch")], log_path, env=env, cwd=folder, user=user)
-        try:
-            server.wait_until(lambda: _serves(node.url), timeout=START_TIMEOUT, what="cluster health yellow")
-        except ServerStartError as err:  # the log's tail says it all; no second traceback
-            raise pytest.fail.Exception(str(err), pytrace=False) from None
-        yield node
+        process.start()
+        yield ElasticsearchNode(host, port, process)
     finally:
-        if server:
-            server.stop()
+        process.stop()
         shutil.rmtree(folder, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def elasticsearch() -> Iterator[ElasticsearchNode]:
+    """One node for the whole session: it takes many seconds to start even when cached."""
+    try:
+        with running_node() as node:
+            yield node
+    except ServerStartError as err:  # the log's tail says it all; no second traceback
+        raise pytest.fail.Exception(str(err), pytrace=False) from None

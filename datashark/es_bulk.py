@@ -1,0 +1,252 @@
+"""Elasticsearch bulk writes for ``out_elasticsearch``: ids, bounded retries, the index template.
+
+Executors run ``PartitionWriter``: one client per partition, the rows sent as NDJSON bulk
+requests built with orjson (the client's own per-action serialising costs more than the
+network on a 2-core box). A whole request that fails with 429, 5xx or no connection is sent
+again after an exponential back-off, so are the documents Elasticsearch answers 429/5xx for;
+a document Elasticsearch rejects (a mapping conflict) goes to the dead letters. After
+``TRIES`` the batch fails with one line, so a streaming input acknowledges nothing.
+
+Ids derive from (use case, batch time, key): a replayed batch overwrites its documents.
+The client's own retries are off because they retry at once, without back-off.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import orjson
+
+from datashark.documents import TIMESTAMP_FIELD, TITLE_FIELD, document
+from datashark.errors import DataSharkError
+
+if TYPE_CHECKING:
+    from elasticsearch import Elasticsearch
+
+    from datashark.plugins import Batch
+
+TRIES = 5
+FIRST_BACKOFF = 0.5  # seconds; then 1, 2, 4: a cluster gets 7.5 s to come back before the batch fails
+MAX_CHUNK_BYTES = 8 << 20  # below http.max_content_length (100 MB) by far, and cheap to retry
+TEMPLATE_PRIORITY = 150  # above Elastic's built-in templates (100), so ours applies to our indices
+# Only what the writer reads: a response of 5,000 items shrinks from ~1 MB to ~100 kB.
+BULK_FILTER = "errors,items.*.status,items.*.error.type,items.*.error.reason"
+JSON_OPTIONS = orjson.OPT_SERIALIZE_NUMPY | orjson.OPT_NON_STR_KEYS
+
+Result = TypeVar("Result")
+
+
+class ElasticsearchError(DataSharkError):
+    """Elasticsearch stayed unreachable or refused a request: the batch fails."""
+
+
+@dataclass(frozen=True)
+class Connection:
+    """How to reach the cluster; picklable, so executors open their own clients from it."""
+
+    hosts: tuple[str, ...]
+    basic_auth: tuple[str, str] | None = None
+    api_key: str | None = None
+    ca_certs: str | None = None
+    verify_certs: bool = True
+    request_timeout: float = 30.0
+
+    @property
+    def where(self) -> str:
+        return ",".join(self.hosts)
+
+    def client(self) -> Elasticsearch:
+        from elasticsearch import Elasticsearch
+
+        return Elasticsearch(
+            list(self.hosts),
+            basic_auth=self.basic_auth,
+            api_key=self.api_key,
+            ca_certs=self.ca_certs,
+            verify_certs=self.verify_certs,
+            request_timeout=self.request_timeout,
+            max_retries=0,
+            retry_on_timeout=False,
+        )
+
+
+def retrying(connection: Connection, what: str, call: Callable[[], Result]) -> Result:
+    """``call()``, tried up to ``TRIES`` times while the cluster is down, busy or failing (429/5xx)."""
+    from elasticsearch import ApiError, TransportError
+
+    for attempt in range(TRIES):
+        if attempt:
+            time.sleep(FIRST_BACKOFF * 2 ** (attempt - 1))
+        try:
+            return call()
+        except ApiError as err:
+            if not _retryable(err.status_code):
+                raise ElasticsearchError(
+                    f"Elasticsearch at {connection.where}: {what}: {_api_error(err)}"
+                ) from err
+            last = _api_error(err)
+        except TransportError as err:  # no connection, timeout, TLS failure
+            last = f"{type(err).__name__}: {_one_line(str(err))}"
+    raise ElasticsearchError(
+        f"Elasticsearch at {connection.where}: {what} failed after {TRIES} tries: {last}"
+    )
+
+
+def _retryable(status: int) -> bool:
+    return status == 429 or status >= 500
+
+
+def _api_error(err: Any) -> str:
+    """``<status> <error type>: <reason>`` from an ApiError."""
+    body = err.body if isinstance(err.body, dict) else {}
+    error = body.get("error")
+    if isinstance(error, dict):
+        return f"{err.status_code} {error.get('type')}: {_one_line(str(error.get('reason')))}"
+    return f"{err.status_code} {_one_line(str(err.message))}"
+
+
+def _one_line(text: str, limit: int = 300) -> str:
+    line = " ".join(text.split())
+    return line if len(line) <= limit else line[: limit - 3] + "..."
+
+
+def index_pattern(index_name: str) -> str:
+    """The indices an ``index_name`` with strftime directives names: each directive becomes ``*``."""
+    return re.sub(r"%-?[A-Za-z]", "*", index_name.replace("%%", "%"))
+
+
+def put_template(connection: Connection, index_name: str, key_field: str, score_field: str) -> None:
+    """Map the fields dataShark sets before the first index exists, so no guessing makes them text.
+
+    A composable template named after the index pattern: two use cases writing the same indices
+    share it (the last one's field names win for indices created afterwards).
+    """
+    pattern = index_pattern(index_name)
+    name = "datashark-" + re.sub(r"[^a-z0-9_.-]+", "-", pattern).strip("-")
+    properties = {
+        TIMESTAMP_FIELD: {"type": "date"},
+        TITLE_FIELD: {"type": "keyword"},
+        key_field: {"type": "keyword"},
+        score_field: {"type": "float"},
+    }
+    with connection.client() as client:
+        retrying(
+            connection,
+            f"putting index template {name}",
+            lambda: client.indices.put_index_template(
+                name=name,
+                index_patterns=[pattern],
+                priority=TEMPLATE_PRIORITY,
+                template={"mappings": {"properties": properties}},
+                meta={"managed_by": "dataShark"},
+            ),
+        )
+
+
+def document_id(usecase: str, utc_iso: str, key: str) -> str:
+    """Same use case, batch time and key: same id, so a replayed batch overwrites itself."""
+    return hashlib.sha1(f"{usecase}\x1f{utc_iso}\x1f{key}".encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class Fields:
+    """What every document of a use case carries besides its row."""
+
+    usecase: str
+    title: str
+    key_field: str
+    score_field: str
+
+
+class PartitionWriter:
+    """Writes one partition's rows to one index; returns how many Elasticsearch accepted."""
+
+    def __init__(
+        self, connection: Connection, index: str, fields: Fields, batch: Batch, chunk_size: int
+    ) -> None:
+        self.connection = connection
+        self.index = index
+        self.fields = fields
+        self.batch = batch
+        self.chunk_size = chunk_size
+        self.utc_iso = batch.utc_iso
+
+    def __call__(self, rows: Iterator[tuple]) -> int:
+        chunks = self._chunks(rows)
+        first = next(chunks, None)
+        if first is None:  # no client for an empty partition
+            return 0
+        with self.connection.client() as client:
+            written = self._send(client, first)
+            for chunk in chunks:
+                written += self._send(client, chunk)
+        return written
+
+    def _chunks(self, rows: Iterator[tuple]) -> Iterator[list[tuple[tuple, bytes]]]:
+        """``(row, its action and document as NDJSON)``, ``chunk_size`` or ``MAX_CHUNK_BYTES`` at most."""
+        chunk: list[tuple[tuple, bytes]] = []
+        size = 0
+        fields = self.fields
+        for row in rows:
+            doc = document(row, self.utc_iso, fields.title, fields.key_field, fields.score_field)
+            action = {
+                "index": {"_index": self.index, "_id": document_id(fields.usecase, self.utc_iso, row[0])}
+            }
+            try:
+                body = (
+                    orjson.dumps(action) + b"\n" + orjson.dumps(doc, default=str, option=JSON_OPTIONS) + b"\n"
+                )
+            except orjson.JSONEncodeError as err:  # e.g. an integer beyond 64 bits
+                self.batch.dead_letters.add("output", f"not JSON: {err}", repr(row))
+                continue
+            chunk.append((row, body))
+            size += len(body)
+            if len(chunk) >= self.chunk_size or size >= MAX_CHUNK_BYTES:
+                yield chunk
+                chunk, size = [], 0
+        if chunk:
+            yield chunk
+
+    def _send(self, client: Elasticsearch, chunk: list[tuple[tuple, bytes]]) -> int:
+        """One chunk: rejected documents dead-lettered, 429/5xx documents sent again."""
+        written = 0
+        pending = chunk
+        for attempt in range(TRIES):
+            if attempt:
+                time.sleep(FIRST_BACKOFF * 2 ** (attempt - 1))
+            request = b"".join(line for _, line in pending)
+            answer = retrying(
+                self.connection,
+                "bulk",
+                lambda request=request: client.bulk(operations=request, filter_path=BULK_FILTER),
+            )
+            if not answer.get("errors"):
+                return written + len(pending)
+            again = []
+            for (row, line), item in zip(pending, answer["items"], strict=True):
+                result = next(iter(item.values()))
+                status = result["status"]
+                if status < 300:
+                    written += 1
+                elif _retryable(status):
+                    again.append((row, line))
+                    last = _item_error(result)
+                else:
+                    self.batch.dead_letters.add("output", _item_error(result), repr(row))
+            if not again:
+                return written
+            pending = again
+        raise ElasticsearchError(
+            f"Elasticsearch at {self.connection.where}: bulk failed after {TRIES} tries: "
+            f"{len(pending)} documents refused, last with {last}"
+        )
+
+
+def _item_error(result: dict[str, Any]) -> str:
+    error = result.get("error") or {}
+    return f"{result['status']} {error.get('type')}: {_one_line(str(error.get('reason')))}"

@@ -1,0 +1,162 @@
+"""Elasticsearch 8/9 output: each batch's rows as documents, bulk-indexed from the executors.
+
+Keeps the original's keys (``host``, ``port``, ``index_name``, ``pkey``, ``score``, ``title``,
+``debug``) without its bugs: ``@timestamp`` is an ISO-8601 UTC date, metadata cannot overwrite
+the fields dataShark sets, a failed write fails the batch instead of being printed and dropped.
+``doc_type`` and ``[[options]]`` (es-hadoop settings) are accepted and ignored, with a notice:
+Elasticsearch 8+ has no mapping types and the writes no longer go through es-hadoop.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import re
+from datetime import datetime, timezone
+from pathlib import Path
+
+from datashark import console
+from datashark.documents import document
+from datashark.errors import ConfigError
+from datashark.es_bulk import Connection, Fields, PartitionWriter, put_template
+from datashark.plugins import OutputPlugin
+
+SECTION = "[out_elasticsearch]"
+DEFAULT_HOST, DEFAULT_PORT = "127.0.0.1", 9200
+# Elasticsearch's rules for index names (lowercase, none of these characters, no leading -_+).
+BAD_INDEX_CHARACTERS = re.compile(r'[\\/*?"<>| ,#:A-Z]')
+
+
+class Plugin(OutputPlugin):
+    CONFIGSPEC = (
+        "host = string(min=1, default=None)",
+        "port = integer(min=1, max=65535, default=None)",
+        "hosts = string(min=1, default=None)",
+        'scheme = option("http", "https", default="http")',
+        "username = string(min=1, default=None)",
+        "password = string(default=None)",
+        "api_key = string(min=1, default=None)",
+        "ca_certs = string(min=1, default=None)",
+        "verify_certs = boolean(default=True)",
+        'index_name = string(min=1, default="usecase")',
+        'pkey = string(min=1, default="source_ip")',
+        'score = string(min=1, default="anomaly_score")',
+        "doc_type = string(default=None)",
+        "chunk_size = integer(min=1, max=100000, default=2000)",
+        "request_timeout = float(min=1, default=30)",
+        "[options]",
+        "__many__ = string()",
+    )
+
+    def __init__(self, conf, usecase) -> None:
+        super().__init__(conf, usecase)
+        self.where = f"{usecase.path}: {SECTION}"
+        self.connection = Connection(
+            hosts=self._hosts(),
+            basic_auth=self._basic_auth(),
+            api_key=conf["api_key"],
+            ca_certs=self._ca_certs(),
+            verify_certs=conf["verify_certs"],
+            request_timeout=conf["request_timeout"],
+        )
+        self.index_name = conf["index_name"]
+        self._check_index_name()
+        fields = (conf["pkey"], conf["score"])
+        if len({"@timestamp", "title", *fields}) < 4:
+            raise ConfigError(
+                f"{self.where}, keys 'pkey' and 'score': must differ from each other, @timestamp and title"
+            )
+        self.fields = Fields(usecase.name, self.title, *fields)
+        self.template_ready = False
+        self.last_index = self.index_for(datetime.now())
+        if conf["doc_type"] is not None:
+            console.to_stderr(
+                f"{self.where}, key 'doc_type': ignored (Elasticsearch 8+ has no mapping types)"
+            )
+        if conf["options"]:
+            console.to_stderr(
+                f"{self.where}, section [[options]]: ignored (es-hadoop settings; es-hadoop is not used)"
+            )
+
+    def _hosts(self) -> tuple[str, ...]:
+        """``hosts`` entries as URLs (``host:port`` gets ``scheme``), or ``host``/``port``."""
+        conf = self.conf
+        scheme = conf["scheme"]
+        if conf["hosts"] is None:
+            return (f"{scheme}://{conf['host'] or DEFAULT_HOST}:{conf['port'] or DEFAULT_PORT}",)
+        if conf["host"] is not None or conf["port"] is not None:
+            raise ConfigError(f"{self.where}, key 'hosts': set either hosts or host/port, not both")
+        hosts = tuple(entry.strip() for entry in conf["hosts"].split(",") if entry.strip())
+        for entry in hosts:
+            if not re.fullmatch(r"(https?://)?[^\s/:]+(:\d{1,5})?/?", entry):
+                raise ConfigError(f"{self.where}, key 'hosts': {entry!r} is neither a URL nor host:port")
+        return tuple(entry if "://" in entry else f"{scheme}://{entry}" for entry in hosts)
+
+    def _basic_auth(self) -> tuple[str, str] | None:
+        conf = self.conf
+        if conf["username"] is None:
+            if conf["password"] is not None:
+                raise ConfigError(f"{self.where}, key 'password': needs 'username'")
+            return None
+        if conf["password"] is None:
+            raise ConfigError(f"{self.where}, key 'username': needs 'password'")
+        if conf["api_key"] is not None:
+            raise ConfigError(f"{self.where}, key 'api_key': use either api_key or username/password")
+        return (conf["username"], conf["password"])
+
+    def _ca_certs(self) -> str | None:
+        if self.conf["ca_certs"] is None:
+            return None
+        path = Path(self.usecase.resolve(self.conf["ca_certs"]))
+        if not path.is_file():
+            raise ConfigError(f"{self.where}, key 'ca_certs': file not found: {path}")
+        return str(path)
+
+    def _check_index_name(self) -> None:
+        sample = self.index_for(datetime(2026, 11, 23, tzinfo=timezone.utc))
+        if BAD_INDEX_CHARACTERS.search(sample) or sample.startswith(("-", "_", "+")) or sample in (".", ".."):
+            raise ConfigError(
+                f"{self.where}, key 'index_name': {self.index_name!r} makes {sample!r}, not a valid index "
+                'name (lowercase, no spaces or \\/*?"<>|,#:, not starting with -, _ or +)'
+            )
+
+    def index_for(self, time: datetime) -> str:
+        """``index_name`` with its strftime directives filled from ``time`` in UTC."""
+        return time.astimezone(timezone.utc).strftime(self.index_name)
+
+    @property
+    def destination(self) -> str:
+        """The cluster and the index of the batch just written."""
+        return f"Elasticsearch {self.connection.where} index {self.last_index}"
+
+    def write(self, rdd, batch) -> int:
+        """The index template first (once, from the driver), then the rows from the executors."""
+        if not self.template_ready:
+            put_template(self.connection, self.index_name, self.fields.key_field, self.fields.score_field)
+            self.template_ready = True
+        self.last_index = self.index_for(batch.time)
+        if not self.debug:
+            return super().write(rdd, batch)
+        rdd.cache()  # printed, then written: load() and the row checks run once
+        try:
+            self._print_documents(rdd, batch)
+            return super().write(rdd, batch)
+        finally:
+            rdd.unpersist()
+
+    def _print_documents(self, rdd, batch) -> None:
+        fields = self.fields
+        make = functools.partial(
+            document,
+            utc_iso=batch.utc_iso,
+            title=fields.title,
+            key_field=fields.key_field,
+            score_field=fields.score_field,
+        )
+        for doc in rdd.map(make).toLocalIterator():
+            console.say(json.dumps(doc, default=str))
+
+    def partition_writer(self, batch):
+        return PartitionWriter(
+            self.connection, self.index_for(batch.time), self.fields, batch, self.conf["chunk_size"]
+        )

@@ -1,0 +1,323 @@
+"""out_elasticsearch against the real Elasticsearch 9 node, driven through dataShark's engine."""
+
+from __future__ import annotations
+
+import json
+import re
+import textwrap
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pytest
+from elasticsearch import Elasticsearch
+
+from datashark.batch import run_batch
+from datashark.deadletter import DeadLetters
+from datashark.delivery import deliver
+from datashark.engine import prepare
+from datashark.errors import ConfigError, UseCaseError
+from datashark.plugins import load_output_plugin
+from datashark.streaming import run_streaming
+from datashark.usecase import read_usecase
+from tests.conftest import REPO
+from tests.integration.conftest import settings_for
+from tests.services.kafka_helpers import (
+    ONE_ROW_PER_EVENT,
+    committed,
+    end_offsets,
+    json_events,
+    kafka_settings,
+    new_topic,
+    produce,
+)
+from tests.services.servers.elasticsearch import ElasticsearchNode
+from tests.services.servers.kafka import KafkaBroker
+from tests.services.test_kafka_stream import run_until
+
+pytestmark = pytest.mark.spark
+
+HOSTS_BY_LINE = """
+def load(batchData):
+    return batchData.map(lambda line: line.split()).map(
+        lambda parts: (parts[0], float(parts[1]), {"port": int(parts[2]), "proto": parts[3]})
+    )
+"""
+BATCH_LINES = ["10.0.0.1 0.5 22 tcp", "10.0.0.2 7 80 tcp", "10.0.0.3 12.25 53 udp"]
+
+
+@pytest.fixture
+def client(elasticsearch: ElasticsearchNode) -> Iterator[Elasticsearch]:
+    with Elasticsearch(elasticsearch.url, request_timeout=30) as es:
+        yield es
+
+
+def unique_index() -> str:
+    """Each test writes its own indices, so the session's one node needs no cleaning."""
+    return f"ds-{uuid.uuid4().hex[:8]}"
+
+
+def es_section(node: ElasticsearchNode, index_name: str, extra: str = "") -> str:
+    return f"[out_elasticsearch]\nhost = {node.host}\nport = {node.port}\nindex_name = {index_name}\n{extra}"
+
+
+def batch_usecase(folder: Path, section: str, lines: list[str] = BATCH_LINES) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "uc.py").write_text(textwrap.dedent(HOSTS_BY_LINE))
+    (folder / "data.txt").write_text("".join(line + "\n" for line in lines))
+    conf = folder / "uc.conf"
+    conf.write_text(
+        f"name = Port Scan\ntype = batch\ncode = uc.py\nfile = data.txt\noutput = elasticsearch\n{section}"
+    )
+    return conf
+
+
+def sources(client: Elasticsearch, index: str) -> list[dict]:
+    client.indices.refresh(index=index)
+    hits = client.search(index=index, size=1000, sort=["_doc"])["hits"]["hits"]
+    return sorted((hit["_source"] for hit in hits), key=lambda doc: doc["source_ip"])
+
+
+def field_types(client: Elasticsearch, index: str) -> dict[str, str]:
+    properties = client.indices.get_mapping(index=index)[index]["mappings"]["properties"]
+    return {name: spec.get("type", "object") for name, spec in properties.items()}
+
+
+def test_batch_run_indexes_every_row_with_mapped_fields(
+    spark_context, elasticsearch: ElasticsearchNode, client: Elasticsearch, tmp_path: Path, capsys
+) -> None:
+    prefix = unique_index()
+    conf = batch_usecase(
+        tmp_path / "uc", es_section(elasticsearch, f"{prefix}-%Y.%m.%d", "doc_type = events\n")
+    )
+    settings = settings_for(tmp_path)
+    before = datetime.now(timezone.utc)
+    run_batch(spark_context, settings, prepare(settings, read_usecase(conf)), debug=False)
+
+    index = f"{prefix}-{before:%Y.%m.%d}"
+    docs = sources(client, index)
+    stamps = {doc.pop("@timestamp") for doc in docs}
+    assert docs == [
+        {"title": "Port Scan", "source_ip": "10.0.0.1", "anomaly_score": 0.5, "port": 22, "proto": "tcp"},
+        {"title": "Port Scan", "source_ip": "10.0.0.2", "anomaly_score": 7.0, "port": 80, "proto": "tcp"},
+        {"title": "Port Scan", "source_ip": "10.0.0.3", "anomaly_score": 12.25, "port": 53, "proto": "udp"},
+    ]
+    (stamp,) = stamps
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", stamp)
+    assert abs(datetime.fromisoformat(stamp) - before).total_seconds() < 120
+    types = field_types(client, index)
+    assert {name: types[name] for name in ("@timestamp", "title", "source_ip", "anomaly_score")} == {
+        "@timestamp": "date",
+        "title": "keyword",
+        "source_ip": "keyword",
+        "anomaly_score": "float",
+    }
+    out, err = capsys.readouterr()
+    assert f"(Port Scan) - Written 3 Documents to Elasticsearch {elasticsearch.url} index {index}" in out
+    assert "key 'doc_type': ignored (Elasticsearch 8+ has no mapping types)" in err
+
+
+def deliver_rows(spark_context, prepared, settings, rows: list[tuple], batch_time: datetime) -> None:
+    """One batch of ``rows`` through the engine's delivery, as a (replayed) streaming batch would."""
+    dead_letters = DeadLetters(spark_context, settings.deadletter_dir, prepared.usecase.name)
+    deliver(prepared, spark_context.parallelize(rows, 2), dead_letters, batch_time)
+
+
+def test_a_replayed_batch_overwrites_its_documents(
+    spark_context, elasticsearch: ElasticsearchNode, client: Elasticsearch, tmp_path: Path
+) -> None:
+    index = unique_index()
+    settings = settings_for(tmp_path)
+    prepared = prepare(
+        settings, read_usecase(batch_usecase(tmp_path / "uc", es_section(elasticsearch, index)))
+    )
+    rows = [(f"10.0.1.{n}", n) for n in range(50)]
+    batch_time = datetime(2026, 11, 23, 12, 0, 5)
+    for _ in range(2):
+        deliver_rows(spark_context, prepared, settings, rows, batch_time)
+    assert len(sources(client, index)) == 50
+    deliver_rows(spark_context, prepared, settings, rows, datetime(2026, 11, 23, 12, 0, 10))
+    assert len(sources(client, index)) == 100, "another batch time is another batch"
+
+
+def test_a_document_the_mapping_rejects_is_dead_lettered_and_the_rest_written(
+    spark_context, elasticsearch: ElasticsearchNode, client: Elasticsearch, tmp_path: Path, capsys
+) -> None:
+    index = unique_index()
+    settings = settings_for(tmp_path)
+    prepared = prepare(
+        settings, read_usecase(batch_usecase(tmp_path / "uc", es_section(elasticsearch, index)))
+    )
+    deliver_rows(
+        spark_context, prepared, settings, [("10.0.2.1", 1, {"port": 22})], datetime(2026, 11, 23, 12)
+    )
+    rows = [("10.0.2.2", 2, {"port": 80}), ("10.0.2.3", 3, {"port": "http"}), ("10.0.2.4", 4, {"port": 443})]
+    deliver_rows(spark_context, prepared, settings, rows, datetime(2026, 11, 23, 12, 0, 5))
+
+    assert [doc["source_ip"] for doc in sources(client, index)] == ["10.0.2.1", "10.0.2.2", "10.0.2.4"]
+    assert "Written 2 Documents to Elasticsearch" in capsys.readouterr().out.splitlines()[-1]
+    (letter,) = [
+        json.loads(line) for path in settings.deadletter_dir.rglob("*.jsonl") for line in path.open()
+    ]
+    assert (letter["usecase"], letter["stage"], letter["event"]) == ("Port Scan", "output", repr(rows[1]))
+    assert letter["reason"].startswith("400 document_parsing_exception: ")
+    assert "failed to parse field [port] of type [long]" in letter["reason"]
+
+
+def streaming_usecase(folder: Path, section: str) -> Path:
+    """A streaming use case on the global Kafka stream: one document per JSON event, key = its id."""
+    folder.mkdir(parents=True)
+    (folder / "uc.py").write_text(textwrap.dedent(ONE_ROW_PER_EVENT))
+    (folder / "training.txt").write_text("unused\n")
+    conf = folder / "uc.conf"
+    conf.write_text(
+        "name = Every Event\ntype = streaming\ncode = uc.py\ntraining = training.txt\n"
+        f"output = elasticsearch\nformat = json\n{section}"
+    )
+    return conf
+
+
+def wait_for(condition: Callable[[], bool], what: str, timeout: float = 90) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.5)
+
+
+def count(client: Elasticsearch, index: str) -> int:
+    if not client.indices.exists(index=index):
+        return 0
+    client.indices.refresh(index=index)
+    return client.count(index=index)["count"]
+
+
+def test_a_stream_indexes_every_event_once(
+    spark_context, elasticsearch: ElasticsearchNode, kafka: KafkaBroker, client: Elasticsearch, tmp_path: Path
+) -> None:
+    index, topic = unique_index(), new_topic(kafka.bootstrap_servers)
+    events = json_events(300, kind="scan")
+    produce(kafka.bootstrap_servers, topic, events)
+    settings = kafka_settings(
+        tmp_path,
+        bootstrap_servers=kafka.bootstrap_servers,
+        topics=topic,
+        group_id=f"g-{topic}",
+        starting_offsets="earliest",
+        max_records_per_partition=50,  # several batches
+    )
+    conf = streaming_usecase(
+        tmp_path / "uc", es_section(elasticsearch, index, "pkey = event_id\nscore = hits\n")
+    )
+    run_until(spark_context, settings, [conf], lambda: count(client, index) >= len(events))
+
+    client.indices.refresh(index=index)
+    hits = client.search(index=index, size=1000)["hits"]["hits"]
+    assert sorted(hit["_source"]["event_id"] for hit in hits) == sorted(json.loads(e)["id"] for e in events)
+    assert {(doc["title"], doc["hits"], doc["kind"]) for doc in (hit["_source"] for hit in hits)} == {
+        ("Every Event", 1, "scan")
+    }
+    types = field_types(client, index)
+    assert (types["@timestamp"], types["event_id"], types["hits"], types["title"]) == (
+        "date",
+        "keyword",
+        "float",
+        "keyword",
+    )
+
+
+def test_an_outage_fails_the_batch_and_a_restart_delivers_what_it_missed(
+    spark_context, elasticsearch: ElasticsearchNode, kafka: KafkaBroker, client: Elasticsearch, tmp_path: Path
+) -> None:
+    index, topic = unique_index(), new_topic(kafka.bootstrap_servers)
+    group = f"g-{topic}"
+    settings = kafka_settings(
+        tmp_path,
+        bootstrap_servers=kafka.bootstrap_servers,
+        topics=topic,
+        group_id=group,
+        starting_offsets="earliest",
+    )
+    conf = streaming_usecase(tmp_path / "uc", es_section(elasticsearch, index))
+    produce(kafka.bootstrap_servers, topic, json_events(30))
+    delivered_before: dict[int, int] = {}
+
+    def outage() -> None:
+        wait_for(lambda: count(client, index) == 30, "the first events")
+        wait_for(
+            lambda: (
+                committed(kafka.bootstrap_servers, group, topic)
+                == end_offsets(kafka.bootstrap_servers, topic)
+            ),
+            "the first commit",
+        )
+        delivered_before.update(committed(kafka.bootstrap_servers, group, topic))
+        elasticsearch.stop()
+        produce(kafka.bootstrap_servers, topic, json_events(30, start=30))
+
+    thread = threading.Thread(target=outage, daemon=True)
+    thread.start()
+    try:
+        with pytest.raises(UseCaseError) as failure:
+            run_streaming(
+                spark_context, settings, [prepare(settings, read_usecase(conf))], debug=False, timeout=120
+            )
+        thread.join()
+        assert re.fullmatch(
+            rf"streaming stopped: \(Every Event\) - Failed: .*Elasticsearch at {elasticsearch.url}: "
+            r"bulk failed after 5 tries: ConnectionError: .*",
+            str(failure.value),
+        ), str(failure.value)
+        assert committed(kafka.bootstrap_servers, group, topic) == delivered_before, "nothing acknowledged"
+    finally:
+        thread.join()
+        elasticsearch.start()
+
+    run_until(spark_context, settings, [conf], lambda: count(client, index) >= 60)
+    assert count(client, index) == 60
+    assert committed(kafka.bootstrap_servers, group, topic) == end_offsets(kafka.bootstrap_servers, topic)
+
+
+@pytest.mark.parametrize(
+    ("keys", "message"),
+    [
+        ("port = 99999", r"key 'port': .*too big"),
+        ("scheme = ftp", r"key 'scheme': .*\(allowed: http, https\)"),
+        ("hosts = es1:9200\nhost = es2", r"key 'hosts': set either hosts or host/port, not both"),
+        ("hosts = http://es1:9200/x/y", r"key 'hosts': 'http://es1:9200/x/y' is neither a URL nor host:port"),
+        ("index_name = Web-%Y", r"key 'index_name': 'Web-%Y' makes 'Web-2026', not a valid index name"),
+        ("username = dashboard", r"key 'username': needs 'password'"),
+        (
+            "api_key = k\nusername = u\npassword = p",
+            r"key 'api_key': use either api_key or username/password",
+        ),
+        ("ca_certs = missing.pem", r"key 'ca_certs': file not found: .*missing\.pem"),
+        ("pkey = title", r"keys 'pkey' and 'score': must differ"),
+        ("refresh = true", r"key 'refresh' is not a known key"),
+    ],
+)
+def test_bad_keys_are_config_errors_naming_file_section_and_key(
+    tmp_path: Path, keys: str, message: str
+) -> None:
+    conf = batch_usecase(tmp_path / "uc", f"[out_elasticsearch]\n{keys}\n")
+    with pytest.raises(ConfigError, match=re.escape(f"{conf}: [out_elasticsearch]") + ".*" + message):
+        load_output_plugin(REPO, read_usecase(conf))
+
+
+def test_original_keys_load_with_notices_for_what_is_ignored(tmp_path: Path, capsys) -> None:
+    section = "[out_elasticsearch]\nhost = es.local\nport = 9201\ndoc_type = spark-driver\n"
+    conf = batch_usecase(tmp_path / "uc", section + "[[options]]\nes.input.json = false\n")
+    plugin = load_output_plugin(REPO, read_usecase(conf))
+    assert plugin.connection.hosts == ("http://es.local:9201",)
+    assert (plugin.index_name, plugin.fields.key_field, plugin.fields.score_field) == (
+        "usecase",
+        "source_ip",
+        "anomaly_score",
+    )
+    assert capsys.readouterr().err.splitlines() == [
+        f"{conf}: [out_elasticsearch], key 'doc_type': ignored (Elasticsearch 8+ has no mapping types)",
+        f"{conf}: [out_elasticsearch], section [[options]]: ignored "
+        "(es-hadoop settings; es-hadoop is not used)",
+    ]
