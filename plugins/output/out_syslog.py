@@ -63,7 +63,7 @@ class Plugin(OutputPlugin):
         self._check_header_field(conf, "hostname", hostname, syslog_format.MAX_HOSTNAME)
         self._check_header_field(conf, "app_name", conf["app_name"], syslog_format.MAX_APP_NAME)
         if conf["format"] == "rfc3164" and set(conf["app_name"]) & set(":[]"):
-            raise ConfigError(f"{self.where}, key 'app_name': must not contain ':', '[' or ']' for rfc3164")
+            raise ConfigError(f"{self.where}: key 'app_name': must not contain ':', '[' or ']' for rfc3164")
         self.endpoint = Endpoint(conf["protocol"], conf["host"], conf["port"], conf["framing"])
         self.layout = Layout(
             conf["format"],
@@ -77,13 +77,13 @@ class Plugin(OutputPlugin):
         try:
             return syslog_format.level(conf[key], names, highest)
         except ValueError as err:
-            raise ConfigError(f"{self.where}, key '{key}': {err}") from None
+            raise ConfigError(f"{self.where}: key '{key}': {err}") from None
 
     def _check_header_field(self, conf: dict[str, Any], key: str, value: str, longest: int) -> None:
         problem = syslog_format.header_field_problem(value, longest)
         if problem:
             source = "" if conf[key] else f" (the machine's name {value!r}; set {key})"
-            raise ConfigError(f"{self.where}, key '{key}': {problem}{source}")
+            raise ConfigError(f"{self.where}: key '{key}': {problem}{source}")
 
     @property
     def destination(self) -> str:

@@ -15,9 +15,10 @@ import shutil
 import socket
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 import pytest
 
@@ -25,18 +26,25 @@ from tests.services.cache import apt_install
 from tests.services.server import Server, free_port, port_open
 
 NAME = "syslog"
+T = TypeVar("T")
 START_TIMEOUT = 30
+# Above the 8k default, so a test can tell a sender's own limit from the receiver's truncation.
+MAX_MESSAGE_SIZE = "64k"
 
 PARSED_FIELDS = {
+    "pri": "pri",
+    "timestamp": "timereported",
     "hostname": "hostname",
     "app_name": "app-name",
     "procid": "procid",
     "msgid": "msgid",
+    "tag": "syslogtag",
     "severity": "syslogseverity",
     "facility": "syslogfacility",
     "structured_data": "structured-data",
     "msg": "msg",
 }
+DATE_FORMAT = {"timereported": ' dateFormat="rfc3339"'}
 
 
 def rsyslogd() -> str | None:
@@ -59,11 +67,12 @@ def write_config(folder: Path, udp_port: int, tcp_port: int) -> Path:
     work = folder / "work"
     work.mkdir(exist_ok=True)
     parsed = "\n".join(
-        f'    property(outname="{out}" name="{name}" format="jsonf")' for out, name in PARSED_FIELDS.items()
+        f'    property(outname="{out}" name="{name}" format="jsonf"{DATE_FORMAT.get(name, "")})'
+        for out, name in PARSED_FIELDS.items()
     )
     config = f"""
 # processInternalMessages: rsyslogd's own notices go to the rule below, not to the system's /dev/log
-global(workDirectory={_quote(work)} processInternalMessages="on")
+global(workDirectory={_quote(work)} processInternalMessages="on" maxMessageSize="{MAX_MESSAGE_SIZE}")
 module(load="imudp")
 module(load="imtcp")
 template(name="raw" type="string" string="%rawmsg%\\n")
@@ -112,18 +121,11 @@ class Syslog:
 
     def messages(self) -> list[str]:
         """Every raw message received so far, oldest first (one per line)."""
-        try:
-            return self.messages_path.read_text(errors="replace").splitlines()
-        except FileNotFoundError:
-            return []
+        return _lines(self.messages_path)
 
     def parsed(self) -> list[dict[str, str]]:
         """Every message received so far as rsyslog parsed it (see ``PARSED_FIELDS``)."""
-        try:
-            lines = self.parsed_path.read_text(errors="replace").splitlines()
-        except FileNotFoundError:
-            return []
-        return [json.loads(line) for line in lines if line.strip()]
+        return [json.loads(line) for line in _lines(self.parsed_path) if line.strip()]
 
     def wait_for(self, n: int, *, containing: str = "", timeout: float = 20) -> list[str]:
         """The raw messages containing ``containing`` once there are at least ``n`` of them.
@@ -131,17 +133,44 @@ class Syslog:
         The server is shared by the whole session, so tests pick out their own messages
         by a unique token rather than counting everything received.
         """
-        deadline = time.monotonic() + timeout
-        while True:
-            found = [line for line in self.messages() if containing in line]
-            if len(found) >= n:
-                return found
-            if time.monotonic() > deadline:
-                raise AssertionError(
-                    f"rsyslog received {len(found)} of {n} messages containing {containing!r} "
-                    f"in {timeout:.0f}s; all it has: {self.messages()[-20:]}"
-                )
-            time.sleep(0.1)
+        return _wait(
+            self.messages, lambda line: containing in line, n, f"messages containing {containing!r}", timeout
+        )
+
+    def wait_for_parsed(self, n: int, *, containing: str = "", timeout: float = 20) -> list[dict[str, str]]:
+        """As ``wait_for``, for the parsed entries whose ``msg`` contains ``containing``: rsyslog
+        writes the parsed file after the raw one, so it may lag behind it."""
+        return _wait(
+            self.parsed,
+            lambda entry: containing in entry["msg"],
+            n,
+            f"parsed msgs containing {containing!r}",
+            timeout,
+        )
+
+
+def _lines(path: Path) -> list[str]:
+    """Split on LF only: ``splitlines`` would also cut a message at U+2028 or U+0085."""
+    try:
+        text = path.read_text(encoding="utf-8", errors="replace")
+    except FileNotFoundError:
+        return []
+    return text.split("\n")[:-1] if text else []
+
+
+def _wait(
+    read: Callable[[], list[T]], wanted: Callable[[T], bool], n: int, what: str, timeout: float
+) -> list[T]:
+    deadline = time.monotonic() + timeout
+    while True:
+        found = [item for item in read() if wanted(item)]
+        if len(found) >= n:
+            return found
+        if time.monotonic() > deadline:
+            raise AssertionError(
+                f"rsyslog received {len(found)} of {n} {what} in {timeout:.0f}s; all it has: {read()[-20:]}"
+            )
+        time.sleep(0.1)
 
 
 def _probe(syslog: Syslog) -> bool:

@@ -1,0 +1,267 @@
+"""out_syslog against the real rsyslog: every row arrives once, framed so rsyslog parses it.
+
+Use cases run in-process on the session SparkContext. The rsyslog server is shared by the
+session, so every test puts a unique token into its title and keys and reads back only its
+own messages.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import re
+import textwrap
+import threading
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+
+from datashark.batch import run_batch
+from datashark.engine import prepare
+from datashark.errors import ConfigError, UseCaseError
+from datashark.streaming import run_streaming
+from datashark.usecase import read_usecase
+from tests.integration.conftest import settings_for
+from tests.integration.test_streaming import drop
+from tests.services.server import free_port
+from tests.services.servers.syslog import Syslog
+
+pytestmark = pytest.mark.spark
+
+ROWS = 40
+# Keys 0..ROWS-1 with metadata, one of them non-ASCII and one JSON-escaped
+BATCH_CODE = """
+def load(batchData):
+    return batchData.map(lambda line: (line, 2.5, {"zone": "dmz", "user": "jürgen", "note": 'a "b"\\nc'}))
+"""
+STREAM_CODE = """
+def load(streamingData, trainingData):
+    return streamingData.map(lambda line: (line, 1))
+"""
+RFC5424 = re.compile(r"<(\d+)>1 (\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ) (\S+) (\S+) (\S+) (\S+) - (.*)")
+
+
+def usecase(
+    folder: Path, title: str, syslog_keys: str, *, code: str = BATCH_CODE, stream: bool = False
+) -> Path:
+    """A use case sending to syslog: batch over ``data.txt``, or streaming from ``incoming/``."""
+    folder.mkdir(parents=True)
+    (folder / "uc.py").write_text(textwrap.dedent(code))
+    if stream:
+        (folder / "incoming").mkdir()
+        (folder / "training.txt").touch()
+        source = "type = streaming\ninput = file\ntraining = training.txt\n"
+        section = "[in_file]\nfolder_path = incoming\n"
+    else:
+        (folder / "data.txt").touch()
+        source, section = "type = batch\nfile = data.txt\n", ""
+    conf = folder / "uc.conf"
+    conf.write_text(
+        f"name = {title}\n{source}code = uc.py\noutput = syslog\n{section}"
+        f"[out_syslog]\n{textwrap.dedent(syslog_keys)}"
+    )
+    return conf
+
+
+def run_batch_usecase(sc, conf: Path, lines: list[str]) -> None:
+    (conf.parent / "data.txt").write_text("".join(line + "\n" for line in lines))
+    settings = settings_for(conf.parent)
+    run_batch(sc, settings, prepare(settings, read_usecase(conf)), debug=False)
+
+
+def new_token() -> str:
+    """Unique in the shared rsyslog output, and short enough for the MSGID (32 characters)."""
+    return uuid.uuid4().hex[:16]
+
+
+def keys(token: str, n: int = ROWS) -> list[str]:
+    return [f"{token}-{i}" for i in range(n)]
+
+
+def bodies(entries: list[dict[str, str]]) -> list[dict]:
+    return [json.loads(entry["msg"]) for entry in entries]
+
+
+def written_line(capsys) -> str:
+    return capsys.readouterr().out.strip().splitlines()[-1]
+
+
+def test_udp_rfc5424_with_the_original_defaults(
+    spark_context, syslog: Syslog, tmp_path: Path, capsys
+) -> None:
+    token = new_token()
+    title = f"UDP {token}"
+    conf = usecase(tmp_path / "uc", title, f"port = {syslog.udp_port}\n")
+    run_batch_usecase(spark_context, conf, keys(token))
+
+    raw = syslog.wait_for(ROWS, containing=token)
+    parsed = syslog.wait_for_parsed(ROWS, containing=token)
+    time.sleep(0.5)  # a duplicate would arrive right behind
+    assert len(syslog.wait_for(ROWS, containing=token)) == ROWS, "each row exactly once"
+    docs = bodies(parsed)
+    assert sorted(doc["source_ip"] for doc in docs) == sorted(keys(token))
+    stamp = docs[0]["@timestamp"]
+    assert all(
+        doc == {"@timestamp": stamp, "title": title, "source_ip": doc["source_ip"], "anomaly_score": 2.5,
+                "zone": "dmz", "user": "jürgen", "note": 'a "b"\nc'}
+        for doc in docs
+    )  # fmt: skip
+    for line in raw:
+        pri, timestamp, hostname, app_name, procid, msgid, body = RFC5424.fullmatch(line).groups()
+        assert (pri, timestamp, app_name, procid, msgid) == ("110", stamp, "datashark", "-", f"udp-{token}")
+        assert body == json.dumps(json.loads(body), ensure_ascii=False, separators=(",", ":"))
+        assert "\x00" not in line and "\ufeff" not in line
+    assert {(e["facility"], e["severity"], e["app_name"], e["msgid"]) for e in parsed} == {
+        ("13", "6", "datashark", f"udp-{token}")
+    }
+    assert {e["hostname"] for e in parsed} == {hostname} and " " not in hostname
+    assert written_line(capsys).endswith(
+        f" - ({title}) - Written {ROWS} Documents to Syslog udp://127.0.0.1:{syslog.udp_port} (RFC 5424)"
+    )
+
+
+@pytest.mark.parametrize("framing", ["octet-counting", "newline"])
+def test_tcp_rfc5424_in_either_framing(
+    spark_context, syslog: Syslog, tmp_path: Path, framing: str, capsys
+) -> None:
+    token = new_token()
+    conf = usecase(
+        tmp_path / "uc",
+        f"TCP {token}",
+        f"""
+        port = {syslog.tcp_port}
+        protocol = tcp
+        framing = {framing}
+        facility = authpriv
+        severity = warning
+        app_name = ds-test
+        hostname = sensor-1.example.org
+        pkey = key
+        score = score
+        """,
+    )
+    big = f"{token}-big-" + "x" * 20_000  # over UDP's limit: TCP takes it whole
+    run_batch_usecase(spark_context, conf, [*keys(token), big])
+
+    parsed = syslog.wait_for_parsed(ROWS + 1, containing=token)
+    time.sleep(0.5)
+    assert len(syslog.wait_for(ROWS + 1, containing=token)) == ROWS + 1, "each row exactly once"
+    assert sorted(doc["key"] for doc in bodies(parsed)) == sorted([*keys(token), big])
+    assert {(e["pri"], e["facility"], e["severity"], e["hostname"], e["app_name"]) for e in parsed} == {
+        ("84", "10", "4", "sensor-1.example.org", "ds-test")
+    }
+    assert written_line(capsys).endswith(
+        f"Written {ROWS + 1} Documents to Syslog tcp://127.0.0.1:{syslog.tcp_port} (RFC 5424, {framing})"
+    )
+
+
+def test_tcp_rfc3164(spark_context, syslog: Syslog, tmp_path: Path) -> None:
+    token = new_token()
+    keys_ = (
+        f"port = {syslog.tcp_port}\nprotocol = tcp\nformat = rfc3164\nhostname = sensor2\nfacility = local3\n"
+    )
+    run_batch_usecase(spark_context, usecase(tmp_path / "uc", f"BSD {token}", keys_), keys(token))
+
+    raw = syslog.wait_for(ROWS, containing=token)
+    parsed = syslog.wait_for_parsed(ROWS, containing=token)
+    assert all(
+        re.fullmatch(r"<158>[A-Z][a-z]{2} [ \d]\d \d\d:\d\d:\d\d sensor2 datashark: \{.*\}", line)
+        for line in raw
+    )
+    assert {(e["facility"], e["severity"], e["hostname"], e["app_name"], e["tag"]) for e in parsed} == {
+        ("19", "6", "sensor2", "datashark", "datashark:")
+    }
+    assert sorted(doc["source_ip"] for doc in bodies(parsed)) == sorted(keys(token))
+
+
+def test_oversized_udp_message_is_a_dead_letter(
+    spark_context, syslog: Syslog, tmp_path: Path, capsys
+) -> None:
+    token = new_token()
+    conf = usecase(tmp_path / "uc", f"Big {token}", f"port = {syslog.udp_port}\n")
+    big = f"{token}-big-" + "x" * 9000
+    run_batch_usecase(spark_context, conf, [*keys(token, 3), big])
+
+    assert sorted(doc["source_ip"] for doc in bodies(syslog.wait_for_parsed(3, containing=token))) == keys(
+        token, 3
+    )
+    assert written_line(capsys).endswith(
+        f"Written 3 Documents to Syslog udp://127.0.0.1:{syslog.udp_port} (RFC 5424) (1 Dead Letters)"
+    )
+    (record,) = [
+        json.loads(line) for path in (tmp_path / "uc" / "deadletter").rglob("*.jsonl") for line in path.open()
+    ]
+    assert record["stage"] == "output"
+    assert re.fullmatch(
+        r"syslog: message of 9\d{3} bytes is over the 8192-byte limit of udp", record["reason"]
+    )
+    assert big[:100] in record["event"]
+    assert not [line for line in syslog.messages() if f"{token}-big" in line]
+
+
+def test_streaming_batches_are_each_sent_once(spark_context, syslog: Syslog, tmp_path: Path) -> None:
+    token = new_token()
+    conf = usecase(
+        tmp_path / "uc",
+        f"Stream {token}",
+        f"port = {syslog.tcp_port}\nprotocol = tcp\n",
+        code=STREAM_CODE,
+        stream=True,
+    )
+    settings = dataclasses.replace(settings_for(tmp_path), batch_interval=1)
+    prepared = prepare(settings, read_usecase(conf))
+    waves = [keys(f"{token}-w{wave}", 10) for wave in range(3)]
+
+    def dropper() -> None:
+        for number, lines in enumerate(waves):
+            time.sleep(2)
+            drop(conf.parent / "incoming", f"{number}.log", lines)
+
+    thread = threading.Thread(target=dropper)
+    thread.start()
+    try:
+        run_streaming(spark_context, settings, [prepared], debug=False, timeout=9)
+    finally:
+        thread.join()
+
+    docs = bodies(syslog.wait_for_parsed(30, containing=token))
+    time.sleep(0.5)
+    assert len(syslog.wait_for(30, containing=token)) == 30, "each row exactly once"
+    assert sorted(doc["source_ip"] for doc in docs) == sorted(key for wave in waves for key in wave)
+    assert len({doc["@timestamp"] for doc in docs}) == 3, "three waves, three batches"
+
+
+def test_tcp_receiver_down_fails_the_batch_in_one_line(spark_context, tmp_path: Path) -> None:
+    port = free_port()
+    conf = usecase(tmp_path / "uc", "Down", f"port = {port}\nprotocol = tcp\n")
+    with pytest.raises(UseCaseError) as failure:
+        run_batch_usecase(spark_context, conf, ["10.0.0.1"])
+    assert str(failure.value) == (
+        f"(Down) - Failed: ConnectionError: syslog tcp://127.0.0.1:{port}: Connection refused (tried 3 times)"
+    )
+
+
+@pytest.mark.parametrize(
+    ("keys_", "message"),
+    [
+        ("facility = loca10", r"key 'facility': 'loca10' is not 0-23 or one of .*local7"),
+        ("severity = 8", r"key 'severity': '8' is not 0-7 or one of .*warning"),
+        ("hostname = my host", r"key 'hostname': must be visible ASCII characters without spaces"),
+        ("app_name = " + "a" * 49, r"key 'app_name': must be at most 48 characters"),
+        (
+            "format = rfc3164\napp_name = a:b",
+            r"key 'app_name': must not contain ':', '\[' or '\]' for rfc3164",
+        ),
+        ("protocol = sctp", r"key 'protocol': .*\(allowed: udp, tcp\)"),
+        ("port = 70000", r"key 'port': .*too big"),
+        ("facilty = 4", r"'facilty' is not a known key"),
+    ],
+)
+def test_bad_keys_are_config_errors_naming_file_section_and_key(
+    tmp_path: Path, keys_: str, message: str
+) -> None:
+    conf = usecase(tmp_path / "uc", "Bad", keys_ + "\n")
+    with pytest.raises(ConfigError, match=re.escape(f"{conf}: [out_syslog]") + ".*" + message):
+        prepare(settings_for(tmp_path), read_usecase(conf))
