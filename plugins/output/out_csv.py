@@ -191,7 +191,7 @@ class HdfsFile:
             self.client.makedirs(folder)
             tmp = posixpath.join(folder, f".{posixpath.basename(self.path)}.{uuid.uuid4().hex}")
             try:
-                self.client.write(tmp, data=_encoded(text), permission=old and old["permission"])
+                self.client.write(tmp, data=_encoded(text), permission=old["permission"] if old else None)
                 if old is not None:
                     self.client.delete(self.path)
                 self.client.rename(tmp, self.path)

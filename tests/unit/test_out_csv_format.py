@@ -1,4 +1,4 @@
-"""RowFormatter of plugins/output/out_csv.py: the text of every CSV row, without Spark."""
+"""plugins/output/out_csv.py without Spark: the text of every CSV row, and where its path points."""
 
 from __future__ import annotations
 
@@ -6,6 +6,12 @@ import csv
 import io
 
 import pytest
+
+from datashark.errors import ConfigError
+from datashark.plugins import load_output_plugin
+from datashark.usecase import read_usecase
+
+from .conftest import REPO, usecase_conf
 
 TIME = "2024-01-02 03:04:05"
 COMMA = {"delimiter": ",", "quotechar": '"', "quoting": csv.QUOTE_MINIMAL, "lineterminator": "\n"}
@@ -170,3 +176,43 @@ def test_a_torn_last_row_is_cut_before_appending(out_csv_module, tmp_path, befor
     path.write_text(before)
     out_csv_module._drop_torn_row(path)
     assert path.read_text() == after
+
+
+@pytest.fixture
+def csv_plugin(make_usecase, monkeypatch):
+    """``csv_plugin(section)``: the repository's out_csv configured from ``[out_csv]`` text."""
+    monkeypatch.delenv("HADOOP_USER_NAME", raising=False)
+
+    def load(section: str):
+        return load_output_plugin(
+            REPO, read_usecase(make_usecase(conf=usecase_conf(f"[out_csv]\n{section}")))
+        )
+
+    return load
+
+
+def test_hdfs_uri_goes_to_webhdfs_on_the_default_port(csv_plugin, monkeypatch):
+    monkeypatch.setenv("HADOOP_USER_NAME", "etl")
+    plugin = csv_plugin("path = hdfs://nn.example:8020/logs/out.csv\n")
+    assert plugin.destination == "CSV File hdfs://nn.example:8020/logs/out.csv"
+    assert (plugin.file.webhdfs_url, plugin.file.path, plugin.file.user) == (
+        "http://nn.example:9870",
+        "/logs/out.csv",
+        "etl",
+    )
+
+
+def test_webhdfs_uri_names_its_http_port(csv_plugin):
+    plugin = csv_plugin("path = webhdfs://nn.example:50070/out.csv\nwebhdfs_port = 1\nuser = alice\n")
+    assert (plugin.file.webhdfs_url, plugin.file.user) == ("http://nn.example:50070", "alice")
+
+
+def test_webhdfs_port_key_applies_to_hdfs_uris(csv_plugin):
+    plugin = csv_plugin("path = hdfs://nn.example/out.csv\nwebhdfs_port = 14000\n")
+    assert plugin.file.webhdfs_url == "http://nn.example:14000"
+
+
+@pytest.mark.parametrize("path", ["s3a://bucket/out.csv", "hdfs:///out.csv", "hdfs://nn.example:8020/dir/"])
+def test_other_uris_are_config_errors(csv_plugin, path):
+    with pytest.raises(ConfigError, match=r"\[out_csv\], key 'path': .* is not a local file, hdfs://"):
+        csv_plugin(f"path = {path}\n")
