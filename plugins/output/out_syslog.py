@@ -91,9 +91,7 @@ class Plugin(OutputPlugin):
         return f"Syslog {self.endpoint} ({FORMAT_NAMES[self.layout.format]}{framing})"
 
     def partition_writer(self, batch: Batch) -> Callable[[Iterator[tuple]], int]:
-        return PartitionWriter(
-            self.endpoint, self.layout, batch, self.title, self.conf["pkey"], self.conf["score"]
-        )
+        return PartitionWriter(self.endpoint, self.layout, batch, self)
 
 
 def local_hostname() -> str:
@@ -145,15 +143,18 @@ class Layout:
 
 
 class PartitionWriter:
-    """Sends one partition's rows through one socket; runs on the executors (picklable)."""
+    """Sends one partition's rows through one socket; runs on the executors (picklable: it keeps
+    the plugin's settings, not the plugin). ``debug`` prints each message on its executor, whose
+    output Spark sends to stderr in local mode."""
 
-    def __init__(self, endpoint: Endpoint, layout: Layout, batch: Batch, title: str, pkey: str, score: str):
+    def __init__(self, endpoint: Endpoint, layout: Layout, batch: Batch, plugin: Plugin) -> None:
         self.endpoint = endpoint
         self.layout = layout
         self.batch = batch
-        self.title = title
-        self.pkey = pkey
-        self.score = score
+        self.title = plugin.title
+        self.pkey = plugin.conf["pkey"]
+        self.score = plugin.conf["score"]
+        self.debug = plugin.debug
 
     def __call__(self, rows: Iterator[tuple]) -> int:
         header = self.layout.header(self.batch)
@@ -163,6 +164,8 @@ class PartitionWriter:
             for row in rows:
                 message = self._message(header, row)
                 if message is not None:
+                    if self.debug:
+                        print(message.decode("utf-8"), flush=True)
                     sender.send(message)
                     sent += 1
         finally:
@@ -173,11 +176,13 @@ class PartitionWriter:
         """The row's message, or None when it went to the dead letters instead."""
         doc = document(row, self.batch.utc_iso, self.title, self.pkey, self.score)
         try:
-            body = json.dumps(doc, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+            body = _json(doc, ensure_ascii=False).encode("utf-8")
+        except UnicodeEncodeError:  # a lone surrogate: escaped as JSON \udXXX, it is still valid text
+            body = _json(doc, ensure_ascii=True).encode("ascii")
         except (TypeError, ValueError) as err:
             self.batch.dead_letters.add("output", f"syslog: metadata is not JSON: {err}", repr(row))
             return None
-        message = header + body.encode("utf-8", "surrogatepass")
+        message = header + body
         if len(message) > self.endpoint.max_bytes:
             reason = (
                 f"syslog: message of {len(message)} bytes is over the {self.endpoint.max_bytes}-byte "
@@ -186,6 +191,11 @@ class PartitionWriter:
             self.batch.dead_letters.add("output", reason, repr(row))
             return None
         return message
+
+
+def _json(doc: dict[str, Any], *, ensure_ascii: bool) -> str:
+    """Compact, and strict: NaN or Infinity in metadata would not be JSON."""
+    return json.dumps(doc, ensure_ascii=ensure_ascii, separators=(",", ":"), allow_nan=False)
 
 
 class UdpSender:

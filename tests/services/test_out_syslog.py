@@ -14,6 +14,7 @@ import textwrap
 import threading
 import time
 import uuid
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -23,7 +24,7 @@ from datashark.engine import prepare
 from datashark.errors import ConfigError, UseCaseError
 from datashark.streaming import run_streaming
 from datashark.usecase import read_usecase
-from tests.integration.conftest import settings_for
+from tests.integration.conftest import run_script, settings_for
 from tests.integration.test_streaming import drop
 from tests.services.server import free_port
 from tests.services.servers.syslog import Syslog
@@ -35,6 +36,18 @@ ROWS = 40
 BATCH_CODE = """
 def load(batchData):
     return batchData.map(lambda line: (line, 2.5, {"zone": "dmz", "user": "jürgen", "note": 'a "b"\\nc'}))
+"""
+ODD_ROWS_CODE = """
+def load(batchData):
+    def row(line):
+        if line.endswith("-nan"):
+            return (line, 1.0, {"ratio": float("nan")})
+        if line.endswith("-surrogate"):
+            return (line, 1.0, {"name": "\\ud800"})
+        if line.endswith("-big"):
+            return (line, 1.0, {"blob": "x" * 9000})
+        return (line, 1.0)
+    return batchData.map(row)
 """
 STREAM_CODE = """
 def load(streamingData, trainingData):
@@ -117,6 +130,7 @@ def test_udp_rfc5424_with_the_original_defaults(
         ("13", "6", "datashark", f"udp-{token}")
     }
     assert {e["hostname"] for e in parsed} == {hostname} and " " not in hostname
+    assert {e["timestamp"] for e in parsed} == {stamp}
     assert written_line(capsys).endswith(
         f" - ({title}) - Written {ROWS} Documents to Syslog udp://127.0.0.1:{syslog.udp_port} (RFC 5424)"
     )
@@ -159,9 +173,13 @@ def test_tcp_rfc5424_in_either_framing(
 
 def test_tcp_rfc3164(spark_context, syslog: Syslog, tmp_path: Path) -> None:
     token = new_token()
-    keys_ = (
-        f"port = {syslog.tcp_port}\nprotocol = tcp\nformat = rfc3164\nhostname = sensor2\nfacility = local3\n"
-    )
+    keys_ = f"""
+        port = {syslog.tcp_port}
+        protocol = tcp
+        format = rfc3164
+        hostname = sensor2
+        facility = local3
+        """
     run_batch_usecase(spark_context, usecase(tmp_path / "uc", f"BSD {token}", keys_), keys(token))
 
     raw = syslog.wait_for(ROWS, containing=token)
@@ -174,31 +192,55 @@ def test_tcp_rfc3164(spark_context, syslog: Syslog, tmp_path: Path) -> None:
         ("19", "6", "sensor2", "datashark", "datashark:")
     }
     assert sorted(doc["source_ip"] for doc in bodies(parsed)) == sorted(keys(token))
+    # RFC 3164 time is local and without a year: rsyslog, on this machine, reads back the batch time
+    assert all(
+        datetime.fromisoformat(e["timestamp"]) == datetime.fromisoformat(doc["@timestamp"])
+        for e, doc in zip(parsed, bodies(parsed), strict=True)
+    )
 
 
-def test_oversized_udp_message_is_a_dead_letter(
+def test_standalone_with_debug_prints_each_message_it_sends(syslog: Syslog, tmp_path: Path) -> None:
+    """As a user runs it. Executors print to Spark's stderr (pytest cannot capture them in-process)."""
+    token = new_token()
+    conf = usecase(tmp_path / "uc", f"Debug {token}", f"port = {syslog.udp_port}\ndebug = true\n")
+    (conf.parent / "data.txt").write_text("".join(key + "\n" for key in keys(token, 5)))
+    result = run_script("standalone.sh", str(conf), cwd=tmp_path)
+
+    assert result.returncode == 0, result.stderr
+    raw = syslog.wait_for(5, containing=token)
+    printed = [line for line in result.stderr.splitlines() if token in line and line.startswith("<110>1 ")]
+    assert sorted(printed) == sorted(raw)
+    assert f"({'Debug ' + token}) - Written 5 Documents to Syslog udp://" in result.stdout
+
+
+def test_rows_that_cannot_be_sent_are_dead_letters(
     spark_context, syslog: Syslog, tmp_path: Path, capsys
 ) -> None:
+    """Over UDP's limit, or NaN in metadata: dead letters. A lone surrogate is sent JSON-escaped."""
     token = new_token()
-    conf = usecase(tmp_path / "uc", f"Big {token}", f"port = {syslog.udp_port}\n")
-    big = f"{token}-big-" + "x" * 9000
-    run_batch_usecase(spark_context, conf, [*keys(token, 3), big])
+    conf = usecase(tmp_path / "uc", f"Odd {token}", f"port = {syslog.udp_port}\n", code=ODD_ROWS_CODE)
+    lines = [*keys(token, 3), f"{token}-big", f"{token}-nan", f"{token}-surrogate"]
+    run_batch_usecase(spark_context, conf, lines)
 
-    assert sorted(doc["source_ip"] for doc in bodies(syslog.wait_for_parsed(3, containing=token))) == keys(
-        token, 3
-    )
+    docs = bodies(syslog.wait_for_parsed(4, containing=token))
+    assert sorted(doc["source_ip"] for doc in docs) == sorted([*keys(token, 3), f"{token}-surrogate"])
+    assert [doc["name"] for doc in docs if "name" in doc] == ["\ud800"]
     assert written_line(capsys).endswith(
-        f"Written 3 Documents to Syslog udp://127.0.0.1:{syslog.udp_port} (RFC 5424) (1 Dead Letters)"
+        f"Written 4 Documents to Syslog udp://127.0.0.1:{syslog.udp_port} (RFC 5424) (2 Dead Letters)"
     )
-    (record,) = [
+    records = [
         json.loads(line) for path in (tmp_path / "uc" / "deadletter").rglob("*.jsonl") for line in path.open()
     ]
-    assert record["stage"] == "output"
+    reasons = {record["event"].split("'")[1]: record["reason"] for record in records}
+    assert {record["stage"] for record in records} == {"output"}
     assert re.fullmatch(
-        r"syslog: message of 9\d{3} bytes is over the 8192-byte limit of udp", record["reason"]
+        r"syslog: message of 9\d{3} bytes is over the 8192-byte limit of udp", reasons[f"{token}-big"]
     )
-    assert big[:100] in record["event"]
-    assert not [line for line in syslog.messages() if f"{token}-big" in line]
+    assert (
+        reasons[f"{token}-nan"]
+        == "syslog: metadata is not JSON: Out of range float values are not JSON compliant"
+    )
+    assert not [line for line in syslog.messages() if f"{token}-big" in line or f"{token}-nan" in line]
 
 
 def test_streaming_batches_are_each_sent_once(spark_context, syslog: Syslog, tmp_path: Path) -> None:
