@@ -33,7 +33,9 @@ if TYPE_CHECKING:
 TRIES = 5
 FIRST_BACKOFF = 0.5  # seconds; then 1, 2, 4: a cluster gets 7.5 s to come back before the batch fails
 MAX_CHUNK_BYTES = 8 << 20  # below http.max_content_length (100 MB) by far, and cheap to retry
-TEMPLATE_PRIORITY = 150  # above Elastic's built-in templates (100), so ours applies to our indices
+# Above Elastic's built-in templates (100); plus the pattern's literal length, so of two use cases
+# overlapping patterns (web-* and web-anomaly-*) the more specific one wins instead of a conflict.
+TEMPLATE_PRIORITY = 150
 # Only what the writer reads: a response of 5,000 items shrinks from ~1 MB to ~100 kB.
 BULK_FILTER = "errors,items.*.status,items.*.error.type,items.*.error.reason"
 JSON_OPTIONS = orjson.OPT_SERIALIZE_NUMPY | orjson.OPT_NON_STR_KEYS
@@ -141,7 +143,7 @@ def put_template(connection: Connection, index_name: str, key_field: str, score_
             lambda: client.indices.put_index_template(
                 name=name,
                 index_patterns=[pattern],
-                priority=TEMPLATE_PRIORITY,
+                priority=TEMPLATE_PRIORITY + len(pattern.replace("*", "")),
                 template={"mappings": {"properties": properties}},
                 meta={"managed_by": "dataShark"},
             ),

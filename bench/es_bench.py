@@ -1,0 +1,145 @@
+"""Elasticsearch throughput: out_elasticsearch from a Spark job next to one Python bulk process.
+
+The test suite's Elasticsearch 9 node (fetched into .cache/services) is started once. Then per
+round, alternating, the same ``--docs`` documents (same fields, same ``_id``s) go into a fresh
+index, each timed from the first request until the last bulk answer:
+
+- **single process** (the baseline): ``elasticsearch.helpers.bulk`` with its defaults, the
+  documents built by ``datashark.documents.document`` in the same loop;
+- **dataShark**: ``out_elasticsearch`` (template, then ``partition_writer`` on the executors)
+  writing ``sc.range(docs)`` mapped to rows on local[2], ``--partitions`` partitions.
+
+    python bench/es_bench.py [--docs 300000] [--runs 3] [--partitions 2] [--chunk-size 2000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import statistics
+import sys
+import tempfile
+import time
+from datetime import datetime
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from datashark.deadletter import DeadLetters  # noqa: E402
+from datashark.documents import document  # noqa: E402
+from datashark.engine import start_spark  # noqa: E402
+from datashark.es_bulk import document_id  # noqa: E402
+from datashark.plugins import Batch, load_output_plugin  # noqa: E402
+from datashark.settings import load_settings  # noqa: E402
+from datashark.usecase import read_usecase  # noqa: E402
+from tests.services.servers.elasticsearch import running_node  # noqa: E402
+
+NAME, TITLE = "ES Bench", "ES Bench"
+BATCH_TIME = datetime(2026, 11, 23, 12, 0, 0)
+
+
+def row(n: int) -> tuple:
+    """A typical anomaly row: an address, a score and a little metadata."""
+    return (
+        f"10.{n >> 16 & 255}.{n >> 8 & 255}.{n & 255}",
+        (n % 1000) / 10,
+        {"port": n % 65536, "proto": "udp" if n % 3 else "tcp", "hits": n % 97, "host": f"web-{n % 50}"},
+    )
+
+
+def bench_usecase(folder: Path, url: str, index: str, chunk_size: int) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "uc.py").write_text("def load(batchData):\n    return batchData\n")
+    (folder / "data.txt").write_text("unused\n")
+    conf = folder / "uc.conf"
+    conf.write_text(
+        f"name = {NAME}\ntype = batch\ncode = uc.py\nfile = data.txt\noutput = elasticsearch\n"
+        f"[out_elasticsearch]\nhosts = {url}\nindex_name = {index}\nchunk_size = {chunk_size}\n"
+    )
+    return conf
+
+
+def run_datashark(sc, settings, conf: Path, docs: int, partitions: int) -> float:
+    """Seconds for out_elasticsearch to write ``docs`` rows made on the executors."""
+    plugin = load_output_plugin(REPO, read_usecase(conf))
+    dead_letters = DeadLetters(sc, settings.deadletter_dir, NAME)
+    rows = sc.range(docs, numSlices=partitions).map(row)
+    start = time.perf_counter()
+    written = plugin.write(rows, Batch(BATCH_TIME, dead_letters))
+    elapsed = time.perf_counter() - start
+    assert written == docs and dead_letters.flush() == 0, (written, docs)
+    return elapsed
+
+
+def run_single_process(url: str, index: str, docs: int) -> float:
+    """Seconds for one process to build the same documents and ``helpers.bulk`` them."""
+    from elasticsearch import Elasticsearch, helpers
+
+    utc_iso = Batch(BATCH_TIME, None).utc_iso
+    with Elasticsearch(url, request_timeout=60) as client:
+        actions = (
+            {
+                "_index": index,
+                "_id": document_id(NAME, utc_iso, key),
+                "_source": document((key, score, meta), utc_iso, TITLE, "source_ip", "anomaly_score"),
+            }
+            for key, score, meta in map(row, range(docs))
+        )
+        start = time.perf_counter()
+        written, errors = helpers.bulk(client, actions)
+        elapsed = time.perf_counter() - start
+    assert written == docs and not errors, (written, errors)
+    return elapsed
+
+
+def check_and_drop(url: str, index: str, docs: int) -> None:
+    from elasticsearch import Elasticsearch
+
+    with Elasticsearch(url, request_timeout=60) as client:
+        client.indices.refresh(index=index)
+        assert client.count(index=index)["count"] == docs
+        client.indices.delete(index=index)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--docs", type=int, default=300_000)
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--partitions", type=int, default=2)
+    parser.add_argument("--chunk-size", type=int, default=2000)
+    args = parser.parse_args()
+
+    results: dict[str, list[float]] = {"single process": [], "dataShark": []}
+    with tempfile.TemporaryDirectory(prefix="es-bench-") as tmp, running_node() as node:
+        work = Path(tmp)
+        settings = load_settings(REPO)
+        settings = dataclasses.replace(settings, deadletter_dir=work / "deadletter")
+        sc = start_spark(settings, "local[2]", "dataShark ES bench")
+        try:
+            for run in range(args.runs):
+                index = f"bench-{run}"
+                single = run_single_process(node.url, f"{index}-single", args.docs)
+                check_and_drop(node.url, f"{index}-single", args.docs)
+                conf = bench_usecase(work / f"uc{run}", node.url, f"{index}-datashark", args.chunk_size)
+                ours = run_datashark(sc, settings, conf, args.docs, args.partitions)
+                check_and_drop(node.url, f"{index}-datashark", args.docs)
+                results["single process"].append(single)
+                results["dataShark"].append(ours)
+                print(
+                    f"round {run + 1}: single process {args.docs / single:,.0f} docs/s, "
+                    f"dataShark {args.docs / ours:,.0f} docs/s",
+                    flush=True,
+                )
+        finally:
+            sc.stop()
+
+    medians = {name: args.docs / statistics.median(times) for name, times in results.items()}
+    print(f"\n{args.docs:,} documents, median of {args.runs} rounds, chunk_size {args.chunk_size}")
+    for name, rate in medians.items():
+        print(f"  {name:15} {rate:10,.0f} docs/s")
+    print(f"  dataShark / single process: {medians['dataShark'] / medians['single process']:.2f}x")
+
+
+if __name__ == "__main__":
+    main()
