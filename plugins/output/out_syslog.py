@@ -24,12 +24,15 @@ import socket
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from datashark import syslog_format
 from datashark.documents import document
 from datashark.errors import ConfigError
 from datashark.plugins import Batch, OutputPlugin
+
+if TYPE_CHECKING:
+    from datashark.usecase import UseCase
 
 UDP_MAX_BYTES = 8192  # what RFC 5426 asks receivers to accept, and rsyslog's default maxMessageSize
 TCP_MAX_BYTES = 1 << 20  # sanity only: a receiver needs a maxMessageSize this large to keep it whole
@@ -54,7 +57,7 @@ class Plugin(OutputPlugin):
         'score = string(min=1, default="anomaly_score")',
     )
 
-    def __init__(self, conf: dict[str, Any], usecase) -> None:
+    def __init__(self, conf: dict[str, Any], usecase: UseCase) -> None:
         super().__init__(conf, usecase)
         self.where = f"{usecase.path}: [out_syslog]"
         facility = self._level(conf, "facility", syslog_format.FACILITIES, 23)

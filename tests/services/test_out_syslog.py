@@ -32,7 +32,7 @@ from tests.services.servers.syslog import Syslog
 pytestmark = pytest.mark.spark
 
 ROWS = 40
-# Keys 0..ROWS-1 with metadata, one of them non-ASCII and one JSON-escaped
+# Every row carries metadata with a non-ASCII value and one that JSON must escape (quotes, newline)
 BATCH_CODE = """
 def load(batchData):
     return batchData.map(lambda line: (line, 2.5, {"zone": "dmz", "user": "jürgen", "note": 'a "b"\\nc'}))
