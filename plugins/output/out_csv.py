@@ -19,6 +19,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager, suppress
+from importlib.util import find_spec
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -158,13 +159,24 @@ class HdfsFile:
     """
 
     def __init__(self, uri: str, webhdfs_url: str, path: str, user: str) -> None:
-        from hdfs import InsecureClient
-
         self.uri = uri
         self.webhdfs_url = webhdfs_url
         self.path = path
         self.user = user
-        self.client = InsecureClient(webhdfs_url, user=user, timeout=WEBHDFS_TIMEOUT)
+        self._client = None
+
+    def __getstate__(self) -> dict:
+        """Picklable, as streaming checkpoints its outputs: the client (locks, sockets) is rebuilt."""
+        return {**self.__dict__, "_client": None}
+
+    @property
+    def client(self):
+        """The WebHDFS client, made on first use."""
+        if self._client is None:
+            from hdfs import InsecureClient
+
+            self._client = InsecureClient(self.webhdfs_url, user=self.user, timeout=WEBHDFS_TIMEOUT)
+        return self._client
 
     def __str__(self) -> str:
         return self.uri
@@ -274,12 +286,9 @@ def _file_for(conf: dict, usecase) -> LocalFile | HdfsFile:
     host = f"[{parts.hostname}]" if ":" in parts.hostname else parts.hostname
     port = parts.port if parts.scheme == "webhdfs" and parts.port else conf["webhdfs_port"]
     user = conf["user"] or os.environ.get("HADOOP_USER_NAME") or getpass.getuser()
-    try:
-        return HdfsFile(path, f"http://{host}:{port}", parts.path, user)
-    except ImportError as err:
-        raise ConfigError(
-            f"{where}: writing to {path} needs the hdfs package: pip install 'datashark[hdfs]'"
-        ) from err
+    if find_spec("hdfs") is None:
+        raise ConfigError(f"{where}: writing to {path} needs the hdfs package: pip install 'datashark[hdfs]'")
+    return HdfsFile(path, f"http://{host}:{port}", parts.path, user)
 
 
 def _encoded(texts: Iterable[str]) -> Iterator[bytes]:

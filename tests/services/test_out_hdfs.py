@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
 import json
 import shutil
 import textwrap
+import threading
+import time
 import uuid
 from datetime import datetime, timezone
 from pathlib import Path
@@ -19,6 +22,7 @@ from datashark.deadletter import DeadLetters
 from datashark.engine import prepare
 from datashark.errors import UseCaseError
 from datashark.plugins import Batch
+from datashark.streaming import run_streaming
 from datashark.usecase import read_usecase
 from tests.conftest import REPO
 from tests.integration.conftest import WORDCOUNT_ROWS, settings_for
@@ -190,3 +194,50 @@ def test_parquet_on_hdfs(spark_context, hdfs: HdfsCluster, folder: str, tmp_path
     assert got == expected
     run_batch(spark_context, settings, prepared, debug=False)
     assert SparkSession.builder.getOrCreate().read.parquet(uri).count() == 3 * len(ROWS)
+
+
+def test_streaming_batches_append_parquet_and_csv_on_hdfs(
+    spark_context, hdfs: HdfsCluster, client: InsecureClient, folder: str, tmp_path: Path
+) -> None:
+    """Every micro-batch (empty ones included) appends; both use cases see the dropped events."""
+    from pyspark.sql import SparkSession
+
+    incoming = tmp_path / "incoming"
+    incoming.mkdir()
+    (tmp_path / "uc.py").write_text("def load(s, t):\n    return s.map(lambda e: (e['host'], 1, {'n': 1}))\n")
+    (tmp_path / "train.txt").write_text("{}\n")
+    outputs = {
+        "parquet": f"path = {hdfs.namenode_uri}{folder}/parquet\n",
+        "csv": f"path = webhdfs://{hdfs.host}:{hdfs.http_port}{folder}/stream.csv\n",
+    }
+    confs = []
+    for output, section in outputs.items():
+        conf = tmp_path / f"{output}.conf"
+        conf.write_text(
+            f"name = Stream {output}\ntype = streaming\ncode = uc.py\ntraining = train.txt\n"
+            f"input = file\nformat = json\noutput = {output}\n[in_file]\nfolder_path = {incoming}\n"
+            f"[out_{output}]\n{section}"
+        )
+        confs.append(conf)
+    settings = dataclasses.replace(settings_for(tmp_path), batch_interval=1)
+    prepared = [prepare(settings, read_usecase(conf)) for conf in confs]
+
+    def drop() -> None:
+        time.sleep(3)
+        staging = tmp_path / "staging.log"
+        staging.write_text("".join(json.dumps({"host": host}) + "\n" for host in ("h1", "h2")))
+        staging.rename(incoming / "events.log")
+
+    thread = threading.Thread(target=drop)
+    thread.start()
+    try:
+        run_streaming(spark_context, settings, prepared, debug=False, timeout=9)
+    finally:
+        thread.join()
+    frame = SparkSession.builder.getOrCreate().read.parquet(f"{hdfs.namenode_uri}{folder}/parquet")
+    assert sorted((r["key"], r["title"], r["metadata"]) for r in frame.collect()) == [
+        ("h1", "Stream parquet", '{"n":1}'),
+        ("h2", "Stream parquet", '{"n":1}'),
+    ]
+    lines = hdfs_bytes(client, f"{folder}/stream.csv").decode("utf-8").splitlines()
+    assert sorted(line.split(",", 1)[1] for line in lines) == ["h1,1,1", "h2,1,1"]
