@@ -21,11 +21,17 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager, suppress
 from importlib.util import find_spec
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from datashark.errors import ConfigError, UseCaseError
 from datashark.plugins import OutputPlugin
 from datashark.records import metadata_of
+
+if TYPE_CHECKING:
+    from hdfs import InsecureClient
+
+    from datashark.usecase import UseCase
 
 CHUNK_CHARS = 1 << 16
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
@@ -170,7 +176,7 @@ class HdfsFile:
         return {**self.__dict__, "_client": None}
 
     @property
-    def client(self):
+    def client(self) -> InsecureClient:
         """The WebHDFS client, made on first use."""
         if self._client is None:
             from hdfs import InsecureClient
@@ -271,7 +277,7 @@ class HdfsFile:
             ) from err
 
 
-def _file_for(conf: dict, usecase) -> LocalFile | HdfsFile:
+def _file_for(conf: dict[str, Any], usecase: UseCase) -> LocalFile | HdfsFile:
     """The configured ``path``: a local file, or an HDFS file and the WebHDFS address serving it."""
     path = usecase.resolve(conf["path"])
     if "://" not in path:

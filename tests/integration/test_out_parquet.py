@@ -86,3 +86,16 @@ def test_path_is_required(tmp_path: Path) -> None:
     conf.write_text(conf.read_text().replace("path = x\n", ""))
     with pytest.raises(ConfigError, match=r"\[out_parquet\].*'path'"):
         prepare(settings_for(tmp_path), read_usecase(conf))
+
+
+def test_debug_prints_the_rows_and_writes_them_once(spark_context, tmp_path: Path, capsys) -> None:
+    from pyspark.sql import SparkSession
+
+    conf = parquet_usecase(tmp_path / "uc", str(tmp_path / "out"), "debug = true\ncompression = none\n")
+    started = run(spark_context, conf)
+    printed = capsys.readouterr().out
+    assert "'10.0.0.1', 2.0, 'Zones'" in printed and "'10.0.0.2', 2.0, 'Zones'" in printed
+    check_parquet(SparkSession.builder.getOrCreate(), str(tmp_path / "out"), started, runs=1)
+    assert (
+        printed.strip().splitlines()[-1].endswith("Written 2 Documents to Parquet " + str(tmp_path / "out"))
+    )

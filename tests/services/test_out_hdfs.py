@@ -241,3 +241,17 @@ def test_streaming_batches_append_parquet_and_csv_on_hdfs(
     ]
     lines = hdfs_bytes(client, f"{folder}/stream.csv").decode("utf-8").splitlines()
     assert sorted(line.split(",", 1)[1] for line in lines) == ["h1,1,1", "h2,1,1"]
+
+
+def test_overwrite_keeps_the_permission_of_the_replaced_file(
+    spark_context, hdfs: HdfsCluster, client: InsecureClient, folder: str, tmp_path: Path
+) -> None:
+    client.write(f"{folder}/out.csv", data="old\n", encoding="utf-8", permission="640")
+    write_batches(
+        spark_context,
+        tmp_path,
+        f"webhdfs://{hdfs.host}:{hdfs.http_port}{folder}/out.csv",
+        "mode = overwrite\n",
+    )
+    assert client.status(f"{folder}/out.csv")["permission"] == "640"
+    assert b"old" not in hdfs_bytes(client, f"{folder}/out.csv")
