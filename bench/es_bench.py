@@ -9,7 +9,7 @@ index, each timed from the first request until the last bulk answer:
 - **dataShark**: ``out_elasticsearch`` (template, then ``partition_writer`` on the executors)
   writing ``sc.range(docs)`` mapped to rows on local[2], ``--partitions`` partitions.
 
-    python bench/es_bench.py [--docs 300000] [--runs 3] [--partitions 2] [--chunk-size 2000]
+    python bench/es_bench.py [--docs 300000] [--runs 3] [--warmup 1] [--partitions 2] [--chunk-size 2000]
 """
 
 from __future__ import annotations
@@ -108,6 +108,7 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--partitions", type=int, default=2)
     parser.add_argument("--chunk-size", type=int, default=2000)
+    parser.add_argument("--warmup", type=int, default=1, help="rounds run first and not counted")
     args = parser.parse_args()
 
     results: dict[str, list[float]] = {"single process": [], "dataShark": []}
@@ -117,17 +118,19 @@ def main() -> None:
         settings = dataclasses.replace(settings, deadletter_dir=work / "deadletter")
         sc = start_spark(settings, "local[2]", "dataShark ES bench")
         try:
-            for run in range(args.runs):
-                index = f"bench-{run}"
+            for run in range(-args.warmup, args.runs):
+                index = f"bench-{run + args.warmup}"
                 single = run_single_process(node.url, f"{index}-single", args.docs)
                 check_and_drop(node.url, f"{index}-single", args.docs)
-                conf = bench_usecase(work / f"uc{run}", node.url, f"{index}-datashark", args.chunk_size)
+                conf = bench_usecase(work / index, node.url, f"{index}-datashark", args.chunk_size)
                 ours = run_datashark(sc, settings, conf, args.docs, args.partitions)
                 check_and_drop(node.url, f"{index}-datashark", args.docs)
-                results["single process"].append(single)
-                results["dataShark"].append(ours)
+                if run >= 0:  # warm-up rounds: the node's JIT and caches, Spark's Python workers
+                    results["single process"].append(single)
+                    results["dataShark"].append(ours)
+                label = f"round {run + 1}" if run >= 0 else "warm-up"
                 print(
-                    f"round {run + 1}: single process {args.docs / single:,.0f} docs/s, "
+                    f"{label}: single process {args.docs / single:,.0f} docs/s, "
                     f"dataShark {args.docs / ours:,.0f} docs/s",
                     flush=True,
                 )
@@ -135,7 +138,10 @@ def main() -> None:
             sc.stop()
 
     medians = {name: args.docs / statistics.median(times) for name, times in results.items()}
-    print(f"\n{args.docs:,} documents, median of {args.runs} rounds, chunk_size {args.chunk_size}")
+    print(
+        f"\n{args.docs:,} documents, median of {args.runs} rounds after {args.warmup} warm-up, "
+        f"chunk_size {args.chunk_size}, {args.partitions} partitions"
+    )
     for name, rate in medians.items():
         print(f"  {name:15} {rate:10,.0f} docs/s")
     print(f"  dataShark / single process: {medians['dataShark'] / medians['single process']:.2f}x")

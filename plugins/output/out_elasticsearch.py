@@ -14,12 +14,18 @@ import json
 import re
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from datashark import console
-from datashark.documents import document
+from datashark.documents import TIMESTAMP_FIELD, TITLE_FIELD, document
 from datashark.errors import ConfigError
 from datashark.es_bulk import Connection, Fields, PartitionWriter, put_template
-from datashark.plugins import OutputPlugin
+from datashark.plugins import Batch, OutputPlugin
+
+if TYPE_CHECKING:
+    from pyspark import RDD
+
+    from datashark.usecase import UseCase
 
 SECTION = "[out_elasticsearch]"
 DEFAULT_HOST, DEFAULT_PORT = "127.0.0.1", 9200
@@ -48,7 +54,7 @@ class Plugin(OutputPlugin):
         "__many__ = string()",
     )
 
-    def __init__(self, conf, usecase) -> None:
+    def __init__(self, conf: dict[str, Any], usecase: UseCase) -> None:
         super().__init__(conf, usecase)
         self.where = f"{usecase.path}: {SECTION}"
         self.connection = Connection(
@@ -62,7 +68,7 @@ class Plugin(OutputPlugin):
         self.index_name = conf["index_name"]
         self._check_index_name()
         fields = (conf["pkey"], conf["score"])
-        if len({"@timestamp", "title", *fields}) < 4:
+        if len({TIMESTAMP_FIELD, TITLE_FIELD, *fields}) < 4:
             raise ConfigError(
                 f"{self.where}, keys 'pkey' and 'score': must differ from each other, @timestamp and title"
             )
@@ -129,7 +135,7 @@ class Plugin(OutputPlugin):
         """The cluster and the index of the batch just written."""
         return f"Elasticsearch {self.connection.where} index {self.last_index}"
 
-    def write(self, rdd, batch) -> int:
+    def write(self, rdd: RDD, batch: Batch) -> int:
         """The index template first (once, from the driver), then the rows from the executors."""
         if not self.template_ready:
             put_template(self.connection, self.index_name, self.fields.key_field, self.fields.score_field)
@@ -144,7 +150,7 @@ class Plugin(OutputPlugin):
         finally:
             rdd.unpersist()
 
-    def _print_documents(self, rdd, batch) -> None:
+    def _print_documents(self, rdd: RDD, batch: Batch) -> None:
         fields = self.fields
         make = functools.partial(
             document,
@@ -156,7 +162,7 @@ class Plugin(OutputPlugin):
         for doc in rdd.map(make).toLocalIterator():
             console.say(json.dumps(doc, default=str))
 
-    def partition_writer(self, batch):
+    def partition_writer(self, batch: Batch) -> PartitionWriter:
         return PartitionWriter(
             self.connection, self.index_for(batch.time), self.fields, batch, self.conf["chunk_size"]
         )

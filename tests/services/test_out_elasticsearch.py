@@ -120,6 +120,19 @@ def test_batch_run_indexes_every_row_with_mapped_fields(
     assert "key 'doc_type': ignored (Elasticsearch 8+ has no mapping types)" in err
 
 
+def test_debug_prints_each_document_and_still_writes_them(
+    spark_context, elasticsearch: ElasticsearchNode, client: Elasticsearch, tmp_path: Path, capsys
+) -> None:
+    index = unique_index()
+    conf = batch_usecase(tmp_path / "uc", es_section(elasticsearch, index, "debug = true\ntitle = Scans\n"))
+    settings = settings_for(tmp_path)
+    run_batch(spark_context, settings, prepare(settings, read_usecase(conf)), debug=False)
+
+    printed = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.startswith("{")]
+    assert sorted(printed, key=lambda doc: doc["source_ip"]) == sources(client, index)
+    assert {doc["title"] for doc in printed} == {"Scans"} and len(printed) == len(BATCH_LINES)
+
+
 def deliver_rows(spark_context, prepared, settings, rows: list[tuple], batch_time: datetime) -> None:
     """One batch of ``rows`` through the engine's delivery, as a (replayed) streaming batch would."""
     dead_letters = DeadLetters(spark_context, settings.deadletter_dir, prepared.usecase.name)
