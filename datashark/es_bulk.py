@@ -93,7 +93,7 @@ def retrying(connection: Connection, what: str, call: Callable[[], Result]) -> R
                 ) from err
             last = _api_error(err)
         except TransportError as err:  # no connection, timeout, TLS failure
-            last = f"{type(err).__name__}: {_one_line(str(err))}"
+            last = f"{type(err).__name__}: {_one_line(str(err.message))}"
     raise ElasticsearchError(
         f"Elasticsearch at {connection.where}: {what} failed after {TRIES} tries: {last}"
     )
