@@ -5,6 +5,9 @@ The ``org.elasticsearch.distribution.integ-test-zip`` zip on Maven Central is a 
 x-pack-core and x-pack-security. Security is switched off, so the node speaks plain HTTP
 without users or TLS. Elasticsearch refuses to run as root: as root the node runs as the
 system user ``datashark-es``, which owns the unpacked home and each session's folder.
+
+``running_node()`` serves the session fixture and bench/es_bench.py alike; the node it yields
+can be stopped and started again on the same port and data (tests of an outage).
 """
 
 from __future__ import annotations
@@ -175,6 +178,7 @@ class NodeProcess:
         self.server: Server | None = None
 
     def start(self) -> None:
+        """Start the node and wait until the cluster is yellow or green."""
         self.server = Server(NAME, self.command, self.log_path, env=self.env, cwd=self.folder, user=self.user)
         self.server.wait_until(lambda: _serves(self.url), timeout=START_TIMEOUT, what="cluster health yellow")
 
