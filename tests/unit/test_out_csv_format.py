@@ -9,6 +9,7 @@ import pytest
 
 from datashark.errors import ConfigError
 from datashark.plugins import load_output_plugin
+from datashark.textfile import drop_torn_row
 from datashark.usecase import read_usecase
 
 from .conftest import REPO, usecase_conf
@@ -174,7 +175,7 @@ def test_header_follows_the_dialect(formatter):
 def test_a_torn_last_row_is_cut_before_appending(out_csv_module, tmp_path, before, after):
     path = tmp_path / "out.csv"
     path.write_text(before)
-    out_csv_module._drop_torn_row(path)
+    drop_torn_row(path)
     assert path.read_text() == after
 
 
