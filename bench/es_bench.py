@@ -29,7 +29,7 @@ sys.path.insert(0, str(REPO))
 from datashark.deadletter import DeadLetters  # noqa: E402
 from datashark.documents import document  # noqa: E402
 from datashark.engine import start_spark  # noqa: E402
-from datashark.es_bulk import document_id  # noqa: E402
+from datashark.es_bulk import document_id, document_json  # noqa: E402
 from datashark.plugins import Batch, load_output_plugin  # noqa: E402
 from datashark.settings import load_settings  # noqa: E402
 from datashark.usecase import read_usecase  # noqa: E402
@@ -77,14 +77,11 @@ def run_single_process(url: str, index: str, docs: int) -> float:
     from elasticsearch import Elasticsearch, helpers
 
     utc_iso = Batch(BATCH_TIME, None).utc_iso
+    documents = (document(row(n), utc_iso, TITLE, "source_ip", "anomaly_score") for n in range(docs))
     with Elasticsearch(url, request_timeout=60) as client:
         actions = (
-            {
-                "_index": index,
-                "_id": document_id(NAME, utc_iso, key),
-                "_source": document((key, score, meta), utc_iso, TITLE, "source_ip", "anomaly_score"),
-            }
-            for key, score, meta in map(row, range(docs))
+            {"_index": index, "_id": document_id(NAME, document_json(doc)), "_source": doc}
+            for doc in documents
         )
         start = time.perf_counter()
         written, errors = helpers.bulk(client, actions)

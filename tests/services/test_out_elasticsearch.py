@@ -139,7 +139,7 @@ def deliver_rows(spark_context, prepared, settings, rows: list[tuple], batch_tim
     deliver(prepared, spark_context.parallelize(rows, 2), dead_letters, batch_time)
 
 
-def test_a_replayed_batch_overwrites_its_documents(
+def test_a_replayed_batch_overwrites_its_documents_and_rows_sharing_a_key_do_not(
     spark_context, elasticsearch: ElasticsearchNode, client: Elasticsearch, tmp_path: Path
 ) -> None:
     index = unique_index()
@@ -148,12 +148,13 @@ def test_a_replayed_batch_overwrites_its_documents(
         settings, read_usecase(batch_usecase(tmp_path / "uc", es_section(elasticsearch, index)))
     )
     rows = [(f"10.0.1.{n}", n) for n in range(50)]
+    rows += [("10.0.1.0", 0, {"minute": minute}) for minute in range(10)]  # same key, other documents
     batch_time = datetime(2026, 11, 23, 12, 0, 5)
     for _ in range(2):
         deliver_rows(spark_context, prepared, settings, rows, batch_time)
-    assert len(sources(client, index)) == 50
+    assert len(sources(client, index)) == 60
     deliver_rows(spark_context, prepared, settings, rows, datetime(2026, 11, 23, 12, 0, 10))
-    assert len(sources(client, index)) == 100, "another batch time is another batch"
+    assert len(sources(client, index)) == 120, "another batch time is another batch"
 
 
 def test_a_document_the_mapping_rejects_is_dead_lettered_and_the_rest_written(
