@@ -7,6 +7,7 @@ context starts (see ``prepare``), so a typo costs a second, not a JVM start.
 from __future__ import annotations
 
 import os
+import re
 import sys
 import traceback
 from dataclasses import dataclass
@@ -20,6 +21,7 @@ from datashark.plugins import InputPlugin, LegacyPlugin, OutputPlugin, load_inpu
 from datashark.settings import Settings
 from datashark.usecase import UseCase, import_code
 
+OWN_ERROR_PREFIX = re.compile(r"^datashark(?:\.\w+)*\.\w+Error: ")
 # Quiet console; and the web UI, which has no authentication, may show but not kill jobs.
 DEFAULT_SPARK_CONFIG = {"spark.ui.showConsoleProgress": "false", "spark.ui.killEnabled": "false"}
 
@@ -115,7 +117,8 @@ def summarize(err: BaseException) -> str:
         ]
         exception_lines = [line for line in lines if not line.startswith(("at ", "File "))]
         if exception_lines:
-            return exception_lines[0]
+            # dataShark's own errors already read as one line (they name what failed).
+            return OWN_ERROR_PREFIX.sub("", exception_lines[0])
     first = text.strip().splitlines()[0] if text.strip() else ""
     return f"{type(err).__name__}: {first}" if first else type(err).__name__
 

@@ -39,6 +39,14 @@ def test_summarize_minimal_worker_traceback():
     assert summarize(RuntimeError(message)) == "ZeroDivisionError: division by zero"
 
 
+def test_summarize_drops_the_class_of_datasharks_own_errors_raised_on_executors():
+    message = (
+        'Traceback (most recent call last):\n  File "x", line 1, in send\n    y\n'
+        "datashark.es_bulk.ElasticsearchError: Elasticsearch at http://h:9200: bulk failed after 5 tries\n"
+    )
+    assert summarize(RuntimeError(message)) == "Elasticsearch at http://h:9200: bulk failed after 5 tries"
+
+
 def test_summarize_takes_the_last_traceback():
     message = (
         "Traceback (most recent call last):\n  File \"a\", line 1, in f\n    x\nKeyError: 'a'\n\n"
