@@ -43,10 +43,11 @@ class Plugin(OutputPlugin):
     def destination(self):
         return "Late-Ack File " + self.conf["path"]
 
-    def write(self, rdd, batch_time):
+    def write(self, rdd, batch):
         rows = rdd.collect()
-        with open(self.conf["path"], "a") as out:
-            out.writelines(f"{batch_time},{key},{score}\\n" for key, score in rows)
+        text = "".join(f"{batch.timestamp},{key},{score}\\n" for key, score in rows)
+        with open(self.conf["path"], "ab", buffering=0) as out:  # one write: the kill cannot tear it
+            out.write(text.encode())
         time.sleep(2)
         return len(rows)
 """
