@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
+import signal
 import textwrap
+import threading
 import uuid
 from collections import Counter
 from collections.abc import Iterable
@@ -13,7 +16,10 @@ from pathlib import Path
 from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, TopicPartition
 
 from datashark.configspec import validate_section
+from datashark.engine import prepare
 from datashark.kafka import config as kafka_config
+from datashark.streaming import run_streaming
+from datashark.usecase import read_usecase
 from tests.integration.conftest import read_csv, settings_for
 
 
@@ -110,3 +116,40 @@ def ids_in(csv_path: Path) -> Counter:
     if not csv_path.exists():
         return Counter()
     return Counter(row[1] for row in read_csv(csv_path) if row and row[0] != "time")
+
+
+def group_of(topic: str) -> str:
+    """The consumer group of a test that reads ``topic``."""
+    return f"g-{topic}"
+
+
+def reading_from_start(tmp_path: Path, bootstrap_servers: str, topic: str, **keys: object):
+    """Settings whose global stream reads ``topic`` from its first message, in ``group_of(topic)``."""
+    return kafka_settings(
+        tmp_path,
+        bootstrap_servers=bootstrap_servers,
+        topics=topic,
+        group_id=group_of(topic),
+        starting_offsets="earliest",
+        **keys,
+    )
+
+
+def run_until(sc, settings, confs: list[Path], done, *, timeout: float = 90) -> None:
+    """Stream until ``done()`` holds (checked every half second), then stop as Ctrl-C would."""
+    prepared = [prepare(settings, read_usecase(conf)) for conf in confs]
+    finished = threading.Event()
+
+    def watcher() -> None:
+        while not finished.wait(0.5):
+            if done():
+                os.kill(os.getpid(), signal.SIGINT)
+                return
+
+    thread = threading.Thread(target=watcher, daemon=True)
+    thread.start()
+    try:
+        run_streaming(sc, settings, prepared, debug=False, timeout=timeout)
+    finally:
+        finished.set()
+        thread.join()

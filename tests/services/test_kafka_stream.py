@@ -3,10 +3,7 @@
 from __future__ import annotations
 
 import json
-import os
 import re
-import signal
-import threading
 from collections import Counter
 from pathlib import Path
 
@@ -19,11 +16,13 @@ from datashark.usecase import read_usecase
 from tests.services.kafka_helpers import (
     committed,
     end_offsets,
+    group_of,
     ids_in,
     json_events,
-    kafka_settings,
     new_topic,
     produce,
+    reading_from_start,
+    run_until,
     usecase,
 )
 from tests.services.servers.kafka import KafkaBroker
@@ -31,39 +30,13 @@ from tests.services.servers.kafka import KafkaBroker
 pytestmark = pytest.mark.spark
 
 
-def run_until(sc, settings, confs: list[Path], done, *, timeout: float = 90) -> None:
-    """Stream until ``done()`` holds (checked every half second), then stop as Ctrl-C would."""
-    prepared = [prepare(settings, read_usecase(conf)) for conf in confs]
-    finished = threading.Event()
-
-    def watcher() -> None:
-        while not finished.wait(0.5):
-            if done():
-                os.kill(os.getpid(), signal.SIGINT)
-                return
-
-    thread = threading.Thread(target=watcher, daemon=True)
-    thread.start()
-    try:
-        run_streaming(sc, settings, prepared, debug=False, timeout=timeout)
-    finally:
-        finished.set()
-        thread.join()
-
-
 def test_every_event_reaches_the_csv_exactly_once(spark_context, kafka: KafkaBroker, tmp_path: Path) -> None:
     topic = new_topic(kafka.bootstrap_servers, partitions=3)
     events = json_events(3000)
     produce(kafka.bootstrap_servers, topic, events)
-    group = f"g-{topic}"
-    settings = kafka_settings(
-        tmp_path,
-        bootstrap_servers=kafka.bootstrap_servers,
-        topics=topic,
-        group_id=group,
-        starting_offsets="earliest",
-        max_records_per_partition=400,  # three batches at least: back-pressure at work
-    )
+    group = group_of(topic)
+    # At most 400 per partition and batch: three batches at least, back-pressure at work.
+    settings = reading_from_start(tmp_path, kafka.bootstrap_servers, topic, max_records_per_partition=400)
     conf = usecase(tmp_path / "uc", "Every Event")
     out = tmp_path / "uc" / "out.csv"
     run_until(spark_context, settings, [conf], lambda: sum(ids_in(out).values()) >= len(events))
@@ -85,14 +58,8 @@ def test_use_cases_filter_the_shared_global_stream_and_one_reads_its_own_topic(
         json_events(200, kind="login") + json_events(100, 200, kind="dns"),
     )
     produce(kafka.bootstrap_servers, own_topic, json_events(50, 1000, kind="proxy"))
-    group = f"g-{shared_topic}"
-    settings = kafka_settings(
-        tmp_path,
-        bootstrap_servers=kafka.bootstrap_servers,
-        topics=shared_topic,
-        group_id=group,
-        starting_offsets="earliest",
-    )
+    group = group_of(shared_topic)
+    settings = reading_from_start(tmp_path, kafka.bootstrap_servers, shared_topic)
     logins = usecase(tmp_path / "logins", "Logins", sections="[log_filter]\n[[include]]\nkind = login")
     dns = usecase(tmp_path / "dns", "DNS", sections="[log_filter]\n[[exclude]]\nkind = login")
     proxy = usecase(
@@ -125,13 +92,7 @@ def test_malformed_messages_are_dead_lettered_and_the_stream_goes_on(
         topic,
         [good[0], "not json at all", b"\xff\xfe bad utf-8", b"", None, *good[1:]],
     )
-    settings = kafka_settings(
-        tmp_path,
-        bootstrap_servers=kafka.bootstrap_servers,
-        topics=topic,
-        group_id=f"g-{topic}",
-        starting_offsets="earliest",
-    )
+    settings = reading_from_start(tmp_path, kafka.bootstrap_servers, topic)
     conf = usecase(tmp_path / "uc", "Malformed", sections="[log_filter]\n[[include]]\nkind = ok")
     out = tmp_path / "uc" / "out.csv"
     run_until(spark_context, settings, [conf], lambda: sum(ids_in(out).values()) >= 3)
@@ -151,14 +112,8 @@ def test_a_failing_output_commits_nothing_and_the_restart_delivers(
 ) -> None:
     topic = new_topic(kafka.bootstrap_servers, partitions=3)
     produce(kafka.bootstrap_servers, topic, json_events(300))
-    group = f"g-{topic}"
-    settings = kafka_settings(
-        tmp_path,
-        bootstrap_servers=kafka.bootstrap_servers,
-        topics=topic,
-        group_id=group,
-        starting_offsets="earliest",
-    )
+    group = group_of(topic)
+    settings = reading_from_start(tmp_path, kafka.bootstrap_servers, topic)
     blocker = tmp_path / "uc" / "results"
     conf = usecase(tmp_path / "uc", "Flaky Output", out="results/out.csv")
     blocker.write_text("a file where the output's folder should be\n")
@@ -181,14 +136,8 @@ def test_a_debug_run_prints_and_commits_nothing(
 ) -> None:
     topic = new_topic(kafka.bootstrap_servers, partitions=2)
     produce(kafka.bootstrap_servers, topic, json_events(20))
-    group = f"g-{topic}"
-    settings = kafka_settings(
-        tmp_path,
-        bootstrap_servers=kafka.bootstrap_servers,
-        topics=topic,
-        group_id=group,
-        starting_offsets="earliest",
-    )
+    group = group_of(topic)
+    settings = reading_from_start(tmp_path, kafka.bootstrap_servers, topic)
     conf = usecase(tmp_path / "uc", "Dry Run")
     run_streaming(spark_context, settings, [prepare(settings, read_usecase(conf))], debug=True, timeout=6)
 

@@ -29,14 +29,15 @@ from tests.services.kafka_helpers import (
     ONE_ROW_PER_EVENT,
     committed,
     end_offsets,
+    group_of,
     json_events,
-    kafka_settings,
     new_topic,
     produce,
+    reading_from_start,
+    run_until,
 )
 from tests.services.servers.elasticsearch import ElasticsearchNode
 from tests.services.servers.kafka import KafkaBroker
-from tests.services.test_kafka_stream import run_until
 
 pytestmark = pytest.mark.spark
 
@@ -214,14 +215,9 @@ def test_a_stream_indexes_every_event_once(
     index, topic = unique_index(), new_topic(kafka.bootstrap_servers)
     events = json_events(300, kind="scan")
     produce(kafka.bootstrap_servers, topic, events)
-    settings = kafka_settings(
-        tmp_path,
-        bootstrap_servers=kafka.bootstrap_servers,
-        topics=topic,
-        group_id=f"g-{topic}",
-        starting_offsets="earliest",
-        max_records_per_partition=50,  # several batches
-    )
+    settings = reading_from_start(
+        tmp_path, kafka.bootstrap_servers, topic, max_records_per_partition=50
+    )  # batches
     conf = streaming_usecase(
         tmp_path / "uc", es_section(elasticsearch, index, "pkey = event_id\nscore = hits\n")
     )
@@ -246,14 +242,8 @@ def test_an_outage_fails_the_batch_and_a_restart_delivers_what_it_missed(
     spark_context, elasticsearch: ElasticsearchNode, kafka: KafkaBroker, client: Elasticsearch, tmp_path: Path
 ) -> None:
     index, topic = unique_index(), new_topic(kafka.bootstrap_servers)
-    group = f"g-{topic}"
-    settings = kafka_settings(
-        tmp_path,
-        bootstrap_servers=kafka.bootstrap_servers,
-        topics=topic,
-        group_id=group,
-        starting_offsets="earliest",
-    )
+    group = group_of(topic)
+    settings = reading_from_start(tmp_path, kafka.bootstrap_servers, topic)
     conf = streaming_usecase(tmp_path / "uc", es_section(elasticsearch, index))
     produce(kafka.bootstrap_servers, topic, json_events(30))
     delivered_before: dict[int, int] = {}
