@@ -15,6 +15,15 @@ from datashark.kafka import config as kafka_config
 from datashark.kafka import stream as kafka_stream
 from datashark.plugins import InputPlugin
 
+_NOTICES_GIVEN: set[str] = set()
+
+
+def _notice(text: str) -> None:
+    """Once per process: every use case on the global stream would otherwise repeat it."""
+    if text not in _NOTICES_GIVEN:
+        _NOTICES_GIVEN.add(text)
+        console.to_stderr(text)
+
 
 class KafkaInput(InputPlugin):
     CONFIGSPEC = (*kafka_config.spec(defaults=False), *kafka_config.OVERRIDE_LEGACY_SPEC)
@@ -43,7 +52,7 @@ class KafkaInput(InputPlugin):
                 f"kafka.topics in {settings.conf_path}, or give the use case an input (e.g. input = file)"
             )
         for note in kafka_config.global_notes(settings.kafka):
-            console.to_stderr(f"[!] {settings.conf_path}: {note}")
+            _notice(f"[!] {settings.conf_path}: {note}")
         return cls({}, usecase, settings, global_config=config)
 
     @property
