@@ -9,6 +9,7 @@ dataShark (``Plugin(conf)`` + ``save(dataRDD, progType)``), which is called as i
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -84,6 +85,14 @@ class OutputPlugin:
     def write(self, rdd: RDD, batch: Batch) -> int:
         """Deliver every row of ``rdd`` from the executors; returns how many were written."""
         return rdd.mapPartitions(_counted(self.partition_writer(batch))).sum()
+
+
+def debug_print(text: str) -> None:
+    """Prints what a ``debug`` output sends, from wherever it runs. One ``write`` per call: Python
+    workers share Spark's stderr pipe, and ``print`` writes the text and its newline apart, so
+    two workers' lines would interleave."""
+    sys.stdout.write(text if text.endswith("\n") else text + "\n")
+    sys.stdout.flush()
 
 
 def _counted(write_partition: Callable[[Iterator[tuple]], int]) -> Callable[[Iterator[tuple]], list[int]]:

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from datashark.errors import ConfigError
-from datashark.plugins import OutputPlugin
+from datashark.plugins import OutputPlugin, debug_print
 from datashark.records import metadata_of
 from datashark.textfile import HdfsFile, LocalFile, text_file
 
@@ -105,7 +105,7 @@ class FileText:
                 yield self.formatter.header(first_keys)
             needs_header = False
             if self.echo:
-                print(text, end="", flush=True)
+                debug_print(text)
             yield text
             self.rows += rows
 

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import orjson
 
-from datashark.plugins import Batch, OutputPlugin
+from datashark.plugins import Batch, OutputPlugin, debug_print
 from datashark.records import metadata_of
 
 JSON_OPTIONS = orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS
@@ -52,7 +52,7 @@ class Plugin(OutputPlugin):
         if self.debug:
             frame = frame.persist()
             for row in frame.toLocalIterator():
-                print(tuple(row), flush=True)
+                debug_print(str(tuple(row)))
         written = Observation("written")
         try:
             (

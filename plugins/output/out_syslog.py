@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any
 from datashark import syslog_format
 from datashark.documents import document
 from datashark.errors import ConfigError
-from datashark.plugins import Batch, OutputPlugin
+from datashark.plugins import Batch, OutputPlugin, debug_print
 
 if TYPE_CHECKING:
     from datashark.usecase import UseCase
@@ -168,7 +168,7 @@ class PartitionWriter:
                 message = self._message(header, row)
                 if message is not None:
                     if self.debug:
-                        print(message.decode("utf-8"), flush=True)
+                        debug_print(message.decode("utf-8"))
                     sender.send(message)
                     sent += 1
         finally:
