@@ -1,3 +1,5 @@
 #!/usr/bin/env bash
-# ./start.sh [--local]: run every enabled use case in conf/ on SPARK_INSTANCE (datashark-env.sh).
+# ./start.sh [-l|--local] [--timeout SECONDS] [-v]: every enabled use case in conf/, batch then
+# streaming, submitted with the pyspark wheel's spark-submit to SPARK_INSTANCE (datashark-env.sh).
+# With hdfs.host set in datashark.conf, data files and checkpoints are staged on HDFS for the run.
 exec "$(dirname "${BASH_SOURCE[0]}")/bin/datashark" run "$@"

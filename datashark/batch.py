@@ -20,7 +20,7 @@ def run_batch(sc, settings: Settings, prepared: Prepared, *, debug: bool) -> Non
     usecase = prepared.usecase
     dead_letters = DeadLetters(sc, settings.deadletter_dir, usecase.name)
     try:
-        lines = sc.textFile(usecase.data_path())
+        lines = sc.textFile(settings.data_location(usecase))
         data = events_for_load(prepared, lines, dead_letters, stage="input", filtered=True)
         result = call_load(prepared.module.load, *load_arguments(usecase, sc, data))
         if not isinstance(result, RDD):

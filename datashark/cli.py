@@ -8,19 +8,18 @@ from __future__ import annotations
 
 import argparse
 import os
-import uuid
 from pathlib import Path
 
 from datashark import __version__, console
 from datashark.batch import run_batch
-from datashark.engine import Prepared, prepare, print_traceback, start_spark
-from datashark.errors import ConfigError, DataSharkError, UseCaseError
-from datashark.settings import Settings, load_settings
+from datashark.engine import prepare, print_traceback, start_spark
+from datashark.errors import ConfigError, DataSharkError
+from datashark.production import EXIT_FAILED, EXIT_OK, LOCAL_MASTER, run_production
+from datashark.settings import load_settings
 from datashark.streaming import run_streaming
-from datashark.usecase import UseCase, discover, read_usecase
+from datashark.usecase import read_usecase
 
-EXIT_OK, EXIT_FAILED, EXIT_CONFIG = 0, 1, 2
-LOCAL_MASTER = "local[*]"
+EXIT_CONFIG = 2
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -63,7 +62,7 @@ def _parser() -> argparse.ArgumentParser:
         help="Spark master URL (default: $SPARK_INSTANCE, else local[*])",
     )
     run.add_argument("-l", "--local", action="store_true", help="run on local[*] whatever the master")
-    run.set_defaults(command=run_production)
+    run.set_defaults(command=run_start)
 
     validate = commands.add_parser("validate", parents=[common], help="check confs without starting Spark")
     validate.add_argument("confs", type=Path, nargs="*", metavar="CONF", help="default: every conf/*/*.conf")
@@ -96,77 +95,9 @@ def run_standalone(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def run_production(args: argparse.Namespace) -> int:
-    console.say(console.banner("PRODUCTION MODE"))
-    if args.local:
-        args.master = LOCAL_MASTER
-    where = "Local Machine" if args.master.startswith("local") else "Cluster"
-    console.info(f"Running Spark on {where}")
-    settings = load_settings()
-    found = discover(settings.home, enabled_only=True)
-    problems = [f"Could not load: {problem}" for problem in found.problems]
-    ready = _prepare_all(settings, found.usecases, problems)
-    for problem in problems:
-        console.error(problem)
-    failed = False
-    if ready:
-        console.info("Starting Spark")
-        app_name = f"dataShark_{str(uuid.uuid4()).upper()}"
-        console.say(f"Loaded Confs: {[str(p.usecase.path) for p in ready]}")
-        console.say(f"App Name: {app_name}")
-        failed = _run_all(settings, args, ready, app_name)
-    else:
-        console.say(" * Skipping Batch Processing")
-        console.say(" * Skip Stream Processing")
-    if failed:
-        return EXIT_FAILED
-    return EXIT_CONFIG if problems else EXIT_OK
-
-
-def _prepare_all(settings: Settings, usecases: list[UseCase], problems: list[str]) -> list[Prepared]:
-    """Prepare every use case; broken ones go to ``problems`` and are skipped."""
-    ready: list[Prepared] = []
-    for usecase in usecases:
-        try:
-            ready.append(prepare(settings, usecase))
-        except DataSharkError as err:
-            problems.append(f"Could not load: {err}")
-    return ready
-
-
-def _run_all(settings: Settings, args: argparse.Namespace, ready: list[Prepared], app_name: str) -> bool:
-    """Batch use cases one by one (a failure does not stop the others), then the streaming
-    ones together. True if any failed."""
-    batch = [p for p in ready if p.usecase.type == "batch"]
-    streaming = [p for p in ready if p.usecase.type == "streaming"]
-    failed = False
-    sc = start_spark(settings, args.master, app_name)
-    try:
-        if not batch:
-            console.say(" * Skipping Batch Processing")
-        for prepared in batch:
-            try:
-                run_batch(sc, settings, prepared, debug=False)
-            except UseCaseError as err:
-                failed = True
-                _report(err, args)
-        if not streaming:
-            console.say(" * Skip Stream Processing")
-        else:
-            try:
-                run_streaming(sc, settings, streaming, debug=False, timeout=args.timeout)
-            except UseCaseError as err:
-                failed = True
-                _report(err, args)
-    finally:
-        sc.stop()
-    return failed
-
-
-def _report(err: UseCaseError, args: argparse.Namespace) -> None:
-    console.error(str(err))
-    if args.verbose:
-        print_traceback(err)
+def run_start(args: argparse.Namespace) -> int:
+    master = LOCAL_MASTER if args.local else args.master
+    return run_production(master, timeout=args.timeout, verbose=args.verbose)
 
 
 def run_validate(args: argparse.Namespace) -> int:

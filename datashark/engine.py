@@ -8,8 +8,11 @@ from __future__ import annotations
 
 import os
 import re
+import signal
 import sys
 import traceback
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from importlib import resources
 from types import ModuleType
@@ -21,6 +24,7 @@ from datashark.plugins import InputPlugin, LegacyPlugin, OutputPlugin, load_inpu
 from datashark.settings import Settings
 from datashark.usecase import UseCase, import_code
 
+POOL_PROPERTY = "spark.scheduler.pool"
 OWN_ERROR_PREFIX = re.compile(r"^datashark(?:\.\w+)*\.\w+Error: ")
 # Quiet console; and the web UI, which has no authentication, may show but not kill jobs.
 DEFAULT_SPARK_CONFIG = {"spark.ui.showConsoleProgress": "false", "spark.ui.killEnabled": "false"}
@@ -63,20 +67,33 @@ def global_input(settings: Settings, usecase: UseCase) -> InputPlugin:
     return KafkaInput.global_stream(settings, usecase)
 
 
+@contextmanager
+def scheduler_pool(sc, usecase: UseCase) -> Iterator[None]:
+    """Spark jobs this thread starts meanwhile run in the use case's own FAIR pool, so one
+    use case's heavy batch cannot starve the others' jobs. Pools are made on first use."""
+    sc.setLocalProperty(POOL_PROPERTY, usecase.name)
+    try:
+        yield
+    finally:
+        sc.setLocalProperty(POOL_PROPERTY, None)
+
+
 def usecase_failure(usecase: UseCase, err: BaseException) -> UseCaseError:
     """The one-line ``(Title) - Failed: ...`` error for anything a use case raised."""
     reason = str(err) if isinstance(err, DataSharkError) else summarize(err)
     return UseCaseError(f"({usecase.name}) - Failed: {reason}")
 
 
-def spark_conf(settings: Settings, master: str, app_name: str):
-    """SparkConf from datashark.conf's ``[spark_config]`` over dataShark's quiet defaults."""
+def spark_conf(settings: Settings, master: str, app_name: str, run_config: dict[str, str] | None = None):
+    """SparkConf from dataShark's defaults, then ``run_config`` (what this run needs), then
+    datashark.conf's ``[spark_config]``, whose explicit values win."""
     from pyspark import SparkConf
 
     log_config = resources.files("datashark").joinpath("log4j2.properties")
     values = {
         **DEFAULT_SPARK_CONFIG,
         "spark.driver.extraJavaOptions": f"-Dlog4j2.configurationFile=file:{log_config}",
+        **(run_config or {}),
         **settings.spark_config,
     }
     jars = [str(jar) for jar in settings.jars]
@@ -88,18 +105,30 @@ def spark_conf(settings: Settings, master: str, app_name: str):
     return conf
 
 
-def start_spark(settings: Settings, master: str, app_name: str):
-    """A SparkContext whose Python workers use this interpreter (and so its packages)."""
+def start_spark(settings: Settings, master: str, app_name: str, run_config: dict[str, str] | None = None):
+    """A SparkContext whose Python workers use this interpreter (and so its packages).
+
+    PySpark starts the driver's JVM with the pyspark wheel's ``bin/spark-submit``, passing the
+    SparkConf as ``--conf`` options. The JVM ignores SIGINT (PySpark's doing) and SIGTERM (ours):
+    either would run its shutdown hooks and stop the SparkContext under a graceful stop in
+    progress. The JVM exits when this process does, even on SIGKILL (its stdin closes).
+    """
+    import pyspark
     from pyspark import SparkContext
 
+    os.environ["SPARK_HOME"] = os.path.dirname(pyspark.__file__)
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     if master.startswith("local"):
         # Nothing outside this machine needs the driver's ports (UI included) in local mode.
         os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
+    conf = spark_conf(settings, master, app_name, run_config)
+    previous = signal.signal(signal.SIGTERM, signal.SIG_IGN)
     try:
-        return SparkContext(conf=spark_conf(settings, master, app_name))
+        return SparkContext(conf=conf)
     except Exception as err:  # py4j and the launcher raise assorted types
         raise DataSharkError(f"could not start Spark on {master}: {summarize(err)}") from err
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def summarize(err: BaseException) -> str:

@@ -9,9 +9,14 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from datashark.configspec import read_conf, spec_lines, validate_section
 from datashark.kafka import config as kafka_config
+
+if TYPE_CHECKING:
+    from datashark.staging import StagingArea
+    from datashark.usecase import UseCase
 
 HOME_ENV = "DATASHARK_HOME"
 
@@ -32,8 +37,13 @@ class Settings:
     deadletter_dir: Path
     hdfs_host: str | None
     hdfs_port: int
+    hdfs_webhdfs_port: int = 9870
+    hdfs_user: str | None = None
+    hdfs_staging_dir: str = ".datashark-staging"
     spark_config: dict[str, str] = field(default_factory=dict)
     kafka: dict[str, object] = field(default_factory=dict)
+    # Set for a production run whose data files were copied to HDFS (see datashark.staging).
+    staging: StagingArea | None = None
 
     @property
     def conf_path(self) -> Path:
@@ -49,6 +59,11 @@ class Settings:
     def kafka_defaults(self) -> dict[str, object]:
         """The values an ``[in_kafka]`` override inherits."""
         return kafka_config.inherited_values(self.kafka, str(self.conf_path))
+
+    def data_location(self, usecase: UseCase) -> str:
+        """Where Spark reads the use case's ``file``/``training``: its staged copy when there is one."""
+        location = usecase.data_path()
+        return self.staging.location(usecase, location) if self.staging else location
 
     @property
     def jars(self) -> list[Path]:
@@ -73,6 +88,9 @@ def load_settings(home: Path | None = None) -> Settings:
         deadletter_dir=home / conf["deadletter.dir"],
         hdfs_host=conf["hdfs.host"],
         hdfs_port=conf["hdfs.port"],
+        hdfs_webhdfs_port=conf["hdfs.webhdfs.port"],
+        hdfs_user=conf["hdfs.user"],
+        hdfs_staging_dir=conf["hdfs.staging.dir"],
         spark_config=dict(conf["spark_config"]),
         kafka={key: value for key, value in conf.items() if key.startswith(("kafka.", "zookeeper."))},
     )

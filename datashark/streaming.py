@@ -15,7 +15,7 @@ from collections import Counter
 from datashark import console, failures
 from datashark.deadletter import DeadLetters
 from datashark.delivery import deliver, events_for_load, report_dead_letters
-from datashark.engine import Prepared, summarize, usecase_failure
+from datashark.engine import Prepared, scheduler_pool, summarize, usecase_failure
 from datashark.errors import UseCaseError
 from datashark.settings import Settings
 from datashark.usecase import call_load, load_arguments
@@ -63,7 +63,8 @@ def run_streaming(
     failed = False
     try:
         for item in prepared:
-            _wire(ssc, sc, settings, item, shared, debug=debug, readers=readers[item.source.key])
+            with scheduler_pool(sc, item.usecase):
+                _wire(ssc, sc, settings, item, shared, debug=debug, readers=readers[item.source.key])
         stop = GracefulStop(timeout)
         ssc.start()
         try:
@@ -108,7 +109,7 @@ def _wire(
         prepared, shared[source.key], dead_letters, stage="input", filtered=True, text_only=source.TEXT_ONLY
     )
     training = events_for_load(
-        prepared, sc.textFile(usecase.data_path()), dead_letters, stage="training", filtered=False
+        prepared, sc.textFile(settings.data_location(usecase)), dead_letters, stage="training", filtered=False
     )
     try:
         result = call_load(prepared.module.load, *load_arguments(usecase, sc, events, training))
@@ -134,7 +135,8 @@ def _delivery(prepared: Prepared, dead_letters: DeadLetters):
     def deliver_batch(batch_time, rdd) -> None:
         source.batch_started(name, batch_time)
         try:
-            deliver(prepared, rdd, dead_letters, batch_time)
+            with scheduler_pool(rdd.context, prepared.usecase):
+                deliver(prepared, rdd, dead_letters, batch_time)
         except Exception as err:
             source.batch_failed(name, batch_time)
             failure = failures.record(usecase_failure(prepared.usecase, err))

@@ -87,9 +87,7 @@ class HdfsFile:
     def client(self) -> InsecureClient:
         """The WebHDFS client, made on first use."""
         if self._client is None:
-            from hdfs import InsecureClient
-
-            self._client = InsecureClient(self.webhdfs_url, user=self.user, timeout=WEBHDFS_TIMEOUT)
+            self._client = webhdfs_client(self.webhdfs_url, self.user)
         return self._client
 
     def __str__(self) -> str:
@@ -167,22 +165,37 @@ class HdfsFile:
                     raise
             time.sleep(0.5)
 
-    @contextmanager
-    def _errors(self) -> Iterator[None]:
-        """HDFS and network errors as one line naming the file; Spark's errors pass through."""
-        import requests
-        from hdfs.util import HdfsError
+    def _errors(self):
+        return webhdfs_errors(f"{self.label} {self.uri}", self.webhdfs_url)
 
-        try:
-            yield
-        except HdfsError as err:
-            raise UseCaseError(f"{self.label} {self.uri}: {_first_line(str(err))}") from err
-        except requests.RequestException as err:
-            reason = re.search(r"\[Errno -?\d+\] [^'\")]+", str(err))
-            raise UseCaseError(
-                f"{self.label} {self.uri}: WebHDFS at {self.webhdfs_url} unreachable "
-                f"({reason.group(0) if reason else type(err).__name__})"
-            ) from err
+
+def webhdfs_client(webhdfs_url: str, user: str) -> InsecureClient:
+    from hdfs import InsecureClient
+
+    return InsecureClient(webhdfs_url, user=user, timeout=WEBHDFS_TIMEOUT)
+
+
+def hdfs_user(configured: str | None) -> str:
+    """Who HDFS's simple authentication sees: as configured, else as Hadoop's own tools would."""
+    return configured or os.environ.get("HADOOP_USER_NAME") or getpass.getuser()
+
+
+@contextmanager
+def webhdfs_errors(what: str, webhdfs_url: str, error: type[Exception] = UseCaseError) -> Iterator[None]:
+    """HDFS and network errors as one line naming ``what`` failed; other errors pass through."""
+    import requests
+    from hdfs.util import HdfsError
+
+    try:
+        yield
+    except HdfsError as err:
+        raise error(f"{what}: {_first_line(str(err))}") from err
+    except requests.RequestException as err:
+        reason = re.search(r"\[Errno -?\d+\] [^'\")]+", str(err))
+        raise error(
+            f"{what}: WebHDFS at {webhdfs_url} unreachable "
+            f"({reason.group(0) if reason else type(err).__name__})"
+        ) from err
 
 
 def _encoded(texts: Iterable[str]) -> Iterator[bytes]:
@@ -252,7 +265,7 @@ def text_file(
         )
     host = f"[{parts.hostname}]" if ":" in parts.hostname else parts.hostname
     port = parts.port if parts.scheme == "webhdfs" and parts.port else webhdfs_port
-    user = user or os.environ.get("HADOOP_USER_NAME") or getpass.getuser()
+    user = hdfs_user(user)
     if find_spec("hdfs") is None:
         raise ConfigError(f"{where}: writing to {path} needs the hdfs package: pip install 'datashark[hdfs]'")
     return HdfsFile(path, f"http://{host}:{port}", parts.path, user, label)

@@ -111,23 +111,56 @@ def test_start_runs_enabled_use_cases_and_reports_the_failing_one(tmp_path: Path
     assert f"Loaded Confs: {loaded}" in result.stdout
     assert re.search(r"^App Name: dataShark_[0-9A-F-]{36}$", result.stdout, re.M)
     assert WRITTEN.search(result.stdout)
-    assert result.stdout.rstrip().endswith(" * Skip Stream Processing")
+    assert_console_flow(result.stdout, "Local Machine")
     assert "[X] (Failing) - Failed: ZeroDivisionError: division by zero" in result.stderr
     assert len(read_csv(tmp_path / "out.csv")) == WORDCOUNT_ROWS
 
 
-@pytest.mark.spark
-def test_start_skips_a_broken_conf_and_runs_the_rest(tmp_path: Path) -> None:
+def assert_console_flow(stdout: str, where: str) -> None:
+    """The original start.sh's lines, in its order; Cleaning Up last."""
+    lines = stdout.rstrip().splitlines()
+    flow = [
+        f"Running Spark on {where}",
+        "Preparing FileSystem",
+        "Starting Spark",
+        "Loaded Confs: ",
+        "App Name: dataShark_",
+        " - Written ",
+        " * Skip Stream Processing",
+        "Cleaning Up",
+    ]
+    found = [next((i for i, line in enumerate(lines) if step in line), -1) for step in flow]
+    assert -1 not in found and found == sorted(found), dict(zip(flow, found, strict=True))
+    assert lines[-1].endswith("Cleaning Up")
+
+
+def test_start_refuses_to_start_with_a_broken_enabled_conf(tmp_path: Path) -> None:
+    """Checked like ``datashark validate``, before Spark: nothing runs, exit 2. A broken conf that
+    says ``enabled = false`` is left alone."""
     home = make_home(tmp_path)
     shutil.rmtree(home / "conf" / "failing")
     (home / "conf" / "broken").mkdir()
     (home / "conf" / "broken" / "broken.conf").write_text("name = Broken\nenabled = true\n")
+    (home / "conf" / "disabled" / "failing.conf").write_text("name = Off\nenabled = false\n")
     result = run_script("start.sh", cwd=tmp_path, env={"DATASHARK_HOME": str(home)})
     assert result.returncode == 2, result.stderr
-    line = next(line for line in result.stderr.splitlines() if line.startswith("[X] Could not load:"))
-    assert line.startswith(f"[X] Could not load: {home / 'conf' / 'broken' / 'broken.conf'}: ")
-    assert "key 'type' is required but missing" in line and "key 'code' is required but missing" in line
-    assert WRITTEN.search(result.stdout)
+    problems = [line for line in result.stderr.splitlines() if line.startswith("[X] Could not load:")]
+    assert len(problems) == 1, result.stderr
+    assert problems[0].startswith(f"[X] Could not load: {home / 'conf' / 'broken' / 'broken.conf'}: ")
+    assert "key 'type' is required but missing" in problems[0]
+    assert "[X] not starting: 1 conf(s) above need fixing (or enabled = false)" in result.stderr
+    assert "Starting Spark" not in result.stdout and not (tmp_path / "out.csv").exists()
+
+
+def test_start_refuses_to_start_with_no_enabled_use_case(tmp_path: Path) -> None:
+    home = make_home(tmp_path)
+    for name in ("failing", "wordcount"):
+        shutil.rmtree(home / "conf" / name)
+    result = run_script("start.sh", cwd=tmp_path, env={"DATASHARK_HOME": str(home)})
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.strip().splitlines()[-1] == (
+        f"[X] not starting: no use case is enabled (set enabled = true in {home}/conf/*/*.conf)"
+    )
 
 
 def test_validate_checks_confs_without_spark(tmp_path: Path) -> None:

@@ -1,0 +1,201 @@
+"""``./start.sh``: every enabled use case, batch then streaming, on the master in datashark-env.sh.
+
+The console flow is the original's: banner, Running Spark on Cluster, Preparing FileSystem,
+Starting Spark, Loaded Confs, App Name, a Written line per batch, Cleaning Up. What it stages
+(HDFS copies of the data, the framework archive for ``--py-files``) is removed on every way
+out a process can see: success, failure, Ctrl-C and SIGTERM.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import shutil
+import signal
+import tempfile
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from xml.sax.saxutils import quoteattr
+
+from datashark import console
+from datashark.batch import run_batch
+from datashark.engine import Prepared, prepare, print_traceback, scheduler_pool, start_spark
+from datashark.errors import ConfigError, DataSharkError, UseCaseError
+from datashark.pyfiles import framework_archive
+from datashark.settings import Settings, load_settings
+from datashark.staging import Stager, is_local
+from datashark.streaming import STOP_SIGNALS, run_streaming
+from datashark.usecase import discover
+
+LOCAL_MASTER = "local[*]"
+EXIT_OK, EXIT_FAILED, EXIT_INTERRUPTED = 0, 1, 130
+# Spark's own variables, read by spark-submit and the SparkContext; datashark-env.sh sets them.
+MEMORY_VARIABLES = {
+    "SPARK_DRIVER_MEMORY": "spark.driver.memory",
+    "SPARK_EXECUTOR_MEMORY": "spark.executor.memory",
+}
+
+
+def run_production(master: str, *, timeout: float | None, verbose: bool) -> int:
+    """The whole ./start.sh run; a bad or missing conf stops it before anything is staged."""
+    console.say(console.banner("PRODUCTION MODE"))
+    where = "Local Machine" if master.startswith("local") else "Cluster"
+    console.info(f"Running Spark on {where}")
+    settings = load_settings()
+    ready = enabled_usecases(settings)
+    app_name = f"dataShark_{str(uuid.uuid4()).upper()}"
+    try:
+        with _interrupts():
+            console.info("Preparing FileSystem")
+            with _staged(settings, ready, app_name) as (run_settings, folder):
+                console.info("Starting Spark")
+                console.say(f"Loaded Confs: {[str(p.usecase.path) for p in ready]}")
+                console.say(f"App Name: {app_name}")
+                run_config = submit_config(ready, folder)
+                sc = start_spark(run_settings, master, app_name, run_config)
+                try:
+                    failed = _run_all(sc, run_settings, ready, timeout=timeout, verbose=verbose)
+                finally:
+                    sc.stop()
+    except KeyboardInterrupt as interrupt:
+        console.error(f"stopped ({interrupt} received) before every use case had run")
+        return EXIT_INTERRUPTED
+    return EXIT_FAILED if failed else EXIT_OK
+
+
+def enabled_usecases(settings: Settings) -> list[Prepared]:
+    """The enabled use cases, each checked as ``datashark validate`` checks it.
+
+    Any broken one refuses the whole start: a production run that silently leaves out a
+    detection is worse than one that does not start.
+    """
+    found = discover(settings.home, enabled_only=True)
+    problems = list(found.problems)
+    ready = []
+    for usecase in found.usecases:
+        try:
+            ready.append(prepare(settings, usecase))
+        except DataSharkError as err:
+            problems.append(str(err))
+    for problem in problems:
+        console.error(f"Could not load: {problem}")
+    if problems:
+        raise ConfigError(
+            f"not starting: {len(problems)} conf(s) above need fixing (or enabled = false); "
+            "'datashark validate' checks them without Spark"
+        )
+    if not ready:
+        raise ConfigError(
+            f"not starting: no use case is enabled (set enabled = true in {settings.home}/conf/*/*.conf)"
+        )
+    return ready
+
+
+def submit_config(ready: list[Prepared], folder: Path) -> dict[str, str]:
+    """What spark-submit needs for this run, under datashark.conf's ``[spark_config]``.
+
+    ``spark.streaming.concurrentJobs`` lets every streaming use case's output job of a batch run
+    at once (the original counted batch use cases too); FAIR mode shares executors between the
+    per-use-case pools (``engine.scheduler_pool``). Everything it writes goes into ``folder``.
+    """
+    streaming = sum(1 for p in ready if p.usecase.type == "streaming")
+    config = {
+        "spark.submit.pyFiles": str(framework_archive(folder)),
+        "spark.scheduler.mode": "FAIR",
+        "spark.scheduler.allocation.file": str(pool_allocations(ready, folder)),
+        "spark.streaming.concurrentJobs": str(max(streaming, 1)),
+    }
+    for variable, key in MEMORY_VARIABLES.items():
+        if value := os.environ.get(variable):
+            config[key] = value
+    return config
+
+
+def pool_allocations(ready: list[Prepared], folder: Path) -> Path:
+    """A FAIR allocation file declaring each use case's pool with equal weight. Spark would make
+    the same pools on first use, with a warning per pool; declared, they also show in the UI
+    before their first job."""
+    pools = "".join(
+        f"  <pool name={quoteattr(name)}><schedulingMode>FIFO</schedulingMode>"
+        "<weight>1</weight><minShare>0</minShare></pool>\n"
+        for name in sorted({p.usecase.name for p in ready})
+    )
+    path = folder / "fairscheduler.xml"
+    path.write_text(f'<?xml version="1.0"?>\n<allocations>\n{pools}</allocations>\n', encoding="utf-8")
+    return path
+
+
+@contextmanager
+def _staged(settings: Settings, ready: list[Prepared], app_name: str) -> Iterator[tuple[Settings, Path]]:
+    """The run's settings (data and checkpoint on HDFS when ``hdfs.host`` is set) and a local
+    folder for the files spark-submit takes; both removed afterwards, whatever happened."""
+    stager = Stager(settings, app_name) if settings.hdfs_host else None
+    folder = Path(tempfile.mkdtemp(prefix="datashark-submit-"))
+    try:
+        run_settings = settings
+        if stager is not None:
+            area = stager.stage([p.usecase for p in ready])
+            checkpoint = area.checkpoint if is_local(settings.checkpoint_dir) else settings.checkpoint_dir
+            run_settings = dataclasses.replace(settings, staging=area, checkpoint_dir=checkpoint)
+        yield run_settings, folder
+    finally:
+        console.info("Cleaning Up")
+        shutil.rmtree(folder, ignore_errors=True)
+        if stager is not None:
+            stager.remove()
+
+
+@contextmanager
+def _interrupts() -> Iterator[None]:
+    """SIGINT and SIGTERM stop the run through ``KeyboardInterrupt``, so the clean-up runs;
+    repeats are ignored while it does. Streaming replaces this with its graceful stop.
+
+    SIGINT is set explicitly: a process started in the background by a shell inherits it ignored.
+    """
+    received: list[str] = []
+
+    def interrupt(signum: int, _frame) -> None:
+        if not received:
+            received.append(signal.Signals(signum).name)
+            raise KeyboardInterrupt(received[0])
+
+    previous = {sig: signal.signal(sig, interrupt) for sig in STOP_SIGNALS}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+def _run_all(sc, settings: Settings, ready: list[Prepared], *, timeout: float | None, verbose: bool) -> bool:
+    """Batch use cases one by one (a failure is reported and the next one runs), then the
+    streaming ones together. True if any failed."""
+    batch = [p for p in ready if p.usecase.type == "batch"]
+    streaming = [p for p in ready if p.usecase.type == "streaming"]
+    failed = False
+    if not batch:
+        console.say(" * Skipping Batch Processing")
+    for prepared in batch:
+        try:
+            with scheduler_pool(sc, prepared.usecase):
+                run_batch(sc, settings, prepared, debug=False)
+        except UseCaseError as err:
+            failed = True
+            _report(err, verbose)
+    if not streaming:
+        console.say(" * Skip Stream Processing")
+        return failed
+    try:
+        run_streaming(sc, settings, streaming, debug=False, timeout=timeout)
+    except UseCaseError as err:
+        failed = True
+        _report(err, verbose)
+    return failed
+
+
+def _report(err: UseCaseError, verbose: bool) -> None:
+    console.error(str(err))
+    if verbose:
+        print_traceback(err)

@@ -1,0 +1,120 @@
+"""A production run's use-case data, copied to HDFS so executors on any machine can read it.
+
+The original copied every file under conf/ into one flat ``/user/root/driverFiles``, so two use
+cases' ``data.txt`` overwrote each other, and it removed the folder only when spark-submit
+returned normally. Here each run gets ``<hdfs.staging.dir>/<app name>/``, in which every use
+case's folder keeps its name and layout (``conf/wordcount/wordcount.txt`` is staged as
+``<run>/wordcount/wordcount.txt``); data named outside the folder goes under
+``<folder>/_external/<absolute path>``. Only what Spark reads (``file``, ``training``) is copied.
+The run folder also holds the streaming checkpoint, and the whole of it is removed at the end.
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+import posixpath
+from dataclasses import dataclass
+from importlib.util import find_spec
+from pathlib import PurePosixPath
+from typing import TYPE_CHECKING
+
+from datashark.errors import ConfigError, DataSharkError
+from datashark.textfile import hdfs_user, webhdfs_client, webhdfs_errors
+
+if TYPE_CHECKING:
+    from datashark.settings import Settings
+    from datashark.usecase import UseCase
+
+EXTERNAL = "_external"
+CHECKPOINT = "_checkpoint"
+
+
+def is_local(location: str) -> bool:
+    """A path on the driver's disk, as opposed to a Hadoop URI Spark reads as it is."""
+    return "://" not in location or location.startswith("file://")
+
+
+@dataclass(frozen=True)
+class StagingArea:
+    """Where a run's files are on HDFS; pure, so the driver and the tests agree on every path."""
+
+    namenode: str  # hdfs://host:port
+    root: str  # the run folder's absolute path
+
+    @property
+    def uri(self) -> str:
+        return f"{self.namenode}{self.root}"
+
+    @property
+    def checkpoint(self) -> str:
+        return f"{self.uri}/{CHECKPOINT}"
+
+    def location(self, usecase: UseCase, location: str) -> str:
+        """``location`` (a path or glob from the conf) as Spark should read it in this run."""
+        return f"{self.uri}/{self.relative(usecase, location)}" if is_local(location) else location
+
+    @staticmethod
+    def relative(usecase: UseCase, location: str) -> str:
+        """The staged path of a local file or pattern, relative to the run folder."""
+        path = PurePosixPath(os.path.normpath(location.removeprefix("file://")))
+        folder = PurePosixPath(os.path.normpath(usecase.folder))
+        if path.is_relative_to(folder):
+            return str(folder.name / path.relative_to(folder))
+        return f"{folder.name}/{EXTERNAL}{path}"
+
+
+class Stager:
+    """Copies the use cases' data to the run folder over WebHDFS, and removes the folder again.
+
+    WebHDFS needs no Hadoop installation on the machine running ./start.sh; Spark then reads the
+    copies over HDFS's own protocol (``hdfs.host``:``hdfs.port``).
+    """
+
+    def __init__(self, settings: Settings, app_name: str) -> None:
+        if find_spec("hdfs") is None:
+            raise ConfigError(
+                f"{settings.conf_path}: hdfs.host is set, and staging files on HDFS needs the hdfs "
+                "package: pip install 'datashark[hdfs]'"
+            )
+        self.settings = settings
+        self.app_name = app_name
+        self.webhdfs_url = f"http://{settings.hdfs_host}:{settings.hdfs_webhdfs_port}"
+        self.user = hdfs_user(settings.hdfs_user)
+        self.client = webhdfs_client(self.webhdfs_url, self.user)
+        self.area: StagingArea | None = None
+
+    def stage(self, usecases: list[UseCase]) -> StagingArea:
+        """Copy every use case's local data; the area is kept from the start, so a failure or a
+        Ctrl-C half-way still leaves ``remove`` something to remove."""
+        settings = self.settings
+        with self._errors("staging folder"):
+            root = self.client.resolve(posixpath.join(settings.hdfs_staging_dir, self.app_name))
+        self.area = StagingArea(f"hdfs://{settings.hdfs_host}:{settings.hdfs_port}", root)
+        with self._errors(root):
+            self.client.makedirs(root, permission="700")
+        copied: set[str] = set()
+        for usecase in usecases:
+            location = usecase.data_path()
+            if not is_local(location):
+                continue
+            for local in sorted(glob.glob(location.removeprefix("file://"))):
+                staged = f"{root}/{self.area.relative(usecase, local)}"
+                if staged not in copied:
+                    with self._errors(local):
+                        self.client.upload(staged, local, overwrite=True)
+                    copied.add(staged)
+        return self.area
+
+    def remove(self) -> None:
+        """Delete the run folder (staged data and checkpoint); a no-op if nothing was staged."""
+        if self.area is not None:
+            with self._errors(self.area.root):
+                self.client.delete(self.area.root, recursive=True)
+
+    def _errors(self, what: str):
+        return webhdfs_errors(
+            f"HDFS staging ({what}, as {self.user}, hdfs.* in {self.settings.conf_path})",
+            self.webhdfs_url,
+            DataSharkError,
+        )
