@@ -50,3 +50,22 @@ def settings_for(tmp_path: Path, home: Path = REPO):
     return dataclasses.replace(
         load_settings(home), deadletter_dir=tmp_path / "deadletter", checkpoint_dir=str(tmp_path / "ckpt")
     )
+
+
+def assert_console_flow(stdout: str, where: str, streaming: str = " * Skip Stream Processing") -> None:
+    """The original start.sh's lines, in its order, Cleaning Up last; ``streaming`` is the line
+    that starts the streaming part (a `` - Starting <name>``), or says there is none."""
+    lines = stdout.rstrip().splitlines()
+    flow = [
+        f"Running Spark on {where}",
+        "Preparing FileSystem",
+        "Starting Spark",
+        "Loaded Confs: ",
+        "App Name: dataShark_",
+        " - Written ",
+        streaming,
+        "Cleaning Up",
+    ]
+    found = [next((i for i, line in enumerate(lines) if step in line), -1) for step in flow]
+    assert -1 not in found and found == sorted(found), dict(zip(flow, found, strict=True))
+    assert lines[-1].endswith("Cleaning Up")

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import REPO
-from tests.integration.conftest import WORDCOUNT_ROWS, read_csv, run_script
+from tests.integration.conftest import WORDCOUNT_ROWS, assert_console_flow, read_csv, run_script
 
 WRITTEN = re.compile(
     r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d - \(Word Count\) - Written 1384 Documents to CSV File (.+)$", re.M
@@ -114,24 +114,6 @@ def test_start_runs_enabled_use_cases_and_reports_the_failing_one(tmp_path: Path
     assert_console_flow(result.stdout, "Local Machine")
     assert "[X] (Failing) - Failed: ZeroDivisionError: division by zero" in result.stderr
     assert len(read_csv(tmp_path / "out.csv")) == WORDCOUNT_ROWS
-
-
-def assert_console_flow(stdout: str, where: str) -> None:
-    """The original start.sh's lines, in its order; Cleaning Up last."""
-    lines = stdout.rstrip().splitlines()
-    flow = [
-        f"Running Spark on {where}",
-        "Preparing FileSystem",
-        "Starting Spark",
-        "Loaded Confs: ",
-        "App Name: dataShark_",
-        " - Written ",
-        " * Skip Stream Processing",
-        "Cleaning Up",
-    ]
-    found = [next((i for i, line in enumerate(lines) if step in line), -1) for step in flow]
-    assert -1 not in found and found == sorted(found), dict(zip(flow, found, strict=True))
-    assert lines[-1].endswith("Cleaning Up")
 
 
 def test_start_refuses_to_start_with_a_broken_enabled_conf(tmp_path: Path) -> None:

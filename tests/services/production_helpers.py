@@ -1,0 +1,64 @@
+"""Helpers for tests that run ./start.sh against the real cluster: a Spark master + worker, HDFS."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import REPO
+from tests.services.servers.hdfs import HdfsCluster
+from tests.services.servers.spark_cluster import SparkCluster
+
+HDFS_USER = "datashark"
+STAGING_DIR = "/datashark/staging"
+EXECUTOR_MEMORY_MB = 512  # the test worker offers 1g
+APP_NAME = re.compile(r"^App Name: (dataShark_[0-9A-F-]{36})$", re.M)
+
+
+def on_the_cluster(home: Path, cluster: SparkCluster, hdfs: HdfsCluster) -> None:
+    """Point a dataShark folder at the cluster by editing only datashark-env.sh and datashark.conf,
+    as a user would: the master URL and memory in one, HDFS in the other."""
+    (home / "datashark-env.sh").write_text(
+        f'SPARK_INSTANCE="{cluster.master_url}"\n'
+        f"export SPARK_EXECUTOR_MEMORY={EXECUTOR_MEMORY_MB}m\n"
+        "export SPARK_DRIVER_MEMORY=768m\n"
+        "export SPARK_LOCAL_IP=127.0.0.1  # the executors reach the driver on this machine's loopback\n"
+    )
+    conf = home / "datashark.conf"
+    existing = conf.read_text() if conf.exists() else ""
+    conf.write_text(
+        f"hdfs.host = {hdfs.host}\nhdfs.port = {hdfs.port}\nhdfs.webhdfs.port = {hdfs.http_port}\n"
+        f"hdfs.user = {HDFS_USER}\nhdfs.staging.dir = {STAGING_DIR}\n{existing}"
+    )
+
+
+def start(home: Path, log: Path) -> subprocess.Popen:
+    """./start.sh from another folder, in its own process group as a terminal would run it, so a
+    signal to the group is what Ctrl-C sends, and SIGKILL takes the driver's JVM down with it."""
+    with open(log, "ab") as out:
+        return subprocess.Popen(
+            [str(REPO / "start.sh")],
+            cwd=home.parent,
+            env={**os.environ, "DATASHARK_HOME": str(home), "SPARK_INSTANCE": ""},
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+
+
+def wait_for(condition, what: str, log: Path, timeout: float = 180) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            pytest.fail(f"timed out waiting for {what}; log:\n{log.read_text()[-4000:]}")
+        time.sleep(0.1)
+
+
+def app_name_in(log: Path) -> str | None:
+    match = APP_NAME.search(log.read_text()) if log.exists() else None
+    return match[1] if match else None

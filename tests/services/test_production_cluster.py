@@ -1,0 +1,136 @@
+"""./start.sh in production: a Spark standalone master + worker, HDFS for staging, Kafka.
+
+The user's side is datashark-env.sh (master URL, memory) and datashark.conf (HDFS, Kafka); the
+test then checks what the cluster itself reports: the application ran on the worker, in the
+use cases' FAIR pools, with its data staged on HDFS, and nothing is left there afterwards.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import urllib.request
+from pathlib import Path
+
+from hdfs import InsecureClient
+
+from tests.conftest import REPO
+from tests.integration.conftest import WORDCOUNT_ROWS, assert_console_flow, read_csv
+from tests.services.kafka_helpers import (
+    committed,
+    end_offsets,
+    ids_in,
+    json_events,
+    new_topic,
+    produce,
+    usecase,
+)
+from tests.services.production_helpers import (
+    EXECUTOR_MEMORY_MB,
+    HDFS_USER,
+    STAGING_DIR,
+    app_name_in,
+    on_the_cluster,
+    start,
+    wait_for,
+)
+from tests.services.server import free_port
+from tests.services.servers.hdfs import HdfsCluster
+from tests.services.servers.kafka import KafkaBroker
+from tests.services.servers.spark_cluster import SparkCluster
+
+EVENTS = 900
+# One row per event, saying where the executor imported dataShark from.
+ROW_WITH_FRAMEWORK = """
+def load(streamingData, trainingData, context, conf):
+    def row(event):
+        import datashark
+
+        return event["id"], 1, {"framework": datashark.__file__}
+
+    return streamingData.map(row)
+"""
+
+
+def production_home(tmp_path: Path, bootstrap_servers: str, topic: str, ui_port: int) -> Path:
+    """wordcount (batch) and one streaming use case on the global Kafka stream, both enabled."""
+    home = tmp_path / "home"
+    shutil.copytree(REPO / "plugins", home / "plugins")
+    shutil.copytree(REPO / "conf" / "wordcount", home / "conf" / "wordcount")
+    wordcount = home / "conf" / "wordcount" / "wordcount.conf"
+    wordcount.write_text(wordcount.read_text().replace("/tmp/usecase1.csv", str(tmp_path / "wordcount.csv")))
+    events = tmp_path / "events.csv"
+    conf = usecase(home / "conf" / "events", "Events", extra="enabled = true", out=str(events))
+    (conf.parent / "uc.py").write_text(ROW_WITH_FRAMEWORK)
+    (home / "datashark.conf").write_text(
+        f"kafka.bootstrap.servers = {bootstrap_servers}\nkafka.topics = {topic}\nkafka.group.id = g-{topic}\n"
+        "kafka.starting.offsets = earliest\nkafka.max.records.per.partition = 200\nbatch.interval = 2\n"
+        f"[spark_config]\nspark.ui.port = {ui_port}\n"
+    )
+    return home
+
+
+def get_json(url: str) -> object:
+    with urllib.request.urlopen(url, timeout=10) as response:
+        return json.load(response)
+
+
+def test_start_sh_runs_batch_then_streaming_on_the_cluster_and_cleans_up(
+    spark_cluster: SparkCluster, hdfs: HdfsCluster, kafka: KafkaBroker, tmp_path: Path
+) -> None:
+    topic = new_topic(kafka.bootstrap_servers)
+    produce(kafka.bootstrap_servers, topic, json_events(EVENTS))
+    ui_port = free_port()
+    home = production_home(tmp_path, kafka.bootstrap_servers, topic, ui_port)
+    on_the_cluster(home, spark_cluster, hdfs)
+    client = InsecureClient(hdfs.webhdfs_url, user=HDFS_USER)
+    log = tmp_path / "start.log"
+
+    process = start(home, log)
+    try:
+        wait_for(lambda: len(ids_in(tmp_path / "events.csv")) >= EVENTS, "every event in events.csv", log)
+        app_name = app_name_in(log)
+        (app,) = [app for app in spark_cluster.master_json()["activeapps"] if app["name"] == app_name]
+        staged = sorted(
+            f"{root.removeprefix(f'{STAGING_DIR}/{app_name}')}/{name}"
+            for root, _dirs, files in client.walk(f"{STAGING_DIR}/{app_name}")
+            for name in files
+        )
+        executors = [e for e in spark_cluster.worker_json()["executors"] if e["appid"] == app["id"]]
+        stages = get_json(f"http://127.0.0.1:{ui_port}/api/v1/applications/{app['id']}/stages")
+        os.killpg(process.pid, signal.SIGINT)  # the whole group, as Ctrl-C in a terminal
+        assert process.wait(timeout=90) == 0, log.read_text()[-4000:]
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+    out = log.read_text()
+
+    # Ran on the cluster's worker, as the master and the worker report it, with the memory asked for.
+    assert app["memoryperexecutor"] == EXECUTOR_MEMORY_MB, app
+    assert len(executors) == 1 and executors[0]["memory"] == EXECUTOR_MEMORY_MB, executors
+    # Each use case's jobs ran in its own FAIR pool.
+    assert {stage["schedulingPool"] for stage in stages} >= {"Word Count", "Events"}
+    # The data staged per use case, keeping each folder's layout, and the streaming checkpoint beside it.
+    assert "/wordcount/wordcount.txt" in staged and "/events/training.txt" in staged, staged
+    assert any(path.startswith("/_checkpoint/") for path in staged), staged
+
+    # Batch then streaming, everything delivered once, offsets committed, a clean stop.
+    assert len(read_csv(tmp_path / "wordcount.csv")) == WORDCOUNT_ROWS
+    events = ids_in(tmp_path / "events.csv")
+    assert set(events) == {f"e{n}" for n in range(EVENTS)} and max(events.values()) == 1
+    assert committed(kafka.bootstrap_servers, f"g-{topic}", topic) == end_offsets(
+        kafka.bootstrap_servers, topic
+    )
+    assert "Stopping streaming (SIGINT received)" in out
+    assert_console_flow(out, "Cluster", streaming=" - Starting Events")
+    # Nothing left on HDFS, and the master saw the application finish.
+    assert client.list(STAGING_DIR) == []
+    wait_for(
+        lambda: any(a["id"] == app["id"] for a in spark_cluster.master_json()["completedapps"]),
+        "the master to list the application as completed",
+        log,
+        timeout=30,
+    )
