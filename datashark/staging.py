@@ -19,6 +19,7 @@ from importlib.util import find_spec
 from pathlib import PurePosixPath
 from typing import TYPE_CHECKING
 
+from datashark import console
 from datashark.errors import ConfigError, DataSharkError
 from datashark.textfile import hdfs_user, webhdfs_client, webhdfs_errors
 
@@ -91,6 +92,7 @@ class Stager:
         with self._errors("staging folder"):
             root = self.client.resolve(posixpath.join(settings.hdfs_staging_dir, self.app_name))
         self.area = StagingArea(f"hdfs://{settings.hdfs_host}:{settings.hdfs_port}", root)
+        self._report_leftovers(posixpath.dirname(root))
         with self._errors(root):
             self.client.makedirs(root, permission="700")
         copied: set[str] = set()
@@ -105,6 +107,17 @@ class Stager:
                         self.client.upload(staged, local, overwrite=True)
                     copied.add(staged)
         return self.area
+
+    def _report_leftovers(self, base: str) -> None:
+        """Name the folders of earlier runs still there: a run killed with SIGKILL (or a power
+        cut) cannot clean up, and only a person knows whether another run still uses them."""
+        with self._errors(base):
+            earlier = self.client.list(base) if self.client.status(base, strict=False) else []
+        for name in earlier:
+            console.to_stderr(
+                f"[!] HDFS staging of an earlier run is still there: {base}/{name} "
+                "(remove it unless that run is still going)"
+            )
 
     def remove(self) -> None:
         """Delete the run folder (staged data and checkpoint); a no-op if nothing was staged."""

@@ -93,11 +93,15 @@ def test_timeout_stops_gracefully_after_writing(tmp_path: Path) -> None:
     assert not list((home / "ckpt").glob("*")), "the run's checkpoint directory is removed"
 
 
-def test_sigterm_finishes_the_batch_and_exits_cleanly(tmp_path: Path) -> None:
+@pytest.mark.parametrize("script", ["standalone.sh", "start.sh"])
+def test_sigterm_finishes_the_batch_and_exits_cleanly(tmp_path: Path, script: str) -> None:
+    """SIGTERM to the whole process group, as a service manager sends it: the driver's JVM must
+    ignore it (its shutdown hook would stop Spark under the graceful stop)."""
     home = streaming_home(tmp_path)
     (tmp_path / "in").mkdir()
     process = subprocess.Popen(
-        [str(REPO / "standalone.sh"), conf_of(home)],
+        [str(REPO / script), *([conf_of(home)] if script == "standalone.sh" else [])],
+        start_new_session=True,
         cwd=tmp_path,
         env={**os.environ, "DATASHARK_HOME": str(home)},
         stdout=subprocess.PIPE,
@@ -114,11 +118,14 @@ def test_sigterm_finishes_the_batch_and_exits_cleanly(tmp_path: Path) -> None:
             started.set()
         if "Written 1 Documents" in line or time.monotonic() > deadline:
             break
-    process.send_signal(signal.SIGTERM)
+    os.killpg(process.pid, signal.SIGTERM)
     out, err = process.communicate(timeout=60)
     assert process.returncode == 0, err
-    assert "Stopping streaming (SIGTERM received)" in "".join(seen) + out
+    out = "".join(seen) + out
+    assert "Stopping streaming (SIGTERM received)" in out
     assert [row[1:] for row in read_csv(tmp_path / "hosts.csv")] == [["x", "1"]]
+    assert script == "standalone.sh" or out.rstrip().endswith("Cleaning Up")
+    assert "Exception" not in err, "Spark was stopped under the graceful stop"
 
 
 def test_debug_prints_batches_and_writes_nothing(tmp_path: Path) -> None:

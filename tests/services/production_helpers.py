@@ -6,6 +6,7 @@ import os
 import re
 import subprocess
 import time
+import uuid
 from pathlib import Path
 
 import pytest
@@ -20,9 +21,11 @@ EXECUTOR_MEMORY_MB = 512  # the test worker offers 1g
 APP_NAME = re.compile(r"^App Name: (dataShark_[0-9A-F-]{36})$", re.M)
 
 
-def on_the_cluster(home: Path, cluster: SparkCluster, hdfs: HdfsCluster) -> None:
+def on_the_cluster(home: Path, cluster: SparkCluster, hdfs: HdfsCluster) -> str:
     """Point a dataShark folder at the cluster by editing only datashark-env.sh and datashark.conf,
-    as a user would: the master URL and memory in one, HDFS in the other."""
+    as a user would: the master URL and memory in one, HDFS in the other. Returns its own
+    staging folder on HDFS (a killed run's leftovers stay in another test's)."""
+    staging = f"{STAGING_DIR}/{uuid.uuid4().hex[:8]}"
     (home / "datashark-env.sh").write_text(
         f'SPARK_INSTANCE="{cluster.master_url}"\n'
         f"export SPARK_EXECUTOR_MEMORY={EXECUTOR_MEMORY_MB}m\n"
@@ -33,8 +36,9 @@ def on_the_cluster(home: Path, cluster: SparkCluster, hdfs: HdfsCluster) -> None
     existing = conf.read_text() if conf.exists() else ""
     conf.write_text(
         f"hdfs.host = {hdfs.host}\nhdfs.port = {hdfs.port}\nhdfs.webhdfs.port = {hdfs.http_port}\n"
-        f"hdfs.user = {HDFS_USER}\nhdfs.staging.dir = {STAGING_DIR}\n{existing}"
+        f"hdfs.user = {HDFS_USER}\nhdfs.staging.dir = {staging}\n{existing}"
     )
+    return staging
 
 
 def start(home: Path, log: Path) -> subprocess.Popen:

@@ -30,7 +30,6 @@ from tests.services.kafka_helpers import (
 from tests.services.production_helpers import (
     EXECUTOR_MEMORY_MB,
     HDFS_USER,
-    STAGING_DIR,
     app_name_in,
     on_the_cluster,
     start,
@@ -84,7 +83,7 @@ def test_start_sh_runs_batch_then_streaming_on_the_cluster_and_cleans_up(
     produce(kafka.bootstrap_servers, topic, json_events(EVENTS))
     ui_port = free_port()
     home = production_home(tmp_path, kafka.bootstrap_servers, topic, ui_port)
-    on_the_cluster(home, spark_cluster, hdfs)
+    staging_dir = on_the_cluster(home, spark_cluster, hdfs)
     client = InsecureClient(hdfs.webhdfs_url, user=HDFS_USER)
     log = tmp_path / "start.log"
 
@@ -94,8 +93,8 @@ def test_start_sh_runs_batch_then_streaming_on_the_cluster_and_cleans_up(
         app_name = app_name_in(log)
         (app,) = [app for app in spark_cluster.master_json()["activeapps"] if app["name"] == app_name]
         staged = sorted(
-            f"{root.removeprefix(f'{STAGING_DIR}/{app_name}')}/{name}"
-            for root, _dirs, files in client.walk(f"{STAGING_DIR}/{app_name}")
+            f"{root.removeprefix(f'{staging_dir}/{app_name}')}/{name}"
+            for root, _dirs, files in client.walk(f"{staging_dir}/{app_name}")
             for name in files
         )
         executors = [e for e in spark_cluster.worker_json()["executors"] if e["appid"] == app["id"]]
@@ -127,7 +126,7 @@ def test_start_sh_runs_batch_then_streaming_on_the_cluster_and_cleans_up(
     assert "Stopping streaming (SIGINT received)" in out
     assert_console_flow(out, "Cluster", streaming=" - Starting Events")
     # Nothing left on HDFS, and the master saw the application finish.
-    assert client.list(STAGING_DIR) == []
+    assert client.list(staging_dir) == []
     wait_for(
         lambda: any(a["id"] == app["id"] for a in spark_cluster.master_json()["completedapps"]),
         "the master to list the application as completed",
