@@ -60,7 +60,8 @@ def run_production(master: str, *, timeout: float | None, verbose: bool) -> int:
                 finally:
                     sc.stop()
     except KeyboardInterrupt as interrupt:
-        console.error(f"stopped ({interrupt} received) before every use case had run")
+        # PySpark's own SIGINT handler (it cancels the running jobs first) raises it unnamed.
+        console.error(f"stopped ({str(interrupt) or 'SIGINT'} received) before every use case had run")
         return EXIT_INTERRUPTED
     return EXIT_FAILED if failed else EXIT_OK
 

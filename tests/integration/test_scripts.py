@@ -5,6 +5,9 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import signal
+import subprocess
+import time
 from pathlib import Path
 
 import pytest
@@ -143,6 +146,38 @@ def test_start_refuses_to_start_with_no_enabled_use_case(tmp_path: Path) -> None
     assert result.stderr.strip().splitlines()[-1] == (
         f"[X] not starting: no use case is enabled (set enabled = true in {home}/conf/*/*.conf)"
     )
+
+
+@pytest.mark.spark
+def test_ctrl_c_during_a_batch_use_case_stops_and_cleans_up(tmp_path: Path) -> None:
+    home = make_home(tmp_path)
+    (home / "conf" / "failing" / "failing.py").write_text(
+        "import time\n\n\ndef load(batchData):\n"
+        "    return batchData.map(lambda x: (time.sleep(120), (x, 1))[1])\n"
+    )
+    process = subprocess.Popen(
+        [str(REPO / "start.sh")],
+        cwd=tmp_path,
+        env={**os.environ, "DATASHARK_HOME": str(home)},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+    try:
+        for line in process.stdout:
+            if line.startswith("App Name: "):
+                break
+        time.sleep(5)  # the sleeping job is running
+        os.killpg(process.pid, signal.SIGINT)
+        out, err = process.communicate(timeout=60)
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+    assert process.returncode == 130, err
+    assert out.rstrip().endswith("Cleaning Up")
+    assert "[X] stopped (SIGINT received) before every use case had run" in err
+    assert not (tmp_path / "out.csv").exists(), "wordcount (after the interrupted one) did not run"
 
 
 def test_validate_checks_confs_without_spark(tmp_path: Path) -> None:

@@ -74,7 +74,9 @@ def kafka_home(tmp_path: Path, bootstrap_servers: str, topic: str, group: str) -
     return home
 
 
-@pytest.mark.parametrize("where", ["local", "cluster"])
+@pytest.mark.parametrize(
+    "where", ["local", pytest.param("cluster", marks=[pytest.mark.spark_cluster, pytest.mark.hdfs])]
+)
 def test_sigkill_mid_stream_then_restart_loses_nothing(
     kafka: KafkaBroker, tmp_path: Path, where: str, request: pytest.FixtureRequest
 ) -> None:
