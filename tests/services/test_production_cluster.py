@@ -12,6 +12,7 @@ import os
 import shutil
 import signal
 import urllib.request
+import zipfile
 from pathlib import Path
 
 from hdfs import InsecureClient
@@ -63,12 +64,26 @@ def production_home(tmp_path: Path, bootstrap_servers: str, topic: str, ui_port:
     events = tmp_path / "events.csv"
     conf = usecase(home / "conf" / "events", "Events", extra="enabled = true", out=str(events))
     (conf.parent / "uc.py").write_text(ROW_WITH_FRAMEWORK)
+    (home / "lib").mkdir()
+    with zipfile.ZipFile(home / "lib" / "datashark-test.jar", "w") as jar:  # a jar is a zip
+        jar.writestr("datashark-test.properties", "shipped = true\n")
     (home / "datashark.conf").write_text(
         f"kafka.bootstrap.servers = {bootstrap_servers}\nkafka.topics = {topic}\nkafka.group.id = g-{topic}\n"
         "kafka.starting.offsets = earliest\nkafka.max.records.per.partition = 200\nbatch.interval = 2\n"
         f"[spark_config]\nspark.ui.port = {ui_port}\n"
     )
     return home
+
+
+def command_lines() -> list[str]:
+    """Every process's command line, as one string each."""
+    lines = []
+    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+        try:
+            lines.append(cmdline.read_bytes().replace(b"\0", b" ").decode(errors="replace"))
+        except OSError:  # the process ended meanwhile
+            continue
+    return lines
 
 
 def get_json(url: str) -> object:
@@ -98,7 +113,10 @@ def test_start_sh_runs_batch_then_streaming_on_the_cluster_and_cleans_up(
             for name in files
         )
         executors = [e for e in spark_cluster.worker_json()["executors"] if e["appid"] == app["id"]]
-        stages = get_json(f"http://127.0.0.1:{ui_port}/api/v1/applications/{app['id']}/stages")
+        driver_jvms = [args for args in command_lines() if f"spark.app.name={app_name}" in args]
+        api = f"http://127.0.0.1:{ui_port}/api/v1/applications/{app['id']}"
+        stages = get_json(f"{api}/stages")
+        classpath = get_json(f"{api}/environment")["classpathEntries"]
         os.killpg(process.pid, signal.SIGINT)  # the whole group, as Ctrl-C in a terminal
         assert process.wait(timeout=90) == 0, log.read_text()[-4000:]
     finally:
@@ -110,6 +128,11 @@ def test_start_sh_runs_batch_then_streaming_on_the_cluster_and_cleans_up(
     # Ran on the cluster's worker, as the master and the worker report it, with the memory asked for.
     assert app["memoryperexecutor"] == EXECUTOR_MEMORY_MB, app
     assert len(executors) == 1 and executors[0]["memory"] == EXECUTOR_MEMORY_MB, executors
+    # No JMX port on the driver's JVM or the executor's (the original opened one to the world).
+    assert len(driver_jvms) == 1 and "jmxremote" not in driver_jvms[0]
+    assert "jmxremote" not in json.dumps(executors)
+    # lib/*.jar shipped with the application.
+    assert [source for path, source in classpath if path.endswith("/datashark-test.jar")] == ["Added By User"]
     # Each use case's jobs ran in its own FAIR pool.
     assert {stage["schedulingPool"] for stage in stages} >= {"Word Count", "Events"}
     # The data staged per use case, keeping each folder's layout, and the streaming checkpoint beside it.
