@@ -14,6 +14,15 @@ import pytest
 from tests.conftest import REPO
 
 WORDCOUNT_ROWS = 1384
+# What out_parquet's files hold, as Spark reads them back: (column, type), the date partition last.
+PARQUET_COLUMNS = [
+    ("key", "string"),
+    ("score", "double"),
+    ("title", "string"),
+    ("@timestamp", "timestamp"),
+    ("metadata", "string"),
+    ("date", "date"),
+]
 
 
 def read_csv(path: Path) -> list[list[str]]:

@@ -14,7 +14,7 @@ from datashark.batch import run_batch
 from datashark.engine import prepare
 from datashark.errors import ConfigError
 from datashark.usecase import read_usecase
-from tests.integration.conftest import settings_for
+from tests.integration.conftest import PARQUET_COLUMNS, settings_for
 
 pytestmark = pytest.mark.spark
 
@@ -48,14 +48,7 @@ def run(sc, conf: Path) -> datetime:
 def check_parquet(spark, uri: str, started: datetime, runs: int) -> None:
     """``runs`` batches of the two rows, with their columns, types and date partition."""
     frame = spark.read.parquet(uri)
-    assert [(field.name, field.dataType.simpleString()) for field in frame.schema.fields] == [
-        ("key", "string"),
-        ("score", "double"),
-        ("title", "string"),
-        ("@timestamp", "timestamp"),
-        ("metadata", "string"),
-        ("date", "date"),
-    ]
+    assert frame.dtypes == PARQUET_COLUMNS
     rows = frame.collect()
     assert sorted(row["key"] for row in rows) == sorted(["10.0.0.1", "10.0.0.2"] * runs)
     for row in rows:

@@ -25,7 +25,7 @@ from datashark.plugins import Batch
 from datashark.streaming import run_streaming
 from datashark.usecase import read_usecase
 from tests.conftest import REPO
-from tests.integration.conftest import WORDCOUNT_ROWS, settings_for
+from tests.integration.conftest import PARQUET_COLUMNS, WORDCOUNT_ROWS, settings_for
 from tests.services.server import free_port
 from tests.services.servers.hdfs import HdfsCluster
 
@@ -167,14 +167,7 @@ def test_parquet_on_hdfs(spark_context, hdfs: HdfsCluster, folder: str, tmp_path
     assert prepared.plugin.destination == f"Parquet {uri}"
 
     frame = SparkSession.builder.getOrCreate().read.parquet(uri)
-    assert frame.dtypes == [
-        ("key", "string"),
-        ("score", "double"),
-        ("title", "string"),
-        ("@timestamp", "timestamp"),
-        ("metadata", "string"),
-        ("date", "date"),
-    ]
+    assert frame.dtypes == PARQUET_COLUMNS
     got = sorted(
         (r["date"].isoformat(), r["@timestamp"], r["key"], r["score"], r["title"], json.loads(r["metadata"]))
         for r in frame.collect()
