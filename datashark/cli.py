@@ -84,7 +84,7 @@ def run_standalone(args: argparse.Namespace) -> int:
     settings = load_settings()
     prepared = prepare(settings, read_usecase(args.conf))
     console.say(f"Loaded Confs: {[str(args.conf)]}")
-    sc = start_spark(settings, LOCAL_MASTER, "dataShark Standalone")
+    sc = start_spark(settings, LOCAL_MASTER, "dataShark Standalone", pools=[prepared.usecase.name])
     try:
         if prepared.usecase.type == "batch":
             run_batch(sc, settings, prepared, debug=args.debug)

@@ -10,12 +10,14 @@ import os
 import re
 import signal
 import sys
+import tempfile
 import traceback
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from importlib import resources
 from types import ModuleType
+from xml.sax.saxutils import quoteattr
 
 from datashark.errors import DataSharkError, UseCaseError
 from datashark.events import EventParser
@@ -25,6 +27,7 @@ from datashark.settings import Settings
 from datashark.usecase import UseCase, import_code
 
 POOL_PROPERTY = "spark.scheduler.pool"
+POOL_FILE_PROPERTY = "spark.scheduler.allocation.file"
 OWN_ERROR_PREFIX = re.compile(r"^datashark(?:\.\w+)*\.\w+Error: ")
 # Quiet console; and the web UI, which has no authentication, may show but not kill jobs.
 DEFAULT_SPARK_CONFIG = {"spark.ui.showConsoleProgress": "false", "spark.ui.killEnabled": "false"}
@@ -70,7 +73,7 @@ def global_input(settings: Settings, usecase: UseCase) -> InputPlugin:
 @contextmanager
 def scheduler_pool(sc, usecase: UseCase) -> Iterator[None]:
     """Spark jobs this thread starts meanwhile run in the use case's own FAIR pool, so one
-    use case's heavy batch cannot starve the others' jobs. Pools are made on first use."""
+    use case's heavy batch cannot starve the others' jobs (``start_spark`` declares the pools)."""
     sc.setLocalProperty(POOL_PROPERTY, usecase.name)
     try:
         yield
@@ -105,8 +108,16 @@ def spark_conf(settings: Settings, master: str, app_name: str, run_config: dict[
     return conf
 
 
-def start_spark(settings: Settings, master: str, app_name: str, run_config: dict[str, str] | None = None):
-    """A SparkContext whose Python workers use this interpreter (and so its packages).
+def start_spark(
+    settings: Settings,
+    master: str,
+    app_name: str,
+    run_config: dict[str, str] | None = None,
+    *,
+    pools: Iterable[str] = (),
+):
+    """A SparkContext whose Python workers use this interpreter (and so its packages), with a
+    FAIR pool declared for each of ``pools`` (use-case names, see ``scheduler_pool``).
 
     PySpark starts the driver's JVM with the pyspark wheel's ``bin/spark-submit``, passing the
     SparkConf as ``--conf`` options. The JVM ignores SIGINT (PySpark's doing) and SIGTERM (ours):
@@ -121,14 +132,30 @@ def start_spark(settings: Settings, master: str, app_name: str, run_config: dict
     if master.startswith("local"):
         # Nothing outside this machine needs the driver's ports (UI included) in local mode.
         os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
-    conf = spark_conf(settings, master, app_name, run_config)
     previous = signal.signal(signal.SIGTERM, signal.SIG_IGN)
-    try:
-        return SparkContext(conf=conf)
-    except Exception as err:  # py4j and the launcher raise assorted types
-        raise DataSharkError(f"could not start Spark on {master}: {summarize(err)}") from err
-    finally:
-        signal.signal(signal.SIGTERM, previous)
+    # Spark reads the allocation file while the context starts, and never again.
+    with tempfile.NamedTemporaryFile("w", prefix="datashark-pools-", suffix=".xml") as allocations:
+        allocations.write(pool_allocations(pools))
+        allocations.flush()
+        config = {POOL_FILE_PROPERTY: allocations.name, **(run_config or {})}
+        try:
+            return SparkContext(conf=spark_conf(settings, master, app_name, config))
+        except Exception as err:  # py4j and the launcher raise assorted types
+            raise DataSharkError(f"could not start Spark on {master}: {summarize(err)}") from err
+        finally:
+            signal.signal(signal.SIGTERM, previous)
+
+
+def pool_allocations(pools: Iterable[str]) -> str:
+    """A FAIR allocation file declaring each pool with equal weight. Spark would make the same
+    pools on first use, with a warning each; declared, they also show in the UI from the start.
+    A ``spark.scheduler.allocation.file`` of the user's in ``[spark_config]`` replaces it."""
+    declared = "".join(
+        f"  <pool name={quoteattr(name)}><schedulingMode>FIFO</schedulingMode>"
+        "<weight>1</weight><minShare>0</minShare></pool>\n"
+        for name in sorted(set(pools))
+    )
+    return f'<?xml version="1.0"?>\n<allocations>\n{declared}</allocations>\n'
 
 
 def summarize(err: BaseException) -> str:

@@ -17,7 +17,6 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from xml.sax.saxutils import quoteattr
 
 from datashark import console
 from datashark.batch import run_batch
@@ -54,7 +53,8 @@ def run_production(master: str, *, timeout: float | None, verbose: bool) -> int:
                 console.say(f"Loaded Confs: {[str(p.usecase.path) for p in ready]}")
                 console.say(f"App Name: {app_name}")
                 run_config = submit_config(ready, folder)
-                sc = start_spark(run_settings, master, app_name, run_config)
+                pools = [p.usecase.name for p in ready]
+                sc = start_spark(run_settings, master, app_name, run_config, pools=pools)
                 try:
                     failed = _run_all(sc, run_settings, ready, timeout=timeout, verbose=verbose)
                 finally:
@@ -99,33 +99,18 @@ def submit_config(ready: list[Prepared], folder: Path) -> dict[str, str]:
 
     ``spark.streaming.concurrentJobs`` lets every streaming use case's output job of a batch run
     at once (the original counted batch use cases too); FAIR mode shares executors between the
-    per-use-case pools (``engine.scheduler_pool``). Everything it writes goes into ``folder``.
+    per-use-case pools (``engine.scheduler_pool``). The archive it ships is written in ``folder``.
     """
     streaming = sum(1 for p in ready if p.usecase.type == "streaming")
     config = {
         "spark.submit.pyFiles": str(framework_archive(folder)),
         "spark.scheduler.mode": "FAIR",
-        "spark.scheduler.allocation.file": str(pool_allocations(ready, folder)),
         "spark.streaming.concurrentJobs": str(max(streaming, 1)),
     }
     for variable, key in MEMORY_VARIABLES.items():
         if value := os.environ.get(variable):
             config[key] = value
     return config
-
-
-def pool_allocations(ready: list[Prepared], folder: Path) -> Path:
-    """A FAIR allocation file declaring each use case's pool with equal weight. Spark would make
-    the same pools on first use, with a warning per pool; declared, they also show in the UI
-    before their first job."""
-    pools = "".join(
-        f"  <pool name={quoteattr(name)}><schedulingMode>FIFO</schedulingMode>"
-        "<weight>1</weight><minShare>0</minShare></pool>\n"
-        for name in sorted({p.usecase.name for p in ready})
-    )
-    path = folder / "fairscheduler.xml"
-    path.write_text(f'<?xml version="1.0"?>\n<allocations>\n{pools}</allocations>\n', encoding="utf-8")
-    return path
 
 
 @contextmanager

@@ -135,6 +135,7 @@ def test_start_sh_runs_batch_then_streaming_on_the_cluster_and_cleans_up(
     assert [source for path, source in classpath if path.endswith("/datashark-test.jar")] == ["Added By User"]
     # Each use case's jobs ran in its own FAIR pool.
     assert {stage["schedulingPool"] for stage in stages} >= {"Word Count", "Events"}
+    assert "FairSchedulableBuilder" not in out, "the pools are declared, not made on the fly with a warning"
     # The data staged per use case, keeping each folder's layout, and the streaming checkpoint beside it.
     assert "/wordcount/wordcount.txt" in staged and "/events/training.txt" in staged, staged
     assert any(path.startswith("/_checkpoint/") for path in staged), staged

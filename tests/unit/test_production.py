@@ -10,7 +10,8 @@ from types import SimpleNamespace
 
 import pytest
 
-from datashark.production import pool_allocations, submit_config
+from datashark.engine import pool_allocations
+from datashark.production import submit_config
 from datashark.settings import load_settings
 from datashark.staging import StagingArea, is_local
 from datashark.usecase import discover, read_usecase
@@ -83,9 +84,8 @@ def test_the_framework_archive_holds_the_package_and_its_data(tmp_path: Path) ->
     assert not [name for name in names if "__pycache__" in name]
 
 
-def test_each_use_case_gets_a_declared_pool(tmp_path: Path) -> None:
-    ready = [prepared('Web "Anomaly" <1>', "streaming"), prepared("Word Count", "batch")]
-    pools = ET.parse(pool_allocations(ready, tmp_path)).getroot().findall("pool")
+def test_each_use_case_gets_a_declared_pool() -> None:
+    pools = ET.fromstring(pool_allocations(['Web "Anomaly" <1>', "Word Count", "Word Count"])).findall("pool")
     assert sorted(pool.get("name") for pool in pools) == ['Web "Anomaly" <1>', "Word Count"]
     assert {pool.findtext("weight") for pool in pools} == {"1"}
 
