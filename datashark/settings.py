@@ -37,9 +37,9 @@ class Settings:
     deadletter_dir: Path
     hdfs_host: str | None
     hdfs_port: int
-    hdfs_webhdfs_port: int = 9870
-    hdfs_user: str | None = None
-    hdfs_staging_dir: str = ".datashark-staging"
+    hdfs_webhdfs_port: int
+    hdfs_user: str | None
+    hdfs_staging_dir: str
     spark_config: dict[str, str] = field(default_factory=dict)
     kafka: dict[str, object] = field(default_factory=dict)
     # Set for a production run whose data files were copied to HDFS (see datashark.staging).

@@ -7,6 +7,8 @@ import dataclasses
 import os
 import shutil
 import subprocess
+import threading
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -50,6 +52,19 @@ def wordcount_copy(tmp_path: Path) -> Path:
     conf = folder / "wordcount.conf"
     conf.write_text(conf.read_text().replace("/tmp/usecase1.csv", str(tmp_path / "out.csv")))
     return conf
+
+
+def stream_while(sc, settings, prepared: list, action: Callable[[], None], *, timeout: float) -> None:
+    """Run the streaming use cases for ``timeout`` seconds while ``action`` (dropping files,
+    say) runs beside them in a thread."""
+    from datashark.streaming import run_streaming
+
+    thread = threading.Thread(target=action)
+    thread.start()
+    try:
+        run_streaming(sc, settings, prepared, debug=False, timeout=timeout)
+    finally:
+        thread.join()
 
 
 def settings_for(tmp_path: Path, home: Path = REPO):

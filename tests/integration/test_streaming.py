@@ -6,7 +6,6 @@ import dataclasses
 import json
 import shutil
 import textwrap
-import threading
 import time
 from pathlib import Path
 
@@ -14,9 +13,8 @@ import pytest
 
 from datashark.engine import prepare
 from datashark.errors import UseCaseError
-from datashark.streaming import run_streaming
 from datashark.usecase import read_usecase
-from tests.integration.conftest import read_csv, settings_for
+from tests.integration.conftest import read_csv, settings_for, stream_while
 
 pytestmark = pytest.mark.spark
 
@@ -62,12 +60,7 @@ def run_with_drops(sc, tmp_path: Path, confs: list[Path], drops: list[tuple[Path
         for folder, name, lines in drops:
             drop(folder, name, lines)
 
-    thread = threading.Thread(target=dropper)
-    thread.start()
-    try:
-        run_streaming(sc, settings, prepared, debug=False, timeout=7)
-    finally:
-        thread.join()
+    stream_while(sc, settings, prepared, dropper, timeout=7)
 
 
 def events(*hosts: str, proto: str = "tcp") -> list[str]:

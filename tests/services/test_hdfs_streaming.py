@@ -4,16 +4,14 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import threading
 import time
 from pathlib import Path
 
 from hdfs import InsecureClient
 
 from datashark.engine import prepare
-from datashark.streaming import run_streaming
 from datashark.usecase import read_usecase
-from tests.integration.conftest import read_csv, settings_for
+from tests.integration.conftest import read_csv, settings_for, stream_while
 from tests.services.servers.hdfs import HdfsCluster
 
 
@@ -38,10 +36,5 @@ def test_file_input_streams_new_files_from_hdfs(hdfs: HdfsCluster, spark_context
         client.write(staging, data=json.dumps({"host": "h1"}) + "\n", encoding="utf-8", overwrite=True)
         client.rename(staging, f"{folder}/events.log")
 
-    thread = threading.Thread(target=drop)
-    thread.start()
-    try:
-        run_streaming(spark_context, settings, [prepared], debug=False, timeout=9)
-    finally:
-        thread.join()
+    stream_while(spark_context, settings, [prepared], drop, timeout=9)
     assert [row[1:] for row in read_csv(tmp_path / "out.csv")] == [["h1", "1"]]

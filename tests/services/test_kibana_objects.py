@@ -11,7 +11,6 @@ import dataclasses
 import fnmatch
 import json
 import shutil
-import threading
 import time
 from pathlib import Path
 
@@ -20,10 +19,9 @@ from elasticsearch import Elasticsearch
 from pyspark.streaming import StreamingContext
 
 from datashark.engine import prepare
-from datashark.streaming import run_streaming
 from datashark.usecase import read_usecase
 from tests.conftest import REPO
-from tests.integration.conftest import settings_for
+from tests.integration.conftest import settings_for, stream_while
 
 pytestmark = pytest.mark.spark
 
@@ -97,12 +95,7 @@ def test_saved_objects_reference_fields_the_use_case_writes(
         staging.write_text(log)
         shutil.move(staging, conf.parent / "incoming" / "access.log")
 
-    dropper = threading.Thread(target=drop)
-    dropper.start()
-    try:
-        run_streaming(spark_context, settings, [prepared], debug=False, timeout=20)
-    finally:
-        dropper.join()
+    stream_while(spark_context, settings, [prepared], drop, timeout=20)
 
     client = Elasticsearch(elasticsearch.url)
     try:

@@ -8,7 +8,6 @@ import io
 import json
 import shutil
 import textwrap
-import threading
 import time
 import uuid
 from datetime import datetime, timezone
@@ -22,10 +21,9 @@ from datashark.deadletter import DeadLetters
 from datashark.engine import prepare
 from datashark.errors import UseCaseError
 from datashark.plugins import Batch
-from datashark.streaming import run_streaming
 from datashark.usecase import read_usecase
 from tests.conftest import REPO
-from tests.integration.conftest import PARQUET_COLUMNS, WORDCOUNT_ROWS, settings_for
+from tests.integration.conftest import PARQUET_COLUMNS, WORDCOUNT_ROWS, settings_for, stream_while
 from tests.services.server import free_port
 from tests.services.servers.hdfs import HdfsCluster
 
@@ -221,12 +219,7 @@ def test_streaming_batches_append_parquet_and_csv_on_hdfs(
         staging.write_text("".join(json.dumps({"host": host}) + "\n" for host in ("h1", "h2")))
         staging.rename(incoming / "events.log")
 
-    thread = threading.Thread(target=drop)
-    thread.start()
-    try:
-        run_streaming(spark_context, settings, prepared, debug=False, timeout=9)
-    finally:
-        thread.join()
+    stream_while(spark_context, settings, prepared, drop, timeout=9)
     frame = SparkSession.builder.getOrCreate().read.parquet(f"{hdfs.namenode_uri}{folder}/parquet")
     assert sorted((r["key"], r["title"], r["metadata"]) for r in frame.collect()) == [
         ("h1", "Stream parquet", '{"n":1}'),

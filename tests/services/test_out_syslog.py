@@ -11,7 +11,6 @@ import dataclasses
 import json
 import re
 import textwrap
-import threading
 import time
 import uuid
 from datetime import datetime
@@ -22,9 +21,8 @@ import pytest
 from datashark.batch import run_batch
 from datashark.engine import prepare
 from datashark.errors import ConfigError, UseCaseError
-from datashark.streaming import run_streaming
 from datashark.usecase import read_usecase
-from tests.integration.conftest import run_script, settings_for
+from tests.integration.conftest import run_script, settings_for, stream_while
 from tests.integration.test_streaming import drop
 from tests.services.server import free_port
 from tests.services.servers.syslog import Syslog
@@ -261,12 +259,7 @@ def test_streaming_batches_are_each_sent_once(spark_context, syslog: Syslog, tmp
             time.sleep(2)
             drop(conf.parent / "incoming", f"{number}.log", lines)
 
-    thread = threading.Thread(target=dropper)
-    thread.start()
-    try:
-        run_streaming(spark_context, settings, [prepared], debug=False, timeout=9)
-    finally:
-        thread.join()
+    stream_while(spark_context, settings, [prepared], dropper, timeout=9)
 
     docs = bodies(syslog.wait_for_parsed(30, containing=token))
     time.sleep(0.5)

@@ -10,7 +10,6 @@ from __future__ import annotations
 import dataclasses
 import re
 import shutil
-import threading
 import time
 import uuid
 from pathlib import Path
@@ -23,10 +22,9 @@ from pyspark.streaming import StreamingContext
 
 from datashark.batch import run_batch
 from datashark.engine import prepare
-from datashark.streaming import run_streaming
 from datashark.usecase import read_usecase
 from tests.conftest import REPO
-from tests.integration.conftest import WORDCOUNT_ROWS, settings_for
+from tests.integration.conftest import WORDCOUNT_ROWS, settings_for, stream_while
 
 pytestmark = pytest.mark.spark
 WEB_ANOMALY_ROWS = 3052
@@ -108,12 +106,7 @@ def test_web_anomaly_detection_to_syslog_and_hdfs(spark_context, syslog, hdfs, t
             staging.write_text(log)
             shutil.move(staging, conf.parent / "incoming" / "access.log")
 
-    dropper = threading.Thread(target=drop)
-    dropper.start()
-    try:
-        run_streaming(spark_context, settings, prepared, debug=False, timeout=25)
-    finally:
-        dropper.join()
+    stream_while(spark_context, settings, prepared, drop, timeout=25)
 
     assert len(syslog.wait_for(WEB_ANOMALY_ROWS, containing=f'"title":"{title}"')) == WEB_ANOMALY_ROWS
     for output in ("csv", "parquet"):
