@@ -133,6 +133,11 @@ class InputPlugin:
         """A DStream of event lines (text)."""
         raise NotImplementedError
 
+    def batch_time(self, batch_time: datetime) -> datetime:
+        """The time outputs write for the batch of ``batch_time``: an input replaying a batch
+        a killed run had cut gives its first time, so the replayed rows are the same rows."""
+        return batch_time
+
     def track(self, consumer: str) -> None:
         """Use case ``consumer`` will deliver this stream's batches (not called in debug runs)."""
 

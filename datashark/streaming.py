@@ -136,7 +136,7 @@ def _delivery(prepared: Prepared, dead_letters: DeadLetters):
         source.batch_started(name, batch_time)
         try:
             with scheduler_pool(rdd.context, prepared.usecase):
-                deliver(prepared, rdd, dead_letters, batch_time)
+                deliver(prepared, rdd, dead_letters, source.batch_time(batch_time))
         except Exception as err:
             source.batch_failed(name, batch_time)
             failure = failures.record(usecase_failure(prepared.usecase, err))

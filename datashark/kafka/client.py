@@ -86,23 +86,30 @@ class OffsetClient:
             except self._errors as err:
                 raise self._unavailable("reading end offsets", err) from err
 
-    def committed(self, partitions: list[Partition]) -> dict[Partition, int | None]:
-        """The group's committed position of each partition (None: never committed)."""
+    def committed(self, partitions: list[Partition]) -> dict[Partition, tuple[int | None, str]]:
+        """The group's committed position of each partition (None: never committed) and the
+        metadata stored with it (see ``replay``)."""
         with self.lock:
             try:
-                return {
-                    part: self.consumer.committed(tp)
+                stored = {
+                    part: self.consumer.committed(tp, metadata=True)
                     for part, tp in zip(partitions, self._topic_partitions(partitions), strict=True)
                 }
             except self._errors as err:
                 raise self._unavailable("reading the group's offsets", err) from err
+        return {
+            part: (None, "") if entry is None else (entry.offset, entry.metadata or "")
+            for part, entry in stored.items()
+        }
 
-    def commit(self, positions: dict[Partition, int]) -> None:
-        """Make ``positions`` the group's committed offsets (where a restart resumes)."""
+    def commit(self, positions: dict[Partition, tuple[int, str]]) -> None:
+        """Make ``positions`` (offset, metadata) the group's committed offsets (where a restart
+        resumes)."""
         from kafka.structs import OffsetAndMetadata, TopicPartition
 
         offsets = {
-            TopicPartition(*part): OffsetAndMetadata(offset, "", -1) for part, offset in positions.items()
+            TopicPartition(*part): OffsetAndMetadata(offset, metadata, -1)
+            for part, (offset, metadata) in positions.items()
         }
         with self.lock:
             try:

@@ -7,6 +7,7 @@ same direct stream, shared by all use cases with the same settings.
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from datashark import console
@@ -68,6 +69,9 @@ class KafkaInput(InputPlugin):
 
     def _source(self) -> kafka_stream.KafkaSource:
         return kafka_stream.register(self.config)
+
+    def batch_time(self, batch_time: datetime) -> datetime:
+        return self._source().batch_time(batch_time)
 
     def track(self, consumer: str) -> None:
         self._source().tracker.add_consumer(consumer)

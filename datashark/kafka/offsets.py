@@ -84,6 +84,11 @@ class CommitTracker:
             if self.consumers:  # nobody will acknowledge batches of a debug run
                 self.pending[batch_time] = dict(positions_after)
 
+    def in_flight(self) -> list[tuple[Any, dict[Partition, int]]]:
+        """Every batch cut but not yet committed, oldest first, with the positions after it."""
+        with self.lock:
+            return sorted(self.pending.items())
+
     def started(self, consumer: str, batch_time: Any) -> None:
         with self.lock:
             self.running[consumer, batch_time] = self.running.get((consumer, batch_time), 0) + 1

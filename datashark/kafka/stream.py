@@ -8,7 +8,9 @@ reach the driver-side state (clients, positions, commits) through this module's 
 
 from __future__ import annotations
 
+import sys
 import threading
+from datetime import datetime
 from typing import Any
 
 from datashark import console, failures
@@ -17,6 +19,7 @@ from datashark.kafka.client import OffsetClient
 from datashark.kafka.config import KafkaConfig
 from datashark.kafka.offsets import CommitTracker, Partition, cut_ranges, starting_position
 from datashark.kafka.reader import RangeReader, client_name
+from datashark.kafka.replay import batch_time_of, epoch_ms, metadata, read_plan, replay_batches
 
 _SOURCES: dict[str, KafkaSource] = {}
 _REGISTRY_LOCK = threading.Lock()
@@ -33,62 +36,99 @@ class KafkaSource:
         self.tracker = CommitTracker()
         self.commit_lock = threading.Lock()
         self.broken: Exception | None = None
-        self.last_commit: dict[Partition, int] = {}
+        self.acknowledged: dict[Partition, int] = {}  # where a restart resumes
+        self.last_commit: dict[Partition, tuple[int, str]] = {}
+        self.replays: list[tuple[int, dict[Partition, int]]] = []
+        self.first_times: dict[Any, datetime] = {}  # Spark's time of a replayed batch -> its first
 
     def next_ranges(self, batch_time: Any) -> list:
-        """This batch's ranges; the positions after it are recorded for committing later."""
+        """This batch's ranges; its cut is written ahead, and the positions after it recorded
+        for committing once it is delivered."""
         if self.client is None:
             self.client = OffsetClient(self.config)
         partitions = self.client.partitions()
         new = [part for part in partitions if part not in self.positions]
         if new:
             self._start(new)
-        ends = self.client.ends(partitions)
-        ranges = cut_ranges(self.positions, ends, self.config.max_records_per_partition)
+        if self.replays:
+            first_ms, ends = self.replays.pop(0)
+            self.first_times[batch_time] = batch_time_of(first_ms)
+            ranges = cut_ranges(self.positions, ends, sys.maxsize)
+        else:
+            ends = self.client.ends(partitions)
+            ranges = cut_ranges(self.positions, ends, self.config.max_records_per_partition)
         for offset_range in ranges:
             self.positions[Partition(offset_range.topic, offset_range.partition)] = offset_range.end
         self.tracker.add_batch(batch_time, self.positions)
+        with self.commit_lock:
+            self._commit()
         return ranges
+
+    def batch_time(self, batch_time: Any) -> Any:
+        """The time outputs see: a replayed batch keeps the time it was first cut at."""
+        return self.first_times.get(batch_time, batch_time)
 
     def _start(self, partitions: list[Partition]) -> None:
         """Positions of partitions seen for the first time: the group's offsets, else the reset.
 
         Partitions appearing after the first batch are new: read from their beginning. The
         starting positions are committed at once, so a restart before any event arrived does
-        not jump to a later "latest".
+        not jump to a later "latest". At the first start, the batches the last run had in
+        flight are queued to be replayed as they were cut.
         """
-        reset = self.config.starting_offsets if not self.positions else "earliest"
-        committed = self.client.committed(partitions)
+        first = not self.positions
+        reset = self.config.starting_offsets if first else "earliest"
+        stored = self.client.committed(partitions)
         beginnings, ends = self.client.bounds(partitions)
-        uncommitted = {}
+        plans = {}
         for part in partitions:
-            position, warning = starting_position(committed[part], beginnings[part], ends[part], reset)
+            committed, metadata = stored[part]
+            position, warning = starting_position(committed, beginnings[part], ends[part], reset)
+            if first and position == committed:
+                plans[part], warning = read_plan(metadata, position, ends[part])
             if warning:
-                console.to_stderr(
-                    f"[!] Kafka {part.topic}[{part.partition}] group {self.config.group_id}: {warning}"
-                )
-            self.positions[part] = position
-            if committed[part] != position:
-                uncommitted[part] = position
-        if uncommitted and self.tracker.consumers:  # debug runs (no consumers) commit nothing
-            self.client.commit(uncommitted)
-            self.last_commit.update(uncommitted)
+                self._warn(part, warning)
+            self.positions[part] = self.acknowledged[part] = position
+        self.replays = replay_batches(plans) if first else self.replays
+        if self.replays:
+            first_cut = batch_time_of(self.replays[0][0]).strftime("%Y-%m-%d %H:%M:%S")
+            console.info(
+                f"Kafka {self.config.describe()}: replaying the {len(self.replays)} batch(es) the last run "
+                f"had in flight, as first cut (from {first_cut})"
+            )
+
+    def _warn(self, part: Partition, warning: str) -> None:
+        console.to_stderr(f"[!] Kafka {part.topic}[{part.partition}] group {self.config.group_id}: {warning}")
+
+    def _commit(self) -> None:
+        """Commit the acknowledged positions with the cut of every batch in flight after them.
+
+        The caller holds ``commit_lock``, so commits stay in order. Debug runs (no consumers)
+        commit nothing; a partition whose offset and metadata did not change is not sent again.
+        """
+        if not self.tracker.consumers:
+            return
+        in_flight = [
+            (epoch_ms(self.batch_time(time)), positions) for time, positions in self.tracker.in_flight()
+        ]
+        entries = {
+            part: (offset, metadata(part, offset, in_flight)) for part, offset in self.acknowledged.items()
+        }
+        changed = {part: entry for part, entry in entries.items() if self.last_commit.get(part) != entry}
+        if changed:
+            self.client.commit(changed)
+            self.last_commit.update(changed)
 
     def started(self, consumer: str, batch_time: Any) -> None:
         self.tracker.started(consumer, batch_time)
 
     def delivered(self, consumer: str, batch_time: Any) -> None:
-        """Commit what every reader of the stream has now delivered (in order, one at a time)."""
+        """Commit what every reader of the stream has now delivered."""
         with self.commit_lock:
             positions = self.tracker.delivered(consumer, batch_time)
-            changed = {
-                part: offset
-                for part, offset in (positions or {}).items()
-                if self.last_commit.get(part) != offset
-            }
-            if changed:
-                self.client.commit(changed)
-                self.last_commit.update(changed)
+            if positions:
+                self.acknowledged.update(positions)
+                self._commit()
 
     def failed(self, consumer: str, batch_time: Any) -> None:
         self.tracker.fail(consumer, batch_time)

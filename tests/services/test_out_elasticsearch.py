@@ -8,6 +8,7 @@ import textwrap
 import threading
 import time
 import uuid
+from collections import Counter
 from collections.abc import Callable, Iterator
 from datetime import datetime, timezone
 from pathlib import Path
@@ -30,11 +31,13 @@ from tests.services.kafka_helpers import (
     committed,
     end_offsets,
     group_of,
+    ids_in,
     json_events,
     new_topic,
     produce,
     reading_from_start,
     run_until,
+    usecase,
 )
 from tests.services.servers.elasticsearch import ElasticsearchNode
 from tests.services.servers.kafka import KafkaBroker
@@ -282,6 +285,38 @@ def test_an_outage_fails_the_batch_and_a_restart_delivers_what_it_missed(
     run_until(spark_context, settings, [conf], lambda: count(client, index) >= 60)
     assert count(client, index) == 60
     assert committed(kafka.bootstrap_servers, group, topic) == end_offsets(kafka.bootstrap_servers, topic)
+
+
+def test_a_batch_replayed_after_a_restart_overwrites_what_its_first_delivery_indexed(
+    spark_context, elasticsearch: ElasticsearchNode, kafka: KafkaBroker, client: Elasticsearch, tmp_path: Path
+) -> None:
+    """Indexed by one use case, failed by another on the same stream: the batch is not
+    acknowledged, and the restart replays it with the same cut and time, so the same ``_id``s."""
+    index, topic = unique_index(), new_topic(kafka.bootstrap_servers)
+    produce(kafka.bootstrap_servers, topic, json_events(300))
+    settings = reading_from_start(tmp_path, kafka.bootstrap_servers, topic, max_records_per_partition=50)
+    indexed = streaming_usecase(tmp_path / "es", es_section(elasticsearch, index))
+    blocker = tmp_path / "csv" / "results"
+    failing = usecase(tmp_path / "csv", "Flaky Output", out="results/out.csv")
+    blocker.write_text("a file where the output's folder should be\n")
+
+    with pytest.raises(UseCaseError, match=r"\(Flaky Output\) - Failed"):
+        run_streaming(
+            spark_context,
+            settings,
+            [prepare(settings, read_usecase(conf)) for conf in (indexed, failing)],
+            debug=False,
+            timeout=30,
+        )
+    first_delivery = count(client, index)
+    assert first_delivery >= 150, "the first batch was indexed before the other use case failed it"
+    assert committed(kafka.bootstrap_servers, group_of(topic), topic) == {0: 0, 1: 0, 2: 0}
+
+    blocker.unlink()
+    out = blocker / "out.csv"
+    run_until(spark_context, settings, [indexed, failing], lambda: sum(ids_in(out).values()) >= 300)
+    assert count(client, index) == 300, f"{first_delivery} indexed first, then duplicated by the replay"
+    assert ids_in(out) == Counter(f"e{n}" for n in range(300))
 
 
 @pytest.mark.parametrize(
