@@ -1,0 +1,110 @@
+"""A throwaway certificate authority and a server certificate for 127.0.0.1, made with openssl.
+
+Secured test servers (Elasticsearch over HTTPS, Kafka's SASL_SSL listener) present the server
+certificate; dataShark's clients verify it against the CA, as they would in production, so
+the tests exercise verification instead of switching it off. Made once per session, in the
+session's folder: nothing secret is kept in the repository or the cache.
+"""
+
+from __future__ import annotations
+
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+from tests.services.cache import apt_install, run_checked
+
+DAYS = "2"
+SERVER_EXTENSIONS = """\
+basicConstraints = critical, CA:FALSE
+keyUsage = critical, digitalSignature, keyEncipherment
+extendedKeyUsage = serverAuth
+subjectAltName = IP:127.0.0.1, DNS:localhost
+subjectKeyIdentifier = hash
+authorityKeyIdentifier = keyid, issuer
+"""
+
+
+@dataclass(frozen=True)
+class Certificates:
+    ca: Path  # the CA's certificate (PEM): what clients trust
+    cert: Path  # the server's certificate (PEM), for 127.0.0.1 and localhost
+    key: Path  # the server's private key (PEM, PKCS#8, unencrypted)
+
+
+def provision() -> None:
+    """openssl makes the certificates: install it where it is missing."""
+    if shutil.which("openssl") is None:
+        apt_install("openssl")
+
+
+def make_certificates(folder: Path) -> Certificates:
+    """A new CA and a server certificate it signed, in ``folder`` (created)."""
+    provision()
+    folder.mkdir(parents=True, exist_ok=True)
+    ca, ca_key = folder / "ca.pem", folder / "ca.key"
+    cert, key, request = folder / "server.pem", folder / "server.key", folder / "server.csr"
+    extensions = folder / "server.ext"
+    extensions.write_text(SERVER_EXTENSIONS)
+    run_checked(
+        [
+            "openssl",
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            DAYS,
+            "-subj",
+            "/CN=dataShark test CA",
+            "-addext",
+            "basicConstraints=critical,CA:TRUE",
+            "-addext",
+            "keyUsage=critical,keyCertSign,cRLSign",
+            "-keyout",
+            str(ca_key),
+            "-out",
+            str(ca),
+        ],
+        what="making the test CA",
+    )
+    run_checked(
+        [
+            "openssl",
+            "req",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-subj",
+            "/CN=127.0.0.1",
+            "-keyout",
+            str(key),
+            "-out",
+            str(request),
+        ],
+        what="making the server key",
+    )
+    run_checked(
+        [
+            "openssl",
+            "x509",
+            "-req",
+            "-in",
+            str(request),
+            "-CA",
+            str(ca),
+            "-CAkey",
+            str(ca_key),
+            "-CAcreateserial",
+            "-days",
+            DAYS,
+            "-extfile",
+            str(extensions),
+            "-out",
+            str(cert),
+        ],
+        what="signing the server certificate",
+    )
+    key.chmod(0o644)  # a server running as another user (Elasticsearch) must read it
+    return Certificates(ca=ca, cert=cert, key=key)
