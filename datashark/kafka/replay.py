@@ -53,6 +53,17 @@ def metadata(part: Partition, committed: int, in_flight: list[tuple[int, dict[Pa
     return json.dumps({"format": FORMAT, "batches": plan}, separators=(",", ":"))
 
 
+def commit_entries(
+    acknowledged: dict[Partition, int],
+    in_flight: list[tuple[int, dict[Partition, int]]],
+    queued: list[tuple[int, dict[Partition, int]]],
+) -> dict[Partition, tuple[int, str]]:
+    """(offset, metadata) to commit for each partition: the acknowledged position, with the cut
+    of the batches in flight and of the replays not cut yet (a second crash replays them too)."""
+    batches = in_flight + queued
+    return {part: (offset, metadata(part, offset, batches)) for part, offset in acknowledged.items()}
+
+
 def read_plan(text: str | None, start: int, end: int) -> tuple[Plan, str | None]:
     """The plan stored in ``text`` for a partition read from ``start`` (the committed offset)
     and ending at ``end``, and why it was dropped when it cannot be replayed.

@@ -19,7 +19,7 @@ from datashark.kafka.client import OffsetClient
 from datashark.kafka.config import KafkaConfig
 from datashark.kafka.offsets import CommitTracker, Partition, cut_ranges, starting_position
 from datashark.kafka.reader import RangeReader, client_name
-from datashark.kafka.replay import batch_time_of, epoch_ms, metadata, read_plan, replay_batches
+from datashark.kafka.replay import batch_time_of, commit_entries, epoch_ms, read_plan, replay_batches
 
 _SOURCES: dict[str, KafkaSource] = {}
 _REGISTRY_LOCK = threading.Lock()
@@ -50,17 +50,17 @@ class KafkaSource:
         new = [part for part in partitions if part not in self.positions]
         if new:
             self._start(new)
-        if self.replays:
-            first_ms, ends = self.replays.pop(0)
-            self.first_times[batch_time] = batch_time_of(first_ms)
-            ranges = cut_ranges(self.positions, ends, sys.maxsize)
-        else:
-            ends = self.client.ends(partitions)
-            ranges = cut_ranges(self.positions, ends, self.config.max_records_per_partition)
-        for offset_range in ranges:
-            self.positions[Partition(offset_range.topic, offset_range.partition)] = offset_range.end
-        self.tracker.add_batch(batch_time, self.positions)
-        with self.commit_lock:
+        with self.commit_lock:  # a commit never sees a replay taken but not yet in flight
+            if self.replays:
+                first_ms, ends = self.replays.pop(0)
+                self.first_times[batch_time] = batch_time_of(first_ms)
+                ranges = cut_ranges(self.positions, ends, sys.maxsize)
+            else:
+                ends = self.client.ends(partitions)
+                ranges = cut_ranges(self.positions, ends, self.config.max_records_per_partition)
+            for offset_range in ranges:
+                self.positions[Partition(offset_range.topic, offset_range.partition)] = offset_range.end
+            self.tracker.add_batch(batch_time, self.positions)
             self._commit()
         return ranges
 
@@ -82,10 +82,10 @@ class KafkaSource:
         beginnings, ends = self.client.bounds(partitions)
         plans = {}
         for part in partitions:
-            committed, metadata = stored[part]
+            committed, stored_metadata = stored[part]
             position, warning = starting_position(committed, beginnings[part], ends[part], reset)
             if first and position == committed:
-                plans[part], warning = read_plan(metadata, position, ends[part])
+                plans[part], warning = read_plan(stored_metadata, position, ends[part])
             if warning:
                 self._warn(part, warning)
             self.positions[part] = self.acknowledged[part] = position
@@ -101,19 +101,15 @@ class KafkaSource:
         console.to_stderr(f"[!] Kafka {part.topic}[{part.partition}] group {self.config.group_id}: {warning}")
 
     def _commit(self) -> None:
-        """Commit the acknowledged positions with the cut of every batch in flight after them.
+        """Commit the acknowledged positions with the cut of the batches in flight after them.
 
         The caller holds ``commit_lock``, so commits stay in order. Debug runs (no consumers)
         commit nothing; a partition whose offset and metadata did not change is not sent again.
         """
         if not self.tracker.consumers:
             return
-        in_flight = [
-            (epoch_ms(self.batch_time(time)), positions) for time, positions in self.tracker.in_flight()
-        ]
-        entries = {
-            part: (offset, metadata(part, offset, in_flight)) for part, offset in self.acknowledged.items()
-        }
+        in_flight = [(epoch_ms(self.batch_time(time)), after) for time, after in self.tracker.in_flight()]
+        entries = commit_entries(self.acknowledged, in_flight, self.replays)
         changed = {part: entry for part, entry in entries.items() if self.last_commit.get(part) != entry}
         if changed:
             self.client.commit(changed)

@@ -8,9 +8,11 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
+from kafka import KafkaConsumer, TopicPartition
 
 from datashark.engine import prepare
 from datashark.errors import UseCaseError
+from datashark.kafka.replay import batch_time_of
 from datashark.streaming import run_streaming
 from datashark.usecase import read_usecase
 from tests.services.kafka_helpers import (
@@ -107,28 +109,58 @@ def test_malformed_messages_are_dead_lettered_and_the_stream_goes_on(
     assert any(letter["event"] == "\\xff\\xfe bad utf-8" for letter in letters)
 
 
-def test_a_failing_output_commits_nothing_and_the_restart_delivers(
+def in_flight_record(bootstrap_servers: str, group: str, topic: str) -> dict[int, list]:
+    """The cut of the in-flight batches each partition's commit metadata holds (see replay)."""
+    consumer = KafkaConsumer(bootstrap_servers=bootstrap_servers, group_id=group, enable_auto_commit=False)
+    try:
+        stored = {
+            number: consumer.committed(TopicPartition(topic, number), metadata=True)
+            for number in sorted(consumer.partitions_for_topic(topic))
+        }
+    finally:
+        consumer.close()
+    return {
+        number: json.loads(entry.metadata)["batches"] if entry.metadata else []
+        for number, entry in stored.items()
+    }
+
+
+def test_a_failing_output_commits_nothing_and_the_restarts_replay_the_same_cut(
     spark_context, kafka: KafkaBroker, tmp_path: Path
 ) -> None:
     topic = new_topic(kafka.bootstrap_servers, partitions=3)
     produce(kafka.bootstrap_servers, topic, json_events(300))
     group = group_of(topic)
-    settings = reading_from_start(tmp_path, kafka.bootstrap_servers, topic)
+    settings = reading_from_start(tmp_path, kafka.bootstrap_servers, topic, max_records_per_partition=50)
     blocker = tmp_path / "uc" / "results"
     conf = usecase(tmp_path / "uc", "Flaky Output", out="results/out.csv")
     blocker.write_text("a file where the output's folder should be\n")
 
-    with pytest.raises(UseCaseError, match=r"streaming stopped: \(Flaky Output\) - Failed: .*results"):
-        run_streaming(
-            spark_context, settings, [prepare(settings, read_usecase(conf))], debug=False, timeout=30
-        )
+    def failing_run() -> None:
+        with pytest.raises(UseCaseError, match=r"streaming stopped: \(Flaky Output\) - Failed: .*results"):
+            run_streaming(
+                spark_context, settings, [prepare(settings, read_usecase(conf))], debug=False, timeout=30
+            )
+
+    failing_run()
     assert committed(kafka.bootstrap_servers, group, topic) == {0: 0, 1: 0, 2: 0}
+    cut = in_flight_record(kafka.bootstrap_servers, group, topic)
+    assert all(batches for batches in cut.values()), cut
+    # Failing again on the replay keeps the record whole: the replays not run yet included.
+    failing_run()
+    assert committed(kafka.bootstrap_servers, group, topic) == {0: 0, 1: 0, 2: 0}
+    again = in_flight_record(kafka.bootstrap_servers, group, topic)
+    assert {number: batches[: len(cut[number])] for number, batches in again.items()} == cut
 
     blocker.unlink()
     out = blocker / "out.csv"
     run_until(spark_context, settings, [conf], lambda: sum(ids_in(out).values()) >= 300)
     assert ids_in(out) == Counter(f"e{n}" for n in range(300))
     assert committed(kafka.bootstrap_servers, group, topic) == end_offsets(kafka.bootstrap_servers, topic)
+    assert in_flight_record(kafka.bootstrap_servers, group, topic) == {0: [], 1: [], 2: []}
+    first_times = {ms for batches in cut.values() for ms, _ in batches}
+    row_times = {row.split(",")[0] for row in out.read_text().splitlines()}
+    assert {batch_time_of(ms).strftime("%Y-%m-%d %H:%M:%S") for ms in first_times} <= row_times
 
 
 def test_a_debug_run_prints_and_commits_nothing(

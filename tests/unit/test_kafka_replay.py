@@ -9,6 +9,7 @@ from datashark.kafka.offsets import Partition
 from datashark.kafka.replay import (
     MAX_BATCHES,
     batch_time_of,
+    commit_entries,
     epoch_ms,
     metadata,
     read_plan,
@@ -71,3 +72,12 @@ def test_an_unreadable_plan_is_dropped_with_a_reason():
 def test_replayed_batches_are_the_union_of_the_partitions_plans_in_time_order():
     batches = replay_batches({A0: [(1000, 15), (3000, 20)], A1: [(2000, 9), (3000, 11)]})
     assert batches == [(1000, {A0: 15}), (2000, {A1: 9}), (3000, {A0: 20, A1: 11})]
+
+
+def test_commit_entries_keep_the_replays_not_cut_yet_after_the_ones_in_flight():
+    """A restart killed again mid-replay must replay the rest as first cut, not anew."""
+    entries = commit_entries({A0: 10, A1: 5}, [(1000, {A0: 15, A1: 5})], [(2000, {A1: 9}), (3000, {A0: 20})])
+    assert entries[A0][0] == 10
+    assert entries[A1][0] == 5
+    assert json.loads(entries[A0][1])["batches"] == [[1000, 15], [3000, 20]]
+    assert json.loads(entries[A1][1])["batches"] == [[2000, 9]]
