@@ -1,6 +1,7 @@
 """Elasticsearch throughput: out_elasticsearch from a Spark job next to one Python bulk process.
 
-The test suite's Elasticsearch 9 node (fetched into .cache/services) is started once. Then per
+The test suite's Elasticsearch 9 node (fetched into .cache/services) is started once; it is
+secured, so both sides below speak HTTPS, verify its certificate and log in alike. Then per
 round, alternating, the same ``--docs`` documents (same fields, same ``_id``s) go into a fresh
 index, each timed from the first request until the last bulk answer:
 
@@ -33,7 +34,7 @@ from datashark.es_bulk import document_id, document_json  # noqa: E402
 from datashark.plugins import Batch, load_output_plugin  # noqa: E402
 from datashark.settings import load_settings  # noqa: E402
 from datashark.usecase import read_usecase  # noqa: E402
-from tests.services.servers.elasticsearch import running_node  # noqa: E402
+from tests.services.servers.elasticsearch import ElasticsearchNode, running_node  # noqa: E402
 
 NAME, TITLE = "ES Bench", "ES Bench"
 BATCH_TIME = datetime(2026, 11, 23, 12, 0, 0)
@@ -48,14 +49,14 @@ def row(n: int) -> tuple:
     )
 
 
-def bench_usecase(folder: Path, url: str, index: str, chunk_size: int) -> Path:
+def bench_usecase(folder: Path, node: ElasticsearchNode, index: str, chunk_size: int) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "uc.py").write_text("def load(batchData):\n    return batchData\n")
     (folder / "data.txt").write_text("unused\n")
     conf = folder / "uc.conf"
     conf.write_text(
         f"name = {NAME}\ntype = batch\ncode = uc.py\nfile = data.txt\noutput = elasticsearch\n"
-        f"[out_elasticsearch]\nhosts = {url}\nindex_name = {index}\nchunk_size = {chunk_size}\n"
+        f"[out_elasticsearch]\n{node.output_keys()}index_name = {index}\nchunk_size = {chunk_size}\n"
     )
     return conf
 
@@ -72,13 +73,13 @@ def run_datashark(sc, settings, conf: Path, docs: int, partitions: int) -> float
     return elapsed
 
 
-def run_single_process(url: str, index: str, docs: int) -> float:
+def run_single_process(node: ElasticsearchNode, index: str, docs: int) -> float:
     """Seconds for one process to build the same documents and ``helpers.bulk`` them."""
-    from elasticsearch import Elasticsearch, helpers
+    from elasticsearch import helpers
 
     utc_iso = Batch(BATCH_TIME, None).utc_iso
     documents = (document(row(n), utc_iso, TITLE, "source_ip", "anomaly_score") for n in range(docs))
-    with Elasticsearch(url, request_timeout=60) as client:
+    with node.client(request_timeout=60) as client:
         actions = (
             {"_index": index, "_id": document_id(NAME, document_json(doc)), "_source": doc}
             for doc in documents
@@ -90,10 +91,8 @@ def run_single_process(url: str, index: str, docs: int) -> float:
     return elapsed
 
 
-def check_and_drop(url: str, index: str, docs: int) -> None:
-    from elasticsearch import Elasticsearch
-
-    with Elasticsearch(url, request_timeout=60) as client:
+def check_and_drop(node: ElasticsearchNode, index: str, docs: int) -> None:
+    with node.client(request_timeout=60) as client:
         client.indices.refresh(index=index)
         assert client.count(index=index)["count"] == docs
         client.indices.delete(index=index)
@@ -117,11 +116,11 @@ def main() -> None:
         try:
             for run in range(-args.warmup, args.runs):
                 index = f"bench-{run + args.warmup}"
-                single = run_single_process(node.url, f"{index}-single", args.docs)
-                check_and_drop(node.url, f"{index}-single", args.docs)
-                conf = bench_usecase(work / index, node.url, f"{index}-datashark", args.chunk_size)
+                single = run_single_process(node, f"{index}-single", args.docs)
+                check_and_drop(node, f"{index}-single", args.docs)
+                conf = bench_usecase(work / index, node, f"{index}-datashark", args.chunk_size)
                 ours = run_datashark(sc, settings, conf, args.docs, args.partitions)
-                check_and_drop(node.url, f"{index}-datashark", args.docs)
+                check_and_drop(node, f"{index}-datashark", args.docs)
                 if run >= 0:  # warm-up rounds: the node's JIT and caches, Spark's Python workers
                     results["single process"].append(single)
                     results["dataShark"].append(ours)

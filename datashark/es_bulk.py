@@ -5,7 +5,10 @@ requests built with orjson (the client's own per-action serialising costs more t
 network on a 2-core box). A whole request that fails with 429, 5xx or no connection is sent
 again after an exponential back-off, so are the documents Elasticsearch answers 429/5xx for;
 a document Elasticsearch rejects (a mapping conflict) goes to the dead letters. After
-``TRIES`` the batch fails with one line, so a streaming input acknowledges nothing.
+``TRIES`` the batch fails with one line, so a streaming input acknowledges nothing. What no
+retry can change fails the batch at once: a certificate that does not verify, credentials
+Elasticsearch does not accept (401), rights they lack or a write block (403), for a request
+or for a document (a document refused for want of rights would only be the first of many).
 
 Ids derive from the use case and the whole document (batch time, key, score, metadata): a
 replayed batch overwrites its documents, and a use case may still emit several rows per key
@@ -17,6 +20,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+import ssl
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -42,6 +46,8 @@ TEMPLATE_PRIORITY = 150
 BULK_FILTER = "errors,items.*.status,items.*.error.type,items.*.error.reason"
 # Sorted keys: the same document is the same bytes, hence the same id, whatever order load() built it in.
 JSON_OPTIONS = orjson.OPT_SERIALIZE_NUMPY | orjson.OPT_NON_STR_KEYS | orjson.OPT_SORT_KEYS
+# Refusals that stay however long the batch waits: the credentials (401), their rights or a block (403).
+ACCESS_DENIED = {401: "authentication failed (HTTP 401)", 403: "forbidden (HTTP 403)"}
 
 Result = TypeVar("Result")
 
@@ -96,6 +102,12 @@ def retrying(connection: Connection, what: str, call: Callable[[], Result]) -> R
                 ) from err
             last = _api_error(err)
         except TransportError as err:  # no connection, timeout, TLS failure
+            rejected = _rejected_certificate(err)
+            if rejected:
+                raise ElasticsearchError(
+                    f"Elasticsearch at {connection.where}: {what}: "
+                    f"TLS certificate verification failed: {rejected.verify_message}"
+                ) from err
             last = f"{type(err).__name__}: {_one_line(str(err.message))}"
     raise ElasticsearchError(
         f"Elasticsearch at {connection.where}: {what} failed after {TRIES} tries: {last}"
@@ -106,13 +118,32 @@ def _retryable(status: int) -> bool:
     return status == 429 or status >= 500
 
 
+def _rejected_certificate(err: BaseException) -> ssl.SSLCertVerificationError | None:
+    """The certificate check that failed under a transport error (the client wraps it twice), if any:
+    unlike a handshake cut by a restarting node, it fails the same way on every try."""
+    cause: BaseException | None = err
+    while cause is not None:
+        if isinstance(cause, ssl.SSLCertVerificationError):
+            return cause
+        cause = cause.__cause__ or cause.__context__
+    return None
+
+
+def _error_text(status: int, error_type: str | None, reason: str) -> str:
+    """``<status> <error type>: <reason>``; for 401/403 what they mean instead of status and type."""
+    reason = _one_line(reason)
+    if status in ACCESS_DENIED:
+        return f"{ACCESS_DENIED[status]}: {reason}"
+    return f"{status} {error_type}: {reason}" if error_type else f"{status} {reason}"
+
+
 def _api_error(err: Any) -> str:
-    """``<status> <error type>: <reason>`` from an ApiError."""
+    """An ApiError's status, error type and reason (see ``_error_text``)."""
     body = err.body if isinstance(err.body, dict) else {}
     error = body.get("error")
     if isinstance(error, dict):
-        return f"{err.status_code} {error.get('type')}: {_one_line(str(error.get('reason')))}"
-    return f"{err.status_code} {_one_line(str(err.message))}"
+        return _error_text(err.status_code, error.get("type"), str(error.get("reason")))
+    return _error_text(err.status_code, None, str(err.message))
 
 
 def _one_line(text: str, limit: int = 300) -> str:
@@ -220,7 +251,7 @@ class PartitionWriter:
             yield chunk
 
     def _send(self, client: Elasticsearch, chunk: list[tuple[tuple, bytes]]) -> int:
-        """One chunk: rejected documents dead-lettered, 429/5xx documents sent again."""
+        """One chunk: rejected documents dead-lettered, 429/5xx documents sent again, 401/403 fatal."""
         written = 0
         pending = chunk
         for attempt in range(TRIES):
@@ -240,6 +271,10 @@ class PartitionWriter:
                 status = result["status"]
                 if status < 300:
                     written += 1
+                elif status in ACCESS_DENIED:  # not this document's fault: the others fare no better
+                    raise ElasticsearchError(
+                        f"Elasticsearch at {self.connection.where}: bulk: {_item_error(result)}"
+                    )
                 elif _retryable(status):
                     again.append((row, line))
                     last = _item_error(result)
@@ -256,4 +291,4 @@ class PartitionWriter:
 
 def _item_error(result: dict[str, Any]) -> str:
     error = result.get("error") or {}
-    return f"{result['status']} {error.get('type')}: {_one_line(str(error.get('reason')))}"
+    return _error_text(result["status"], error.get("type"), str(error.get("reason")))

@@ -1,11 +1,12 @@
-"""The Elasticsearch 9 test node, through the same Python client dataShark's output will use."""
+"""The Elasticsearch 9 test node, through the same Python client dataShark's output uses."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 
+import elastic_transport
 import pytest
-from elasticsearch import Elasticsearch, helpers
+from elasticsearch import AuthenticationException, Elasticsearch, helpers
 
 from tests.services.servers.elasticsearch import VERSION, ElasticsearchNode
 
@@ -18,7 +19,7 @@ EVENTS = [
 
 @pytest.fixture
 def client(elasticsearch: ElasticsearchNode) -> Iterator[Elasticsearch]:
-    with Elasticsearch(elasticsearch.url, request_timeout=30) as es:
+    with elasticsearch.client() as es:
         yield es
 
 
@@ -48,3 +49,20 @@ def test_bulk_index_search_and_delete(client: Elasticsearch) -> None:
     finally:
         client.indices.delete(index=index)
     assert not client.indices.exists(index=index)
+
+
+def test_node_serves_only_verified_https_to_known_users(elasticsearch: ElasticsearchNode) -> None:
+    """Secured as in production, so the tests of dataShark's TLS and credentials mean something."""
+    https, ca = elasticsearch.url, str(elasticsearch.ca)
+    login = (elasticsearch.username, elasticsearch.password)
+    refused = [
+        (Elasticsearch(https, ca_certs=ca, max_retries=0), AuthenticationException),  # nobody
+        (Elasticsearch(https, basic_auth=login, max_retries=0), elastic_transport.TlsError),  # system CAs
+        (
+            Elasticsearch(https.replace("https:", "http:"), basic_auth=login, max_retries=0),
+            elastic_transport.ConnectionError,
+        ),
+    ]
+    for client, refusal in refused:
+        with client, pytest.raises(refusal):
+            client.cluster.health()

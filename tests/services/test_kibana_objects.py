@@ -15,7 +15,6 @@ import time
 from pathlib import Path
 
 import pytest
-from elasticsearch import Elasticsearch
 from pyspark.streaming import StreamingContext
 
 from datashark.engine import prepare
@@ -62,15 +61,16 @@ def test_every_reference_between_saved_objects_resolves() -> None:
     assert panel_refs == {reference["name"] for reference in dashboard["references"]}
 
 
-def web_anomaly_to_elasticsearch(tmp_path: Path, url: str) -> Path:
-    """The sample use case, as shipped, with only ``output`` and its section changed."""
+def web_anomaly_to_elasticsearch(tmp_path: Path, keys: str) -> Path:
+    """The sample use case, as shipped, with only ``output`` and its section changed (``keys``
+    reach the node: its address, CA and credentials)."""
     folder = tmp_path / "web-anomaly-detection"
     shutil.copytree(USECASE, folder)
     conf = folder / "web-anomaly-detection.conf"
     text = conf.read_text().replace("output = csv", "output = elasticsearch")
     text = text[: text.index("[out_csv]")] + (
         "[out_elasticsearch]\n"
-        f"hosts = {url}\n"
+        f"{keys}"
         "index_name = web-anomaly-%Y.%m.%d\n"
         "pkey = source_ip\n"
         "score = anomaly_score\n"
@@ -82,7 +82,7 @@ def web_anomaly_to_elasticsearch(tmp_path: Path, url: str) -> Path:
 def test_saved_objects_reference_fields_the_use_case_writes(
     spark_context, elasticsearch, tmp_path: Path
 ) -> None:
-    conf = web_anomaly_to_elasticsearch(tmp_path, elasticsearch.url)
+    conf = web_anomaly_to_elasticsearch(tmp_path, elasticsearch.output_keys())
     settings = dataclasses.replace(settings_for(tmp_path), batch_interval=2)
     prepared = prepare(settings, read_usecase(conf))
     log = (conf.parent / "access_combined.log").read_text()
@@ -97,13 +97,10 @@ def test_saved_objects_reference_fields_the_use_case_writes(
 
     stream_while(spark_context, settings, [prepared], drop, timeout=20)
 
-    client = Elasticsearch(elasticsearch.url)
-    try:
+    with elasticsearch.client() as client:
         client.indices.refresh(index="web-anomaly-*")
         mappings = client.indices.get_mapping(index="web-anomaly-*")
         written = client.count(index="web-anomaly-*")["count"]
-    finally:
-        client.close()
     assert written == 3052, "one document per (IP, minute) of the sample"
     objects = saved_objects()
     for pattern in (obj["attributes"]["title"] for obj in objects if obj["type"] == "index-pattern"):

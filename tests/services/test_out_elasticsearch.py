@@ -1,9 +1,15 @@
-"""out_elasticsearch against the real Elasticsearch 9 node, driven through dataShark's engine."""
+"""out_elasticsearch against the real Elasticsearch 9 node, driven through dataShark's engine.
+
+The node is secured (HTTPS, users): every use case here verifies its certificate against the
+session's CA and logs in, as in production; the last tests are about what happens when not.
+"""
 
 from __future__ import annotations
 
+import base64
 import json
 import re
+import shutil
 import textwrap
 import threading
 import time
@@ -14,6 +20,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
+from elastic_transport import SecurityWarning
 from elasticsearch import Elasticsearch
 
 from datashark.batch import run_batch
@@ -55,7 +62,7 @@ BATCH_LINES = ["10.0.0.1 0.5 22 tcp", "10.0.0.2 7 80 tcp", "10.0.0.3 12.25 53 ud
 
 @pytest.fixture
 def client(elasticsearch: ElasticsearchNode) -> Iterator[Elasticsearch]:
-    with Elasticsearch(elasticsearch.url, request_timeout=30) as es:
+    with elasticsearch.client() as es:
         yield es
 
 
@@ -64,8 +71,11 @@ def unique_index() -> str:
     return f"ds-{uuid.uuid4().hex[:8]}"
 
 
-def es_section(node: ElasticsearchNode, index_name: str, extra: str = "") -> str:
-    return f"[out_elasticsearch]\nhost = {node.host}\nport = {node.port}\nindex_name = {index_name}\n{extra}"
+def es_section(node: ElasticsearchNode, index_name: str, extra: str = "", **changes: str | None) -> str:
+    """The section reaching ``node`` over verified HTTPS as its superuser; ``changes`` replace or
+    (None) drop those keys."""
+    keys = node.output_keys(**changes)
+    return f"[out_elasticsearch]\n{keys}index_name = {index_name}\n{extra}"
 
 
 def batch_usecase(folder: Path, section: str, lines: list[str] = BATCH_LINES) -> Path:
@@ -317,6 +327,137 @@ def test_a_batch_replayed_after_a_restart_overwrites_what_its_first_delivery_ind
     run_until(spark_context, settings, [indexed, failing], lambda: sum(ids_in(out).values()) >= 300)
     assert count(client, index) == 300, f"{first_delivery} indexed first, then duplicated by the replay"
     assert ids_in(out) == Counter(f"e{n}" for n in range(300))
+
+
+def run_port_scan(spark_context, tmp_path: Path, section: str) -> None:
+    """The port-scan batch use case with ``section``, run through the engine."""
+    settings = settings_for(tmp_path)
+    conf = batch_usecase(tmp_path / "uc", section)
+    run_batch(spark_context, settings, prepare(settings, read_usecase(conf)), debug=False)
+
+
+def port_scan_indexed(spark_context, client: Elasticsearch, tmp_path: Path, section: str, index: str) -> int:
+    """How many documents ``index`` holds after a port-scan run with ``section``."""
+    run_port_scan(spark_context, tmp_path, section)
+    return count(client, index)
+
+
+def port_scan_failure(spark_context, tmp_path: Path, section: str) -> str:
+    """The one-line error a failing port-scan run ends with (checked to be one line)."""
+    with pytest.raises(UseCaseError) as failure:
+        run_port_scan(spark_context, tmp_path, section)
+    message = str(failure.value)
+    assert "\n" not in message and "Traceback" not in message, message
+    return message
+
+
+def test_https_with_a_relative_ca_certs_and_basic_auth_indexes_every_row(
+    spark_context, elasticsearch: ElasticsearchNode, client: Elasticsearch, tmp_path: Path
+) -> None:
+    index = unique_index()
+    (tmp_path / "uc").mkdir()
+    shutil.copy(elasticsearch.ca, tmp_path / "uc" / "ca.pem")  # ca_certs is relative to the use case
+    section = (
+        f"[out_elasticsearch]\nhost = {elasticsearch.host}\nport = {elasticsearch.port}\nscheme = https\n"
+        f"ca_certs = ca.pem\nusername = {elasticsearch.username}\npassword = {elasticsearch.password}\n"
+        f"index_name = {index}\n"
+    )
+    assert port_scan_indexed(spark_context, client, tmp_path, section, index) == len(BATCH_LINES)
+
+
+def test_an_api_key_instead_of_username_and_password_indexes_every_row(
+    spark_context, elasticsearch: ElasticsearchNode, client: Elasticsearch, tmp_path: Path
+) -> None:
+    index = unique_index()
+    key = elasticsearch.create_api_key(index)
+    section = es_section(elasticsearch, index, username=None, password=None, api_key=key)
+    assert port_scan_indexed(spark_context, client, tmp_path / "first", section, index) == len(BATCH_LINES)
+
+    client.security.invalidate_api_key(name=index)  # then refused: the key is what let the first run in
+    assert "authentication failed (HTTP 401)" in port_scan_failure(spark_context, tmp_path / "again", section)
+
+
+def test_certificates_are_verified_by_default_so_https_without_ca_certs_fails_and_writes_nothing(
+    spark_context, elasticsearch: ElasticsearchNode, client: Elasticsearch, tmp_path: Path
+) -> None:
+    """The session's CA is not among those the client trusts by default (certifi's)."""
+    index = unique_index()
+    message = port_scan_failure(spark_context, tmp_path, es_section(elasticsearch, index, ca_certs=None))
+    assert re.fullmatch(
+        rf"\(Port Scan\) - Failed: Elasticsearch at {re.escape(elasticsearch.url)}: putting index template "
+        rf"datashark-{index}: TLS certificate verification failed: unable to get local issuer certificate",
+        message,
+    ), message
+    assert not client.indices.exists_index_template(name=f"datashark-{index}")
+    assert not client.indices.exists(index=index)
+
+
+@pytest.mark.filterwarnings("ignore:Unverified HTTPS request")  # urllib3's, on every request
+def test_verify_certs_false_skips_the_certificate_check_and_says_so(
+    spark_context, elasticsearch: ElasticsearchNode, client: Elasticsearch, tmp_path: Path
+) -> None:
+    index = unique_index()
+    section = es_section(elasticsearch, index, ca_certs=None, verify_certs="false")
+    insecure = rf"'{re.escape(elasticsearch.url)}' using TLS with verify_certs=False"
+    with pytest.warns(SecurityWarning, match=insecure):
+        assert port_scan_indexed(spark_context, client, tmp_path, section, index) == len(BATCH_LINES)
+
+
+def test_a_wrong_password_fails_at_once_saying_authentication_failed(
+    spark_context, elasticsearch: ElasticsearchNode, client: Elasticsearch, tmp_path: Path
+) -> None:
+    index = unique_index()
+    section = es_section(elasticsearch, index, password=f"not-{elasticsearch.password}")
+    message = port_scan_failure(spark_context, tmp_path, section)
+    assert re.fullmatch(
+        rf"\(Port Scan\) - Failed: Elasticsearch at {re.escape(elasticsearch.url)}: putting index template "
+        rf"datashark-{index}: authentication failed \(HTTP 401\): unable to authenticate user "
+        rf"\[{elasticsearch.username}\] for REST request \[/_index_template/datashark-{index}\]",
+        message,
+    ), message
+    assert not client.indices.exists(index=index)
+
+
+ELSEWHERE = {"names": ["elsewhere-*"], "privileges": ["write", "create_index"]}
+
+
+@pytest.mark.parametrize(
+    ("rights", "refusal"),
+    [
+        (
+            {"cluster": [], "indices": [ELSEWHERE]},
+            "putting index template datashark-{index}: forbidden (HTTP 403): action "
+            "[indices:admin/index_template/put] is unauthorized for API key id [{key_id}] of user [{user}], "
+            "this action is granted by the cluster privileges [manage_index_templates,manage,all]",
+        ),
+        (
+            {"cluster": ["manage_index_templates"], "indices": [ELSEWHERE]},
+            "bulk: forbidden (HTTP 403): action [indices:admin/auto_create] is unauthorized for API key id "
+            "[{key_id}] of user [{user}] on indices [{index}], this action is granted by the index "
+            "privileges [auto_configure,create_index,manage,all]",
+        ),
+    ],
+    ids=["template", "documents"],
+)
+def test_an_api_key_lacking_rights_fails_at_once_and_dead_letters_nothing(
+    spark_context,
+    elasticsearch: ElasticsearchNode,
+    client: Elasticsearch,
+    tmp_path: Path,
+    rights: dict,
+    refusal: str,
+) -> None:
+    """A 403 is about the key, not the documents: the batch fails instead of dead-lettering them all."""
+    index = unique_index()
+    key = elasticsearch.create_api_key(index, {"writer": rights})
+    key_id = base64.b64decode(key).decode().split(":")[0]
+    section = es_section(elasticsearch, index, username=None, password=None, api_key=key)
+    assert port_scan_failure(spark_context, tmp_path, section) == (
+        f"(Port Scan) - Failed: Elasticsearch at {elasticsearch.url}: "
+        + refusal.format(index=index, key_id=key_id, user=elasticsearch.username)
+    )
+    assert not client.indices.exists(index=index)
+    assert not list(settings_for(tmp_path).deadletter_dir.rglob("*.jsonl"))
 
 
 @pytest.mark.parametrize(

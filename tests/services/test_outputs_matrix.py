@@ -15,7 +15,6 @@ import uuid
 from pathlib import Path
 
 import pytest
-from elasticsearch import Elasticsearch
 from hdfs import InsecureClient
 from pyspark.sql import SparkSession
 from pyspark.streaming import StreamingContext
@@ -62,7 +61,7 @@ def test_wordcount_to_every_output(spark_context, elasticsearch, syslog, hdfs, t
     title = f"Word Count {uuid.uuid4().hex[:6]}"
     index = f"wordcount-{uuid.uuid4().hex[:6]}"
     sections = {
-        "elasticsearch": f"hosts = {elasticsearch.url}\nindex_name = {index}\npkey = word\nscore = count",
+        "elasticsearch": elasticsearch.output_keys() + f"index_name = {index}\npkey = word\nscore = count",
         "syslog": f"port = {syslog.tcp_port}\nprotocol = tcp\ntitle = {title}",
         **hdfs_sections(hdfs, "wordcount"),
     }
@@ -71,12 +70,9 @@ def test_wordcount_to_every_output(spark_context, elasticsearch, syslog, hdfs, t
         conf = pointed_at(REPO / "conf" / "wordcount", tmp_path / output, output, section)
         run_batch(spark_context, settings, prepare(settings, read_usecase(conf)), debug=False)
 
-    client = Elasticsearch(elasticsearch.url)
-    try:
+    with elasticsearch.client() as client:
         client.indices.refresh(index=index)
         assert client.count(index=index)["count"] == WORDCOUNT_ROWS
-    finally:
-        client.close()
     assert len(syslog.wait_for(WORDCOUNT_ROWS, containing=f'"title":"{title}"')) == WORDCOUNT_ROWS
     for output in ("csv", "parquet"):
         assert hdfs_rows(spark_context, hdfs, output, sections[output]) == WORDCOUNT_ROWS, output
