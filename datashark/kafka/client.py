@@ -8,7 +8,9 @@ driver from several threads, so every call here holds one lock.
 from __future__ import annotations
 
 import logging
+import re
 import threading
+import time
 
 from datashark.errors import DataSharkError
 from datashark.kafka.config import KafkaConfig
@@ -17,6 +19,7 @@ from datashark.kafka.offsets import Partition
 REQUEST_TIMEOUT_MS = 30_000
 BOOTSTRAP_TIMEOUT_MS = 10_000  # how long unreachable brokers are waited for before the stream stops
 METADATA_MAX_AGE_MS = 30_000  # new partitions of a topic are picked up within this
+PROBE_SECONDS = 5  # how long librdkafka may take to say why the brokers refuse the driver
 
 
 # dataShark reports Kafka failures itself, in one line; without a handler, kafka-python's
@@ -26,6 +29,56 @@ logging.getLogger("kafka").addHandler(logging.NullHandler())
 
 class KafkaUnavailableError(DataSharkError):
     """The brokers could not be reached or refused a request; the message says which."""
+
+
+def refusal(config: KafkaConfig) -> str | None:
+    """Why the brokers refuse a client with ``config`` (a failed login, a TLS handshake that
+    failed), in one line; None when they don't, or cannot be asked.
+
+    kafka-python cannot say it: a broker answers a failed login and closes the connection at
+    once, kafka-python 3.0 drops an answer that arrives together with the close, and its
+    bootstrap ends in a bare timeout. librdkafka (confluent-kafka, installed with dataShark's
+    Kafka extra) reports both failures reliably, within a second, so it is asked instead.
+    """
+    if dict(config.security).get("security.protocol", "PLAINTEXT") == "PLAINTEXT":
+        return None
+    try:
+        from confluent_kafka import Consumer, KafkaError
+    except ImportError:
+        return None
+    errors: list = []
+    consumer = Consumer(
+        {
+            **config.librdkafka_options(),
+            "group.id": config.group_id,  # required; the probe never joins the group nor commits
+            "enable.auto.commit": False,
+            "error_cb": errors.append,
+            "log_level": 0,  # the reason is reported here, not in librdkafka's stderr log
+        }
+    )
+    try:
+        deadline = time.monotonic() + PROBE_SECONDS
+        while time.monotonic() < deadline:
+            consumer.poll(0.1)
+            for error in errors:
+                if error.code() in (KafkaError._AUTHENTICATION, KafkaError._SSL):
+                    return _refusal_text(config, error.code() == KafkaError._AUTHENTICATION, error.str())
+            if any(error.code() == KafkaError._ALL_BROKERS_DOWN for error in errors):
+                return None
+    finally:
+        consumer.close()
+    return None
+
+
+def _refusal_text(config: KafkaConfig, login: bool, text: str) -> str:
+    """librdkafka's error without the broker's URL and the connection's state (said already)."""
+    text = re.sub(r" \(after \d+ms in state \w+[^)]*\)$", "", re.sub(r"^\w+://\S+: ", "", text))
+    if not login:
+        return text
+    security = dict(config.security)
+    user, mechanism = security.get("sasl.username"), security.get("sasl.mechanism")
+    who = f" as {user} ({mechanism})" if user else ""
+    return f"authentication failed{who}: {text.removeprefix('SASL authentication error: ')}"
 
 
 class OffsetClient:
@@ -49,7 +102,10 @@ class OffsetClient:
                 **config.kafka_python_options(),
             )
         except self._errors as err:
-            raise self._unavailable("connecting", err) from err
+            reason = refusal(config)
+            if reason is None:
+                raise self._unavailable("connecting", err) from err
+            raise KafkaUnavailableError(f"{self._where()}: connecting failed: {reason}") from err
 
     @property
     def api_version(self) -> tuple[int, ...] | None:
@@ -130,8 +186,11 @@ class OffsetClient:
     def _by_partition(offsets: dict) -> dict[Partition, int]:
         return {Partition(tp.topic, tp.partition): offset for tp, offset in offsets.items()}
 
+    def _where(self) -> str:
+        return f"Kafka at {', '.join(self.config.bootstrap_servers)} (group {self.config.group_id})"
+
     def _unavailable(self, doing: str, err: BaseException) -> KafkaUnavailableError:
-        servers = ", ".join(self.config.bootstrap_servers)
-        return KafkaUnavailableError(
-            f"Kafka at {servers} (group {self.config.group_id}): {doing} failed: {type(err).__name__}: {err}"
-        )
+        text = str(err)  # kafka-python's errors start with their class name already
+        if not text.startswith(type(err).__name__):
+            text = f"{type(err).__name__}: {text}"
+        return KafkaUnavailableError(f"{self._where()}: {doing} failed: {text}")
