@@ -11,10 +11,16 @@ from __future__ import annotations
 import time
 from collections.abc import Iterable, Iterator
 
+from datashark.errors import DataSharkError
+from datashark.kafka.client import refusal
 from datashark.kafka.config import KafkaConfig
 from datashark.kafka.offsets import OffsetRange
 
 STALL_SECONDS = 60  # no progress for this long on a range that should exist: fail the task
+# A secured read without progress this long asks why: the executor's login or certificate
+# check may fail where the driver's passed (a CA file missing on a worker), and neither client
+# says so while reading.
+REFUSAL_CHECK_SECONDS = 5
 POLL_SECONDS = 1.0
 MAX_BATCH = 10_000  # messages per poll/consume call
 FETCH_MAX_BYTES = 64 * 1024 * 1024
@@ -78,20 +84,34 @@ class RangeReader:
                     yield b""
 
 
+class ReaderRefusedError(DataSharkError):
+    """The brokers refuse this executor's client: waiting longer would not help."""
+
+
 class _Progress:
     """Fails a read that makes no progress: a range the driver saw must be readable."""
 
-    def __init__(self, offset_range: OffsetRange) -> None:
+    def __init__(self, config: KafkaConfig, offset_range: OffsetRange) -> None:
+        self.config = config
         self.range = offset_range
         self.position = offset_range.start
         self.since = time.monotonic()
+        self.asked_why = False
 
     def advanced_to(self, position: int) -> bool:
         """True once ``position`` reached the end of the range."""
+        r = self.range
         if position > self.position:
             self.position, self.since = position, time.monotonic()
+        elif not self.asked_why and time.monotonic() - self.since > REFUSAL_CHECK_SECONDS:
+            self.asked_why = True
+            reason = refusal(self.config)
+            if reason:
+                servers = ", ".join(self.config.bootstrap_servers)
+                raise ReaderRefusedError(
+                    f"Kafka {r.topic}[{r.partition}] at {servers}: reading failed: {reason}"
+                )
         elif time.monotonic() - self.since > STALL_SECONDS:
-            r = self.range
             raise TimeoutError(
                 f"Kafka {r.topic}[{r.partition}]: stuck at offset {self.position} of {r.start}..{r.end} "
                 f"for {STALL_SECONDS} s"
@@ -116,7 +136,7 @@ def _read_kafka_python(
         tp = TopicPartition(offset_range.topic, offset_range.partition)
         consumer.assign([tp])
         consumer.seek(tp, offset_range.start)
-        progress = _Progress(offset_range)
+        progress = _Progress(config, offset_range)
         end = offset_range.end
         while True:
             polled = consumer.poll(timeout_ms=int(POLL_SECONDS * 1000), max_records=MAX_BATCH)
@@ -146,7 +166,7 @@ def _read_confluent(config: KafkaConfig, offset_range: OffsetRange) -> Iterator[
     try:
         tp = TopicPartition(offset_range.topic, offset_range.partition, offset_range.start)
         consumer.assign([tp])
-        progress = _Progress(offset_range)
+        progress = _Progress(config, offset_range)
         end = offset_range.end
         while True:
             position = progress.position

@@ -8,6 +8,7 @@ Test data is produced over the PLAINTEXT listener: both listeners serve the same
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections import Counter
 from pathlib import Path
@@ -16,6 +17,9 @@ import pytest
 
 from datashark.engine import prepare
 from datashark.errors import UseCaseError
+from datashark.kafka.client import OffsetClient
+from datashark.kafka.offsets import OffsetRange
+from datashark.kafka.reader import RangeReader, ReaderRefusedError
 from datashark.streaming import run_streaming
 from datashark.usecase import read_usecase
 from tests.services.kafka_helpers import (
@@ -146,3 +150,29 @@ def test_an_in_kafka_override_brings_its_own_security_keys(
     group = group_of(plain_topic)  # the override inherits the global group
     for each in (plain_topic, topic):
         assert committed(kafka.bootstrap_servers, group, each) == end_offsets(kafka.bootstrap_servers, each)
+
+
+@pytest.mark.parametrize("client", ["confluent-kafka", "kafka-python"])
+def test_an_executor_refused_by_the_brokers_says_why_instead_of_waiting_out_the_stall(
+    kafka: KafkaBroker, tmp_path: Path, client: str
+) -> None:
+    """The driver may log in where an executor cannot (a CA file missing on one worker): the
+    executor's reader asks why its read makes no progress and fails its task with the reason."""
+    topic = secure_topic(kafka, count=10)
+    servers = kafka.secure_bootstrap_servers
+    keys = kafka.security_keys(**{"sasl.password": f"not-{kafka.password}"})
+    config = reading_from_start(tmp_path, servers, topic, client=client, **keys).global_kafka()
+    partition = next(number for number, end in end_offsets(kafka.bootstrap_servers, topic).items() if end)
+
+    plain = dataclasses.replace(config, bootstrap_servers=(kafka.bootstrap_servers,), security=())
+    driver = OffsetClient(plain)
+    api_version = driver.api_version  # the broker's version, as the driver hands it to the executors
+    driver.close()
+
+    with pytest.raises(ReaderRefusedError) as refused:
+        list(RangeReader(config, api_version)([OffsetRange(topic, partition, 0, 1)]))
+    assert str(refused.value) == (
+        f"Kafka {topic}[{partition}] at {servers}: reading failed: authentication failed as "
+        f"{kafka.username} (SCRAM-SHA-512): Authentication failed during authentication due to "
+        "invalid credentials with SASL mechanism SCRAM-SHA-512"
+    )
