@@ -104,8 +104,13 @@ def _java() -> str:
 
 
 def _cluster_id() -> str:
-    """A Kafka Uuid as StorageTool's ``random-uuid`` prints it, without starting a JVM for it."""
-    return base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+    """A Kafka Uuid as StorageTool's ``random-uuid`` prints it, without starting a JVM for it.
+    Like Kafka's ``Uuid.randomUuid`` it draws again when the text starts with "-": StorageTool's
+    argument parser would take such an id for an option (one session in 64 failed that way)."""
+    while True:
+        cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+        if not cluster_id.startswith("-"):
+            return cluster_id
 
 
 def _keystore(certificates: tls.Certificates) -> Path:
