@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 
 from datashark import console
 from datashark.events import EventStage
+from datashark.one_batch_stream import OneBatchStream
 from datashark.plugins import Batch, OutputPlugin
 from datashark.records import ValidRows
 
@@ -49,7 +50,8 @@ def deliver(prepared: Prepared, rdd: RDD, dead_letters: DeadLetters, batch_time:
         count = plugin.write(valid, Batch(batch_time, dead_letters))
         console.written(plugin.title, count, plugin.destination, dead_letters.flush())
     else:
-        plugin.save(valid, prepared.usecase.type)
+        prog_type = prepared.usecase.type
+        plugin.save(valid if prog_type == "batch" else OneBatchStream(valid, batch_time), prog_type)
         report_dead_letters(prepared, dead_letters)
 
 

@@ -4,7 +4,8 @@
 ``input = file`` means ``plugins/input/in_file.py`` configured from ``[in_file]``. A plugin
 module defines ``Plugin``: a subclass of ``OutputPlugin``/``InputPlugin`` (its section is
 validated against ``CONFIGSPEC``), or, for outputs, a class written for the original
-dataShark (``Plugin(conf)`` + ``save(dataRDD, progType)``), which is called as it was.
+dataShark (``Plugin(conf)`` + ``save(dataRDD, progType)``), which is called as it was; a
+streaming one gets each batch as a one-batch DStream (see ``one_batch_stream``).
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ if TYPE_CHECKING:
     from pyspark.streaming import DStream, StreamingContext
 
     from datashark.deadletter import DeadLetters
+    from datashark.one_batch_stream import OneBatchStream
     from datashark.settings import Settings
     from datashark.usecase import UseCase
 
@@ -160,7 +162,7 @@ class LegacyPlugin:
     def __init__(self, plugin_class: type, conf: dict[str, Any]) -> None:
         self.plugin = plugin_class(conf)
 
-    def save(self, data: RDD | DStream, prog_type: str) -> None:
+    def save(self, data: RDD | OneBatchStream, prog_type: str) -> None:
         self.plugin.save(data, prog_type)
 
 

@@ -14,6 +14,7 @@ import pytest
 from datashark.engine import prepare
 from datashark.errors import UseCaseError
 from datashark.usecase import read_usecase
+from tests.conftest import REPO
 from tests.integration.conftest import read_csv, settings_for, stream_while
 
 pytestmark = pytest.mark.spark
@@ -124,3 +125,76 @@ def test_a_failing_batch_stops_the_stream_with_the_use_case_named(spark_context,
     with pytest.raises(UseCaseError, match=r"\(Broken\) - Failed: KeyError: 'missing'"):
         run_with_drops(spark_context, tmp_path, [conf], [(incoming, "1.log", events("x"))])
     assert not (tmp_path / "ckpt").exists() or not any((tmp_path / "ckpt").iterdir())
+
+
+ORIGINAL_STREAMING_PLUGIN = """
+class Plugin:
+    def __init__(self, conf):
+        self.path = conf.get("path", "legacy.txt")
+        self.fail = conf.get("fail", "false") == "true"
+
+    def save(self, dataRDD, progType):
+        if progType == "streaming":
+            dataRDD.map(lambda row: row[:2]).foreachRDD(lambda s: self.__write(s, progType))
+        else:
+            self.__write(dataRDD, progType)
+
+    def __write(self, rdd, progType):
+        if self.fail:
+            raise RuntimeError("disk full")
+        with open(self.path, "a") as out:
+            for key, score in rdd.collect():
+                out.write("%s %s %s\\n" % (progType, key, score))
+"""
+
+
+def legacy_streaming_usecase(tmp_path: Path, extra: str = "") -> tuple[Path, Path]:
+    """A streaming use case whose output is a plugin in the original's style (a home of its own
+    with dataShark's plugins plus ``out_legacy``); returns the conf and the home."""
+    home = tmp_path / "home"
+    shutil.copytree(REPO / "plugins", home / "plugins")
+    (home / "plugins" / "output" / "out_legacy.py").write_text(textwrap.dedent(ORIGINAL_STREAMING_PLUGIN))
+    conf = streaming_usecase(tmp_path / "uc", "Legacy")
+    conf.write_text(
+        conf.read_text()
+        .replace("output = csv", "output = legacy")
+        .replace(
+            "[out_csv]\npath = out.csv\nmode = append",
+            f"[out_legacy]\npath = {tmp_path / 'legacy.txt'}\n{extra}",
+        )
+    )
+    (tmp_path / "uc" / "incoming").mkdir()
+    return conf, home
+
+
+def run_legacy(sc, tmp_path: Path, conf: Path, home: Path) -> None:
+    incoming = conf.parent / "incoming"
+    settings = dataclasses.replace(settings_for(tmp_path, home), batch_interval=1)
+
+    def dropper() -> None:
+        time.sleep(2.5)
+        drop(incoming, "1.log", events("web1", "web1"))
+        time.sleep(2)
+        drop(incoming, "2.log", events("web2"))
+
+    stream_while(sc, settings, [prepare(settings, read_usecase(conf))], dropper, timeout=8)
+
+
+def test_an_original_streaming_plugin_registers_foreachrdd_on_each_batch(
+    spark_context, tmp_path: Path
+) -> None:
+    """The original handed save() a DStream; its plugins map it and call foreachRDD on it."""
+    conf, home = legacy_streaming_usecase(tmp_path)
+    run_legacy(spark_context, tmp_path, conf, home)
+    assert sorted((tmp_path / "legacy.txt").read_text().splitlines()) == [
+        "streaming web1 2",
+        "streaming web2 1",
+    ]
+
+
+def test_an_original_streaming_plugin_that_fails_fails_its_batch(spark_context, tmp_path: Path) -> None:
+    """Its foreachRDD runs inside the batch's delivery: a failure stops the stream, named."""
+    conf, home = legacy_streaming_usecase(tmp_path, extra="fail = true")
+    with pytest.raises(UseCaseError, match=r"\(Legacy\) - Failed: RuntimeError: disk full"):
+        run_legacy(spark_context, tmp_path, conf, home)
+    assert not (tmp_path / "legacy.txt").exists()
