@@ -143,8 +143,9 @@ class InputPlugin:
     def track(self, consumer: str) -> None:
         """Use case ``consumer`` will deliver this stream's batches (not called in debug runs)."""
 
-    def batch_started(self, consumer: str, batch_time: datetime) -> None:
-        """``consumer`` begins delivering the batch of ``batch_time``."""
+    def batch_generated(self, consumer: str, batch_time: datetime) -> None:
+        """Spark generated ``consumer``'s output job of ``batch_time``: it will deliver that
+        batch. Called on the driver before any job of a later batch runs."""
 
     def batch_delivered(self, consumer: str, batch_time: datetime) -> None:
         """``consumer`` delivered the batch of ``batch_time`` (and so every earlier one)."""

@@ -125,7 +125,25 @@ def _wire(
         result.foreachRDD(_flush_only(prepared, dead_letters))
     else:
         source.track(usecase.name)
-        result.foreachRDD(_delivery(prepared, dead_letters))
+        result.transform(_generated(prepared)).foreachRDD(_delivery(prepared, dead_letters))
+
+
+def _generated(prepared: Prepared):
+    """Tells the input, while Spark generates the batch's jobs, that this use case's output of
+    the batch will run. Told from inside the job instead, another use case's delivery of a later
+    batch (concurrentJobs > 1) could be committed past this one before its job even began."""
+    name, source = prepared.usecase.name, prepared.source
+
+    def announce(batch_time, rdd):
+        source.batch_generated(name, batch_time)
+        # transform() hands its RDD on as read with the context's serializer
+        return rdd if rdd._jrdd_deserializer == rdd.ctx.serializer else rdd.map(_same)
+
+    return announce
+
+
+def _same(row):
+    return row
 
 
 def _delivery(prepared: Prepared, dead_letters: DeadLetters):
@@ -133,7 +151,6 @@ def _delivery(prepared: Prepared, dead_letters: DeadLetters):
     name, source = prepared.usecase.name, prepared.source
 
     def deliver_batch(batch_time, rdd) -> None:
-        source.batch_started(name, batch_time)
         try:
             with scheduler_pool(rdd.context, prepared.usecase):
                 deliver(prepared, rdd, dead_letters, source.batch_time(batch_time))

@@ -76,8 +76,8 @@ class KafkaInput(InputPlugin):
     def track(self, consumer: str) -> None:
         self._source().tracker.add_consumer(consumer)
 
-    def batch_started(self, consumer: str, batch_time) -> None:
-        self._source().started(consumer, batch_time)
+    def batch_generated(self, consumer: str, batch_time) -> None:
+        self._source().expect(consumer, batch_time)
 
     def batch_delivered(self, consumer: str, batch_time) -> None:
         self._source().delivered(consumer, batch_time)

@@ -61,10 +61,11 @@ def starting_position(committed: int | None, beginning: int, end: int, reset: st
 class CommitTracker:
     """Which batch's end positions are safe to commit, given who delivered what.
 
-    ``consumers`` are the use cases reading the stream; each reports when it starts delivering a
-    batch and when it is done. A delivery covers its batch and the ones before it (a windowed use
-    case outputs only every slide). Spark may run several batches' outputs at once
-    (concurrentJobs), so a batch is safe only when no delivery of it or an earlier one is running.
+    ``consumers`` are the use cases reading the stream; each reports when Spark generated its
+    output of a batch (so that output will run) and when that output is done. A delivery covers
+    its batch and the ones before it (a windowed use case outputs only every slide). Spark may run
+    several batches' outputs at once (concurrentJobs), so a batch is safe only when no generated
+    delivery of it or of an earlier one is still outstanding.
     """
 
     def __init__(self) -> None:
@@ -89,7 +90,10 @@ class CommitTracker:
         with self.lock:
             return sorted(self.pending.items())
 
-    def started(self, consumer: str, batch_time: Any) -> None:
+    def expect(self, consumer: str, batch_time: Any) -> None:
+        """``consumer``'s output of ``batch_time`` was generated. Spark generates every output
+        of a batch before it runs any job of the next one, so no later delivery can be committed
+        past this one before it reports."""
         with self.lock:
             self.running[consumer, batch_time] = self.running.get((consumer, batch_time), 0) + 1
 

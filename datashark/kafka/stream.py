@@ -115,8 +115,8 @@ class KafkaSource:
             self.client.commit(changed)
             self.last_commit.update(changed)
 
-    def started(self, consumer: str, batch_time: Any) -> None:
-        self.tracker.started(consumer, batch_time)
+    def expect(self, consumer: str, batch_time: Any) -> None:
+        self.tracker.expect(consumer, batch_time)
 
     def delivered(self, consumer: str, batch_time: Any) -> None:
         """Commit what every reader of the stream has now delivered."""

@@ -198,3 +198,62 @@ def test_an_original_streaming_plugin_that_fails_fails_its_batch(spark_context, 
     with pytest.raises(UseCaseError, match=r"\(Legacy\) - Failed: RuntimeError: disk full"):
         run_legacy(spark_context, tmp_path, conf, home)
     assert not (tmp_path / "legacy.txt").exists()
+
+
+HOOK_CALLS: list[tuple[str, str, object]] = []  # (hook, use case, batch time), in call order
+
+
+class RecordingInput:
+    """An input that notes the delivery hooks the engine calls, around the real file input."""
+
+    def __init__(self, inner) -> None:
+        self.inner = inner
+
+    def __getattr__(self, name: str):
+        return getattr(self.inner, name)
+
+    def batch_generated(self, consumer: str, batch_time) -> None:
+        HOOK_CALLS.append(("generated", consumer, batch_time))
+
+    def batch_time(self, batch_time):  # the engine asks it as the output begins
+        HOOK_CALLS.append(("output", "", batch_time))
+        return batch_time
+
+    def batch_delivered(self, consumer: str, batch_time) -> None:
+        HOOK_CALLS.append(("delivered", consumer, batch_time))
+
+
+def drop_one_event_later(shared: Path) -> None:
+    time.sleep(2.5)
+    drop(shared, "1.log", events("web1"))
+
+
+def test_every_output_of_a_batch_is_announced_before_any_of_them_runs(spark_context, tmp_path: Path) -> None:
+    """With concurrent jobs (start.sh runs one per streaming use case), an input may acknowledge
+    a batch only once nothing earlier is outstanding: so every use case's output of a batch is
+    announced while Spark generates it, before any output of that batch (or a later one) runs."""
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    confs = [streaming_usecase(tmp_path / name, name, incoming=str(shared)) for name in ("A", "B")]
+    settings = dataclasses.replace(settings_for(tmp_path), batch_interval=1)
+    prepared = [prepare(settings, read_usecase(conf)) for conf in confs]
+    prepared = [dataclasses.replace(item, source=RecordingInput(item.source)) for item in prepared]
+    jvm_conf = spark_context._jsc.sc().conf()
+    jvm_conf.set("spark.streaming.concurrentJobs", "2")
+    HOOK_CALLS.clear()
+    try:
+        stream_while(spark_context, settings, prepared, lambda: drop_one_event_later(shared), timeout=6)
+    finally:
+        jvm_conf.remove("spark.streaming.concurrentJobs")
+
+    batches = sorted({when for hook, _, when in HOOK_CALLS if hook == "output"})
+    assert len(batches) >= 3
+    for when in batches:
+        announced = [i for i, (hook, _, t) in enumerate(HOOK_CALLS) if hook == "generated" and t == when]
+        begun = [i for i, (hook, _, t) in enumerate(HOOK_CALLS) if hook == "output" and t >= when]
+        delivered = {name for hook, name, t in HOOK_CALLS if hook == "delivered" and t == when}
+        assert len(announced) == 2 and max(announced) < min(begun), (when, HOOK_CALLS)
+        assert delivered == {"A", "B"}
+    assert (
+        sorted(row[1] for name in ("A", "B") for row in read_csv(tmp_path / name / "out.csv")) == ["web1"] * 2
+    )

@@ -51,7 +51,7 @@ def tracker(*consumers: str) -> CommitTracker:
 
 
 def deliver(t: CommitTracker, consumer: str, batch: int):
-    t.started(consumer, batch)
+    t.expect(consumer, batch)
     return t.delivered(consumer, batch)
 
 
@@ -76,7 +76,7 @@ def test_nothing_is_committed_after_a_failure():
     t = tracker("x")
     t.add_batch(1, {A0: 10})
     t.add_batch(2, {A0: 20})
-    t.started("x", 1)
+    t.expect("x", 1)
     t.fail("x", 1)
     assert deliver(t, "x", 2) is None
 
@@ -86,7 +86,7 @@ def test_a_later_batch_finishing_first_waits_for_the_earlier_one_in_flight():
     t.add_batch(1, {A0: 10})
     t.add_batch(2, {A0: 20})
     assert deliver(t, "y", 1) is None
-    t.started("x", 1)  # still running (concurrent jobs)
+    t.expect("x", 1)  # generated, still running (concurrent jobs)
     assert deliver(t, "y", 2) is None
     assert deliver(t, "x", 2) is None, "batch 1 of x is still running"
     assert t.delivered("x", 1) == {A0: 20}
