@@ -67,6 +67,7 @@ def run_datashark(sc, settings, conf: Path, docs: int, partitions: int) -> float
     dead_letters = DeadLetters(sc, settings.deadletter_dir, NAME)
     rows = sc.range(docs, numSlices=partitions).map(row)
     start = time.perf_counter()
+    plugin.start()
     written = plugin.write(rows, Batch(BATCH_TIME, dead_letters))
     elapsed = time.perf_counter() - start
     assert written == docs and dead_letters.flush() == 0, (written, docs)

@@ -6,7 +6,7 @@ from datetime import datetime
 
 from datashark import console
 from datashark.deadletter import DeadLetters
-from datashark.delivery import deliver, events_for_load, report_dead_letters
+from datashark.delivery import deliver, events_for_load, report_dead_letters, start_output
 from datashark.engine import Prepared, usecase_failure
 from datashark.errors import UseCaseError
 from datashark.settings import Settings
@@ -20,6 +20,8 @@ def run_batch(sc, settings: Settings, prepared: Prepared, *, debug: bool) -> Non
     usecase = prepared.usecase
     dead_letters = DeadLetters(sc, settings.deadletter_dir, usecase.name)
     try:
+        if not debug:
+            start_output(prepared)
         lines = sc.textFile(settings.data_location(usecase))
         data = events_for_load(prepared, lines, dead_letters, stage="input", filtered=True)
         result = call_load(prepared.module.load, *load_arguments(usecase, sc, data))

@@ -42,6 +42,12 @@ def events_for_load(
     return lines.mapPartitions(EventStage(prepared.parser, log_filter, dead_letters, stage=stage))
 
 
+def start_output(prepared: Prepared) -> None:
+    """The output plugin prepares its sink before the first batch (original-style ones cannot)."""
+    if isinstance(prepared.plugin, OutputPlugin):
+        prepared.plugin.start()
+
+
 def deliver(prepared: Prepared, rdd: RDD, dead_letters: DeadLetters, batch_time: datetime) -> None:
     """Write the valid rows of ``rdd``, store the dead letters, print the batch's line."""
     valid = rdd.mapPartitions(ValidRows(dead_letters), preservesPartitioning=True)

@@ -64,6 +64,7 @@ class OutputPlugin:
     one call per partition, with one connection each, and returns how many rows it wrote;
     ``write`` sums the counts. A plugin that must write on the driver (one local file)
     overrides ``write`` instead. The engine prints the Written line, so every plugin reports alike.
+    ``start`` runs once before the first batch, for a sink that needs setting up.
     """
 
     CONFIGSPEC: tuple[str, ...] = ()
@@ -79,6 +80,11 @@ class OutputPlugin:
     def destination(self) -> str:
         """Where the rows go, for the Written line, e.g. ``CSV File /tmp/x.csv``."""
         raise NotImplementedError
+
+    def start(self) -> None:
+        """On the driver, once, before the use case's first batch is read (not in debug runs):
+        where a plugin prepares its sink, so that a wrong address or login stops the start
+        instead of the first batch, after events were read."""
 
     def partition_writer(self, batch: Batch) -> Callable[[Iterator[tuple]], int]:
         """A picklable function writing one partition's rows; returns how many it wrote."""

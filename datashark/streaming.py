@@ -14,7 +14,7 @@ from collections import Counter
 
 from datashark import console, failures
 from datashark.deadletter import DeadLetters
-from datashark.delivery import deliver, events_for_load, report_dead_letters
+from datashark.delivery import deliver, events_for_load, report_dead_letters, start_output
 from datashark.engine import Prepared, scheduler_pool, summarize, usecase_failure
 from datashark.errors import UseCaseError
 from datashark.settings import Settings
@@ -112,8 +112,10 @@ def _wire(
         prepared, sc.textFile(settings.data_location(usecase)), dead_letters, stage="training", filtered=False
     )
     try:
+        if not debug:
+            start_output(prepared)
         result = call_load(prepared.module.load, *load_arguments(usecase, sc, events, training))
-    except Exception as err:  # load() runs once on the driver to build the stream
+    except Exception as err:  # the output's set-up and load() run once on the driver, at start
         raise usecase_failure(usecase, err) from err
     report_dead_letters(prepared, dead_letters)  # from training, when load() read it already
     if not isinstance(result, DStream):

@@ -73,7 +73,6 @@ class Plugin(OutputPlugin):
                 f"{self.where}, keys 'pkey' and 'score': must differ from each other, @timestamp and title"
             )
         self.fields = Fields(usecase.name, self.title, *fields)
-        self.template_ready = False
         self.last_index = self.index_for(datetime.now())
         if conf["doc_type"] is not None:
             console.to_stderr(
@@ -135,11 +134,13 @@ class Plugin(OutputPlugin):
         """The cluster and the index of the batch just written."""
         return f"Elasticsearch {self.connection.where} index {self.last_index}"
 
+    def start(self) -> None:
+        """The index template, before any index exists: a cluster that stays unreachable or
+        refuses the login fails the start, after the usual retries."""
+        put_template(self.connection, self.index_name, self.fields.key_field, self.fields.score_field)
+
     def write(self, rdd: RDD, batch: Batch) -> int:
-        """The index template first (once, from the driver), then the rows from the executors."""
-        if not self.template_ready:
-            put_template(self.connection, self.index_name, self.fields.key_field, self.fields.score_field)
-            self.template_ready = True
+        """The rows from the executors (printed first with ``debug``)."""
         self.last_index = self.index_for(batch.time)
         if not self.debug:
             return super().write(rdd, batch)

@@ -418,6 +418,24 @@ def test_a_wrong_password_fails_at_once_saying_authentication_failed(
     assert not client.indices.exists(index=index)
 
 
+def test_a_stream_refused_by_elasticsearch_stops_at_start_before_reading_kafka(
+    spark_context, elasticsearch: ElasticsearchNode, kafka: KafkaBroker, client: Elasticsearch, tmp_path: Path
+) -> None:
+    """The index template is put while the use case is wired, so a wrong login is found before the
+    stream starts: no batch is cut and the group commits nothing."""
+    index, topic = unique_index(), new_topic(kafka.bootstrap_servers)
+    produce(kafka.bootstrap_servers, topic, json_events(10))
+    settings = reading_from_start(tmp_path, kafka.bootstrap_servers, topic)
+    section = es_section(elasticsearch, index, password=f"not-{elasticsearch.password}")
+    conf = streaming_usecase(tmp_path / "uc", section)
+    with pytest.raises(UseCaseError, match=r"^\(Every Event\) - Failed: .*putting index template.*HTTP 401"):
+        run_streaming(
+            spark_context, settings, [prepare(settings, read_usecase(conf))], debug=False, timeout=60
+        )
+    assert set(committed(kafka.bootstrap_servers, group_of(topic), topic).values()) == {None}
+    assert not client.indices.exists(index=index)
+
+
 ELSEWHERE = {"names": ["elsewhere-*"], "privileges": ["write", "create_index"]}
 
 
