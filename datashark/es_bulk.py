@@ -285,7 +285,7 @@ class PartitionWriter:
             pending = again
         raise ElasticsearchError(
             f"Elasticsearch at {self.connection.where}: bulk failed after {TRIES} tries: "
-            f"{len(pending)} documents refused, last with {last}"
+            f"{len(pending)} document{'' if len(pending) == 1 else 's'} refused, last with {last}"
         )
 
 

@@ -46,6 +46,7 @@ from tests.services.kafka_helpers import (
     run_until,
     usecase,
 )
+from tests.services.server import free_port
 from tests.services.servers.elasticsearch import ElasticsearchNode
 from tests.services.servers.kafka import KafkaBroker
 
@@ -434,6 +435,66 @@ def test_a_stream_refused_by_elasticsearch_stops_at_start_before_reading_kafka(
         )
     assert set(committed(kafka.bootstrap_servers, group_of(topic), topic).values()) == {None}
     assert not client.indices.exists(index=index)
+
+
+def test_hosts_lists_several_nodes_and_a_node_that_is_down_is_passed_over(
+    spark_context, elasticsearch: ElasticsearchNode, client: Elasticsearch, tmp_path: Path
+) -> None:
+    index = unique_index()
+    hosts = f"127.0.0.1:{free_port()}, {elasticsearch.url}"  # the first one has nothing listening
+    section = es_section(elasticsearch, index, host=None, port=None, hosts=hosts)
+    assert port_scan_indexed(spark_context, client, tmp_path, section, index) == len(BATCH_LINES)
+
+
+def flood_stage_block(client: Elasticsearch, index: str, blocked: bool) -> None:
+    """What a node past its disk flood-stage watermark does to an index: writes get 429."""
+    client.indices.put_settings(
+        index=index, settings={"index.blocks.read_only_allow_delete": blocked or None}
+    )
+
+
+def test_documents_answered_429_are_sent_again_until_the_cluster_takes_them(
+    spark_context, elasticsearch: ElasticsearchNode, client: Elasticsearch, tmp_path: Path
+) -> None:
+    """The block is lifted 2 s after the run put its index template (its bulk follows within a
+    second; tries go on for 7.5 s), so the first tries are refused and a later one lands."""
+    index = unique_index()
+    client.indices.create(index=index)
+    flood_stage_block(client, index, True)
+
+    def lift_during_the_tries() -> None:
+        wait_for(lambda: client.indices.exists_index_template(name=f"datashark-{index}"), "the template")
+        time.sleep(2)
+        flood_stage_block(client, index, False)
+
+    lifter = threading.Thread(target=lift_during_the_tries)
+    lifter.start()
+    try:
+        assert (
+            port_scan_indexed(spark_context, client, tmp_path, es_section(elasticsearch, index), index) == 3
+        )
+    finally:
+        lifter.join()
+    assert not list(settings_for(tmp_path).deadletter_dir.rglob("*.jsonl"))
+
+
+def test_a_cluster_that_keeps_answering_429_fails_the_batch_after_its_tries(
+    spark_context, elasticsearch: ElasticsearchNode, client: Elasticsearch, tmp_path: Path
+) -> None:
+    index = unique_index()
+    client.indices.create(index=index)
+    flood_stage_block(client, index, True)
+    try:
+        message = port_scan_failure(spark_context, tmp_path, es_section(elasticsearch, index))
+    finally:
+        flood_stage_block(client, index, False)
+    assert re.fullmatch(
+        rf"\(Port Scan\) - Failed: Elasticsearch at {re.escape(elasticsearch.url)}: bulk failed after 5 "
+        r"tries: [12] documents? refused, last with 429 cluster_block_exception: .*read-only-allow-delete.*",
+        message,
+    ), message
+    assert count(client, index) == 0
+    assert not list(settings_for(tmp_path).deadletter_dir.rglob("*.jsonl"))
 
 
 ELSEWHERE = {"names": ["elsewhere-*"], "privileges": ["write", "create_index"]}
