@@ -169,11 +169,12 @@ def test_tcp_rfc5424_in_either_framing(
     )
 
 
-def test_tcp_rfc3164(spark_context, syslog: Syslog, tmp_path: Path) -> None:
+@pytest.mark.parametrize("protocol", ["udp", "tcp"])
+def test_rfc3164(spark_context, syslog: Syslog, tmp_path: Path, protocol: str) -> None:
     token = new_token()
     keys_ = f"""
-        port = {syslog.tcp_port}
-        protocol = tcp
+        port = {syslog.port(protocol)}
+        protocol = {protocol}
         format = rfc3164
         hostname = sensor2
         facility = local3
@@ -195,6 +196,40 @@ def test_tcp_rfc3164(spark_context, syslog: Syslog, tmp_path: Path) -> None:
         datetime.fromisoformat(e["timestamp"]) == datetime.fromisoformat(doc["@timestamp"])
         for e, doc in zip(parsed, bodies(parsed), strict=True)
     )
+
+
+FOUR_PARTITIONS_CODE = """
+def load(batchData):
+    rows = batchData.map(lambda line: (line, 1.0))  # keys end in -<row number>
+    return rows.partitionBy(4, lambda key: int(key.rsplit("-", 1)[1]))
+"""
+
+
+def wait_for_closed(syslog: Syslog, before: tuple[int, int]) -> tuple[int, int]:
+    """The connections opened and closed since ``before``, once every one opened is closed (or
+    after 5 s: a socket left open would never be)."""
+    deadline = time.monotonic() + 5
+    while True:
+        opened, closed = (now - then for now, then in zip(syslog.tcp_connections(), before, strict=True))
+        if (opened and opened == closed) or time.monotonic() > deadline:
+            return opened, closed
+        time.sleep(0.1)
+
+
+def test_each_partition_sends_through_one_tcp_connection_it_closes(
+    spark_context, syslog: Syslog, tmp_path: Path
+) -> None:
+    token = new_token()
+    conf = usecase(
+        tmp_path / "uc",
+        f"Sockets {token}",
+        f"port = {syslog.tcp_port}\nprotocol = tcp\n",
+        code=FOUR_PARTITIONS_CODE,
+    )
+    before = syslog.tcp_connections()
+    run_batch_usecase(spark_context, conf, keys(token))
+    syslog.wait_for(ROWS, containing=token)
+    assert wait_for_closed(syslog, before) == (4, 4)
 
 
 def test_standalone_with_debug_prints_each_message_it_sends(syslog: Syslog, tmp_path: Path) -> None:
@@ -241,12 +276,15 @@ def test_rows_that_cannot_be_sent_are_dead_letters(
     assert not [line for line in syslog.messages() if f"{token}-big" in line or f"{token}-nan" in line]
 
 
-def test_streaming_batches_are_each_sent_once(spark_context, syslog: Syslog, tmp_path: Path) -> None:
+@pytest.mark.parametrize("protocol", ["udp", "tcp"])
+def test_streaming_batches_are_each_sent_once(
+    spark_context, syslog: Syslog, tmp_path: Path, protocol: str
+) -> None:
     token = new_token()
     conf = usecase(
         tmp_path / "uc",
         f"Stream {token}",
-        f"port = {syslog.tcp_port}\nprotocol = tcp\n",
+        f"port = {syslog.port(protocol)}\nprotocol = {protocol}\n",
         code=STREAM_CODE,
         stream=True,
     )
@@ -259,9 +297,13 @@ def test_streaming_batches_are_each_sent_once(spark_context, syslog: Syslog, tmp
             time.sleep(2)
             drop(conf.parent / "incoming", f"{number}.log", lines)
 
+    before = syslog.tcp_connections()
     stream_while(spark_context, settings, [prepared], dropper, timeout=9)
 
     docs = bodies(syslog.wait_for_parsed(30, containing=token))
+    if protocol == "tcp":
+        opened, closed = wait_for_closed(syslog, before)
+        assert opened >= 3 and closed == opened, "a connection per partition of each batch, none left open"
     time.sleep(0.5)
     assert len(syslog.wait_for(30, containing=token)) == 30, "each row exactly once"
     assert sorted(doc["source_ip"] for doc in docs) == sorted(key for wave in waves for key in wave)

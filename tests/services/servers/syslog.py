@@ -74,7 +74,8 @@ def write_config(folder: Path, udp_port: int, tcp_port: int) -> Path:
 # processInternalMessages: rsyslogd's own notices go to the rule below, not to the system's /dev/log
 global(workDirectory={_quote(work)} processInternalMessages="on" maxMessageSize="{MAX_MESSAGE_SIZE}")
 module(load="imudp")
-module(load="imtcp")
+# rsyslogd notes every TCP connection opened and closed, so tests can count a sender's sockets
+module(load="imtcp" notifyOnConnectionOpen="on" notifyOnConnectionClose="on")
 template(name="raw" type="string" string="%rawmsg%\\n")
 template(name="parsed" type="list" option.jsonf="on") {{
 {parsed}
@@ -107,6 +108,17 @@ class Syslog:
     tcp_port: int
     messages_path: Path
     parsed_path: Path
+
+    def tcp_connections(self) -> tuple[int, int]:
+        """How many TCP connections rsyslogd has seen opened, and closed by their sender, so far."""
+        internal = _lines(self.messages_path.with_name("rsyslogd-internal.log"))
+        opened = sum("imtcp: connection established with host" in line for line in internal)
+        closed = sum("closed by remote peer" in line for line in internal)
+        return opened, closed
+
+    def port(self, protocol: str) -> int:
+        """The port rsyslog listens on for ``protocol`` (``udp`` or ``tcp``)."""
+        return {"udp": self.udp_port, "tcp": self.tcp_port}[protocol]
 
     def send_udp(self, line: str) -> None:
         with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
