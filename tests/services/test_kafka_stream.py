@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 from collections import Counter
 from pathlib import Path
 
@@ -15,6 +16,8 @@ from datashark.errors import UseCaseError
 from datashark.kafka.replay import batch_time_of
 from datashark.streaming import run_streaming
 from datashark.usecase import read_usecase
+from tests.conftest import REPO
+from tests.integration.conftest import run_script
 from tests.services.kafka_helpers import (
     committed,
     end_offsets,
@@ -176,3 +179,37 @@ def test_a_debug_run_prints_and_commits_nothing(
     assert re.search(r"\('e\d+', 1, \{'kind': ''\}\)", capsys.readouterr().out), "pprint shows the rows"
     assert not (tmp_path / "uc" / "out.csv").exists()
     assert committed(kafka.bootstrap_servers, group, topic) == {0: None, 1: None}
+
+
+@pytest.mark.parametrize("script", ["standalone.sh", "start.sh"])
+def test_the_scripts_read_an_in_kafka_override_instead_of_the_global_stream(
+    kafka: KafkaBroker, tmp_path: Path, script: str
+) -> None:
+    """The original's production path ignored [in_kafka]; here both scripts read the override's
+    topic (given with the original's key, topic) and leave the global stream's alone."""
+    global_topic, own_topic = new_topic(kafka.bootstrap_servers), new_topic(kafka.bootstrap_servers)
+    produce(kafka.bootstrap_servers, global_topic, json_events(40, kind="global"))
+    produce(kafka.bootstrap_servers, own_topic, json_events(60, 500, kind="own"))
+    group = group_of(own_topic)
+    home = tmp_path / "home"
+    shutil.copytree(REPO / "plugins", home / "plugins")
+    (home / "datashark.conf").write_text(
+        f"kafka.bootstrap.servers = {kafka.bootstrap_servers}\nkafka.topics = {global_topic}\n"
+        f"kafka.group.id = {group}\nkafka.starting.offsets = earliest\nbatch.interval = 2\n"
+    )
+    conf = usecase(
+        home / "conf" / "proxy",
+        "Proxy",
+        extra="enabled = true\ninput = kafka",
+        sections=f"[in_kafka]\ntopic = {own_topic}",
+    )
+    args = ["--timeout", "15"] + ([str(conf)] if script == "standalone.sh" else [])
+    result = run_script(script, *args, cwd=tmp_path, env={"DATASHARK_HOME": str(home)})
+    assert result.returncode == 0, result.stderr[-3000:]
+
+    assert ids_in(conf.parent / "out.csv") == Counter(f"e{n}" for n in range(500, 560))
+    assert f"Local Kafka Stream (topics {own_topic}" in result.stdout
+    assert committed(kafka.bootstrap_servers, group, own_topic) == end_offsets(
+        kafka.bootstrap_servers, own_topic
+    )
+    assert set(committed(kafka.bootstrap_servers, group, global_topic).values()) == {None}
