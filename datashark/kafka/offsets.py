@@ -72,7 +72,7 @@ class CommitTracker:
         self.consumers: set[str] = set()
         self.pending: dict[Any, dict[Partition, int]] = {}
         self.delivered_up_to: dict[str, Any] = {}
-        self.running: dict[tuple[str, Any], int] = {}
+        self.outstanding: dict[tuple[str, Any], int] = {}
         self.failed: str | None = None
         self.lock = threading.Lock()
 
@@ -95,7 +95,7 @@ class CommitTracker:
         of a batch before it runs any job of the next one, so no later delivery can be committed
         past this one before it reports."""
         with self.lock:
-            self.running[consumer, batch_time] = self.running.get((consumer, batch_time), 0) + 1
+            self.outstanding[consumer, batch_time] = self.outstanding.get((consumer, batch_time), 0) + 1
 
     def delivered(self, consumer: str, batch_time: Any) -> dict[Partition, int] | None:
         """Note a delivery; returns the positions to commit now, if any became safe.
@@ -112,7 +112,7 @@ class CommitTracker:
             if set(self.delivered_up_to) != self.consumers:
                 return None
             covered = min(self.delivered_up_to.values())
-            safe = [time for time in self.pending if time <= covered and not self._running_until(time)]
+            safe = [time for time in self.pending if time <= covered and not self._outstanding_until(time)]
             if not safe:
                 return None
             positions = self.pending[max(safe)]
@@ -128,10 +128,10 @@ class CommitTracker:
 
     def _finished(self, consumer: str, batch_time: Any) -> None:
         key = (consumer, batch_time)
-        if self.running.get(key, 0) > 1:
-            self.running[key] -= 1
+        if self.outstanding.get(key, 0) > 1:
+            self.outstanding[key] -= 1
         else:
-            self.running.pop(key, None)
+            self.outstanding.pop(key, None)
 
-    def _running_until(self, batch_time: Any) -> bool:
-        return any(time <= batch_time for _, time in self.running)
+    def _outstanding_until(self, batch_time: Any) -> bool:
+        return any(time <= batch_time for _, time in self.outstanding)
