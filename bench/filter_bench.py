@@ -17,7 +17,7 @@ import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
-from datashark.events import EventParser, EventStage
+from datashark.events import DEFAULT_MAX_EVENT_BYTES, EventParser, EventStage
 from datashark.filters import LogFilter
 
 INCLUDE = {"id.orig_h": r"10\.18\.", "proto": "udp", "qtype_name": "^(SRV|A|AAAA)$"}
@@ -55,6 +55,7 @@ def datashark_filter(lines: Iterable[str]) -> list:
         LogFilter(INCLUDE, EXCLUDE, where="bench"),
         NoDeadLetters(),
         stage="input",
+        max_event_bytes=DEFAULT_MAX_EVENT_BYTES,
     )
     return list(stage(lines))
 

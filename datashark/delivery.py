@@ -31,15 +31,17 @@ def events_for_load(
     filtered: bool,
     text_only: bool = True,
 ):
-    """``lines`` (an RDD or DStream) as ``load()`` should see them: parsed, filtered, or as they are.
+    """``lines`` (an RDD or DStream) as ``load()`` should see them: parsed, filtered, or as they are,
+    and never larger than the use case's ``max.event.bytes``.
 
     Unless ``text_only``, ``lines`` may carry ``bytes`` (a Kafka message that is not UTF-8 text),
     which the stage dead-letters.
     """
     log_filter = prepared.log_filter if filtered else None
-    if text_only and not prepared.parser.structured and not log_filter:
-        return lines
-    return lines.mapPartitions(EventStage(prepared.parser, log_filter, dead_letters, stage=stage))
+    stage_of_events = EventStage(
+        prepared.parser, log_filter, dead_letters, stage=stage, max_event_bytes=prepared.max_event_bytes
+    )
+    return lines.mapPartitions(stage_of_events)
 
 
 def start_output(prepared: Prepared) -> None:

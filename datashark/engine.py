@@ -20,7 +20,7 @@ from types import ModuleType
 from xml.sax.saxutils import quoteattr
 
 from datashark.errors import DataSharkError, UseCaseError
-from datashark.events import EventParser
+from datashark.events import DEFAULT_MAX_EVENT_BYTES, EventParser
 from datashark.filters import LogFilter
 from datashark.plugins import InputPlugin, LegacyPlugin, OutputPlugin, load_input_plugin, load_output_plugin
 from datashark.settings import Settings
@@ -31,6 +31,11 @@ POOL_FILE_PROPERTY = "spark.scheduler.allocation.file"
 OWN_ERROR_PREFIX = re.compile(r"^datashark(?:\.\w+)*\.\w+Error: ")
 # Quiet console; and the web UI, which has no authentication, may show but not kill jobs.
 DEFAULT_SPARK_CONFIG = {"spark.ui.showConsoleProgress": "false", "spark.ui.killEnabled": "false"}
+# Hadoop's line reader (files, batch and folder streams) skips lines longer than this, so a huge
+# file without newlines costs a bounded buffer instead of the JVM. Lines between max.event.bytes
+# and this limit still reach Python, which dead-letters them with their size.
+LINE_LENGTH_PROPERTY = "spark.hadoop.mapreduce.input.linerecordreader.line.maxlength"
+FILE_LINE_LIMIT_FACTOR = 64
 
 
 @dataclass
@@ -43,11 +48,7 @@ class Prepared:
     parser: EventParser
     log_filter: LogFilter
     source: InputPlugin | None
-
-    @property
-    def reshapes_events(self) -> bool:
-        """Whether raw lines must go through the EventStage before ``load()``."""
-        return self.parser.structured or bool(self.log_filter)
+    max_event_bytes: int = DEFAULT_MAX_EVENT_BYTES
 
 
 def prepare(settings: Settings, usecase: UseCase) -> Prepared:
@@ -60,7 +61,8 @@ def prepare(settings: Settings, usecase: UseCase) -> Prepared:
     if usecase.type == "streaming":
         source = load_input_plugin(settings, usecase) if conf["input"] else global_input(settings, usecase)
     plugin = load_output_plugin(settings.home, usecase)
-    return Prepared(usecase, import_code(usecase), plugin, parser, log_filter, source)
+    max_event_bytes = conf["max.event.bytes"] or settings.max_event_bytes
+    return Prepared(usecase, import_code(usecase), plugin, parser, log_filter, source, max_event_bytes)
 
 
 def global_input(settings: Settings, usecase: UseCase) -> InputPlugin:
@@ -95,6 +97,7 @@ def spark_conf(settings: Settings, master: str, app_name: str, run_config: dict[
     log_config = resources.files("datashark").joinpath("log4j2.properties")
     values = {
         **DEFAULT_SPARK_CONFIG,
+        LINE_LENGTH_PROPERTY: str(min(settings.max_event_bytes * FILE_LINE_LIMIT_FACTOR, 2**31 - 1)),
         "spark.driver.extraJavaOptions": f"-Dlog4j2.configurationFile=file:{log_config}",
         **(run_config or {}),
         **settings.spark_config,

@@ -2,7 +2,8 @@
 
 ``text`` hands the line over untouched; ``json`` parses it into a dict; ``regex`` matches it
 against the conf's ``pattern`` and hands over the named groups as a dict. An event that
-cannot be parsed raises ``EventError``; the engine sends it to the dead-letter store.
+cannot be parsed, is larger than ``max.event.bytes`` or makes the parser or the filter raise
+anything at all becomes a dead letter: one hostile event never fails its batch.
 """
 
 from __future__ import annotations
@@ -17,6 +18,9 @@ import orjson
 from datashark.errors import ConfigError
 
 FORMATS = ("text", "json", "regex")
+MAX_JSON_DEPTH = 1024  # orjson's limit
+DEFAULT_MAX_EVENT_BYTES = 4 << 20  # max.event.bytes when datashark.conf sets none
+MAX_REASON_CHARS = 300
 
 
 class EventError(ValueError):
@@ -59,13 +63,18 @@ def parse_json(raw: str) -> dict[str, Any]:
     """A JSON object, or EventError saying why not (the filter needs named fields).
 
     orjson parses about four times faster than the standard library, which dominates the cost
-    of filtering; the standard library still gets the rare text orjson refuses (NaN, ...).
+    of filtering; the standard library still gets the rare text orjson refuses (NaN, ...), but
+    not text nested deeper than orjson allows, which would exhaust Python's stack instead.
     """
     try:
         event = orjson.loads(raw)
-    except orjson.JSONDecodeError:
+    except orjson.JSONDecodeError as first:
+        if "recursion" in str(first).lower():
+            raise EventError(f"not JSON: nested deeper than {MAX_JSON_DEPTH} levels") from None
         try:
             event = json.loads(raw)
+        except RecursionError:
+            raise EventError(f"not JSON: nested deeper than {MAX_JSON_DEPTH} levels") from None
         except (ValueError, TypeError) as err:
             raise EventError(f"not JSON: {err}") from None
     if not isinstance(event, dict):
@@ -77,21 +86,33 @@ class EventStage:
     """mapPartitions function from raw lines to what ``load()`` receives.
 
     Each event is parsed once: into the format the use case asked for, or as JSON only for
-    the ``[log_filter]`` when the use case wants text. Unparseable events become dead letters.
+    the ``[log_filter]`` when the use case wants text. Events larger than ``max_event_bytes``,
+    unparseable ones, and any whose parsing or filtering raises become dead letters.
     """
 
-    def __init__(self, parser: EventParser, log_filter, dead_letters, *, stage: str) -> None:
+    def __init__(
+        self, parser: EventParser, log_filter, dead_letters, *, stage: str, max_event_bytes: int
+    ) -> None:
         self.parser = parser
         self.log_filter = log_filter if log_filter else None
         self.dead_letters = dead_letters
         self.stage = stage
+        self.max_event_bytes = max_event_bytes
 
-    def __call__(self, lines: Iterable[str]) -> Iterator[Any]:
+    def __call__(self, lines: Iterable[str | bytes]) -> Iterator[Any]:
         parse, keep, dead = self.parser.parse, self.log_filter, self.dead_letters
         filter_text = keep is not None and not self.parser.structured
+        passes_as_is = keep is None and not self.parser.structured
         for raw in lines:
+            too_large = oversize(raw, self.max_event_bytes)
+            if too_large:
+                dead.add(self.stage, too_large, raw[:MAX_SHOWN_OF_OVERSIZE])
+                continue
             if type(raw) is bytes:  # from an input that could not decode it
                 dead.add(self.stage, _undecodable(raw), raw.decode("utf-8", "backslashreplace"))
+                continue
+            if passes_as_is:
+                yield raw
                 continue
             try:
                 event = parse(raw)
@@ -100,7 +121,30 @@ class EventStage:
             except EventError as err:
                 dead.add(self.stage, str(err), raw)
                 continue
+            except RecursionError:
+                dead.add(self.stage, "nested too deeply to parse or filter", raw)
+                continue
+            except Exception as err:  # whatever one event makes a parser or filter raise
+                dead.add(self.stage, unexpected(err), raw)
+                continue
             yield event
+
+
+MAX_SHOWN_OF_OVERSIZE = 4096  # characters of an oversized event kept in its dead letter
+
+
+def oversize(raw: str | bytes, limit: int) -> str | None:
+    """Why ``raw`` is over ``limit`` bytes (UTF-8), or None. Only long texts are encoded."""
+    if len(raw) * (1 if type(raw) is bytes else 4) <= limit:
+        return None
+    size = len(raw) if type(raw) is bytes else len(raw.encode("utf-8", "surrogatepass"))
+    return f"event of {size} bytes is larger than max.event.bytes ({limit})" if size > limit else None
+
+
+def unexpected(err: BaseException) -> str:
+    """A dead letter's reason for an exception nobody expected from one event."""
+    text = f"{type(err).__name__}: {err}" if str(err) else type(err).__name__
+    return f"parsing failed: {text[:MAX_REASON_CHARS]}"
 
 
 def _undecodable(raw: bytes) -> str:

@@ -44,6 +44,7 @@ class Settings:
     kafka: dict[str, object] = field(default_factory=dict)
     # Set for a production run whose data files were copied to HDFS (see datashark.staging).
     staging: StagingArea | None = None
+    max_event_bytes: int = 4 << 20
 
     @property
     def conf_path(self) -> Path:
@@ -92,5 +93,6 @@ def load_settings(home: Path | None = None) -> Settings:
         hdfs_user=conf["hdfs.user"],
         hdfs_staging_dir=conf["hdfs.staging.dir"],
         spark_config=dict(conf["spark_config"]),
+        max_event_bytes=conf["max.event.bytes"],
         kafka={key: value for key, value in conf.items() if key.startswith(("kafka.", "zookeeper."))},
     )

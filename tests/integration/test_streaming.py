@@ -85,23 +85,31 @@ def test_two_use_cases_share_a_folder_each_with_its_own_filter(spark_context, tm
 
 
 def test_garbage_goes_to_dead_letters_and_the_stream_goes_on(spark_context, tmp_path: Path, capsys) -> None:
-    conf = streaming_usecase(tmp_path / "uc", "Garbage", extra="[log_filter]\n[[include]]\nproto = tcp")
+    extra = "max.event.bytes = 150000\n[log_filter]\n[[include]]\nproto = tcp"
+    conf = streaming_usecase(tmp_path / "uc", "Garbage", extra=extra)
     incoming = tmp_path / "uc" / "incoming"
     incoming.mkdir()
+    bomb, huge = "[" * 100_000, json.dumps({"host": "big", "proto": "tcp", "pad": "x" * 200_000})
     run_with_drops(
         spark_context,
         tmp_path,
         [conf],
-        [(incoming, "1.log", ["garbage", "[1, 2]", *events("web1")]), (incoming, "2.log", events("web4"))],
+        [
+            (incoming, "1.log", ["garbage", "[1, 2]", bomb, *events("web1")]),
+            (incoming, "2.log", [huge, *events("web4")]),
+        ],
     )
     assert sorted(row[1] for row in read_csv(tmp_path / "uc" / "out.csv")) == ["web1", "web4"]
     records = [
         json.loads(line) for path in (tmp_path / "deadletter").rglob("*.jsonl") for line in path.open()
     ]
-    assert sorted(record["event"] for record in records) == ["[1, 2]", "garbage"]
+    reasons = {record["event"][:10]: record["reason"] for record in records}
+    assert sorted(reasons) == sorted(["[1, 2]", "garbage", bomb[:10], huge[:10]])
+    assert "nested deeper than" in reasons[bomb[:10]]
+    assert reasons[huge[:10]] == f"event of {len(huge)} bytes is larger than max.event.bytes (150000)"
     assert {record["stage"] for record in records} == {"input"}
     assert all(record["usecase"] == "Garbage" for record in records)
-    assert "(2 Dead Letters)" in capsys.readouterr().out
+    assert "(4 Dead Letters)" in capsys.readouterr().out
 
 
 def test_bad_rows_from_load_are_dead_letters(spark_context, tmp_path: Path) -> None:

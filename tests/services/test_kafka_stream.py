@@ -92,13 +92,19 @@ def test_malformed_messages_are_dead_lettered_and_the_stream_goes_on(
 ) -> None:
     topic = new_topic(kafka.bootstrap_servers, partitions=1)
     good = json_events(3, kind="ok")
+    bomb, huge = "[" * 100_000, json.dumps({"kind": "ok", "pad": "x" * 200_000})
     produce(
         kafka.bootstrap_servers,
         topic,
-        [good[0], "not json at all", b"\xff\xfe bad utf-8", b"", None, *good[1:]],
+        [good[0], "not json at all", b"\xff\xfe bad utf-8", b"", None, bomb, huge, *good[1:]],
     )
     settings = reading_from_start(tmp_path, kafka.bootstrap_servers, topic)
-    conf = usecase(tmp_path / "uc", "Malformed", sections="[log_filter]\n[[include]]\nkind = ok")
+    conf = usecase(
+        tmp_path / "uc",
+        "Malformed",
+        extra="max.event.bytes = 150000",
+        sections="[log_filter]\n[[include]]\nkind = ok",
+    )
     out = tmp_path / "uc" / "out.csv"
     run_until(spark_context, settings, [conf], lambda: sum(ids_in(out).values()) >= 3)
 
@@ -107,7 +113,15 @@ def test_malformed_messages_are_dead_lettered_and_the_stream_goes_on(
         json.loads(line) for path in (tmp_path / "deadletter").rglob("*.jsonl") for line in path.open()
     ]
     reasons = sorted(letter["reason"].split(":")[0] for letter in letters)
-    assert reasons == ["empty message", "empty message", "not JSON", "not valid UTF-8"]
+    assert reasons == [
+        "empty message",
+        "empty message",
+        f"event of {len(huge)} bytes is larger than max.event.bytes (150000)",
+        "not JSON",
+        "not JSON",
+        "not valid UTF-8",
+    ]
+    assert any("nested deeper than" in letter["reason"] for letter in letters)
     assert {letter["usecase"] for letter in letters} == {"Malformed"}
     assert any(letter["event"] == "\\xff\\xfe bad utf-8" for letter in letters)
 
