@@ -5,7 +5,10 @@
 #
 #   ./install.sh               environment in ./.venv
 #   ./install.sh --prefix DIR  environment in DIR/datashark (recorded in .datashark-venv)
-#   ./install.sh --dev         also the test and lint tools (pytest, ruff)
+#   ./install.sh --kerberos    also the Kerberos login to WebHDFS (builds gssapi: as root on Debian,
+#                              installs libkrb5-dev, gcc and python3-dev for it)
+#   ./install.sh --dev         also the test and lint tools (pytest, ruff), and --kerberos
+# Versions are those of constraints.txt, which the test suite last passed with.
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -21,7 +24,8 @@ while (($#)); do
   case "$1" in
     --prefix) [[ $# -ge 2 ]] || die "--prefix needs a directory"; venv="$2/datashark"; shift 2 ;;
     --prefix=*) venv="${1#--prefix=}/datashark"; shift ;;
-    --dev) extras="$extras,dev"; shift ;;
+    --kerberos) extras="$extras,kerberos"; shift ;;
+    --dev) extras="$extras,kerberos,dev"; shift ;;
     -h|--help) usage; exit 0 ;;
     *) usage >&2; printf '[X] unknown option: %s\n' "$1" >&2; exit 2 ;;
   esac
@@ -83,22 +87,36 @@ make_venv() {
   fi
 }
 
+# gssapi (under requests-kerberos) has no wheel: it compiles against MIT Kerberos.
+kerberos_build_tools() {
+  [[ ",$extras," == *,kerberos,* ]] || return 0
+  local headers
+  headers="$("$venv/bin/python" -c 'import sysconfig; print(sysconfig.get_paths()["include"])')"
+  if command -v krb5-config >/dev/null && command -v gcc >/dev/null && [[ -f "$headers/Python.h" ]]; then
+    return
+  fi
+  is_debian_root || die "the kerberos extra builds gssapi: install libkrb5-dev (krb5-config), gcc and python3-dev"
+  apt_install libkrb5-dev gcc python3-dev
+}
+
 install_package() {
   local stamp="$venv/.datashark-installed" want
-  want="$(cat "$root/pyproject.toml" | sha1sum | cut -d' ' -f1) $root [$extras]"
+  want="$(cat "$root/pyproject.toml" "$root/constraints.txt" | sha1sum | cut -d' ' -f1) $root [$extras]"
   if [[ -f "$stamp" && "$(<"$stamp")" == "$want" ]]; then
     say "dataShark [$extras] already installed in $venv"
     return
   fi
   say "Installing dataShark [$extras] into $venv (pip; the first time downloads PySpark, ~450 MB)"
-  "$venv/bin/python" -m pip install --quiet --disable-pip-version-check -e "$root[$extras]" \
-    || die "pip install -e '$root[$extras]' failed"
+  "$venv/bin/python" -m pip install --quiet --disable-pip-version-check \
+    --constraint "$root/constraints.txt" -e "$root[$extras]" \
+    || die "pip install -e '$root[$extras]' (with constraints.txt) failed"
   echo "$want" >"$stamp"
 }
 
 check_python
 check_java
 make_venv
+kerberos_build_tools
 install_package
 if [[ "$venv" == "$root/.venv" ]]; then
   rm -f "$root/.datashark-venv"

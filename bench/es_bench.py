@@ -70,7 +70,7 @@ def run_datashark(sc, settings, conf: Path, docs: int, partitions: int) -> float
     plugin.start()
     written = plugin.write(rows, Batch(BATCH_TIME, dead_letters))
     elapsed = time.perf_counter() - start
-    assert written == docs and dead_letters.flush() == 0, (written, docs)
+    assert written == docs and dead_letters.flush().count == 0, (written, docs)
     return elapsed
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from datashark import console
-from datashark.deadletter import DeadLetters
+from datashark.deadletter import dead_letters_for
 from datashark.delivery import deliver, events_for_load, report_dead_letters, start_output
 from datashark.engine import Prepared, usecase_failure
 from datashark.errors import UseCaseError
@@ -18,7 +18,7 @@ def run_batch(sc, settings: Settings, prepared: Prepared, *, debug: bool) -> Non
     from pyspark import RDD
 
     usecase = prepared.usecase
-    dead_letters = DeadLetters(sc, settings.deadletter_dir, usecase.name)
+    dead_letters = dead_letters_for(sc, settings, usecase)
     try:
         if not debug:
             start_output(prepared)

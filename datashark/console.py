@@ -1,7 +1,7 @@
 """Everything dataShark prints for people: the banner and the timestamped status lines.
 
 The wording follows the original dataShark so users' log watchers keep matching, minus its
-typos ("Recieved") and trailing spaces.
+typos ("Recieved") and trailing spaces. Every line is scrubbed of the secrets the confs hold.
 """
 
 from __future__ import annotations
@@ -10,6 +10,7 @@ import sys
 from datetime import datetime
 
 from datashark import __version__
+from datashark.secrets import scrub
 
 _LOGO = r"""               __      __        _____ __               __
           ____/ /___ _/ /_____ _/ ___// /_  ____ ______/ /__
@@ -31,7 +32,7 @@ def banner(mode: str) -> str:
 
 def say(message: str) -> None:
     """One line on stdout, flushed at once so it interleaves correctly with Spark's stderr."""
-    print(message, flush=True)
+    print(scrub(message), flush=True)
 
 
 def info(message: str) -> None:
@@ -41,7 +42,7 @@ def info(message: str) -> None:
 
 def to_stderr(message: str) -> None:
     """One line on stderr: notices that must not mix with results a script may capture."""
-    print(message, file=sys.stderr, flush=True)
+    print(scrub(message), file=sys.stderr, flush=True)
 
 
 def error(message: str) -> None:
@@ -49,9 +50,10 @@ def error(message: str) -> None:
     to_stderr(f"[X] {message}")
 
 
-def written(title: str, count: int, destination: str, dead_letters: int = 0) -> None:
-    """The per-batch result line users grep for, with the batch's dead letters when there are any."""
-    dead = f" ({dead_letters} Dead Letters)" if dead_letters else ""
+def written(title: str, count: int, destination: str, dead_letters: str = "") -> None:
+    """The per-batch result line users grep for, with the batch's dead letters when there are any
+    (``dead_letters`` as text: ``4 Dead Letters``; empty when none)."""
+    dead = f" ({dead_letters})" if dead_letters else ""
     if count:
         say(f"{timestamp()} - ({title}) - Written {count} Documents to {destination}{dead}")
     else:

@@ -3,40 +3,150 @@
 Executors report dead letters through a Spark accumulator, so they cost nothing while
 there are none and need no second pass over the data; the driver appends them to
 ``<deadletter.dir>/<use case>/<date>.jsonl`` after each batch and counts them.
+
+Dead letters are raw events, so the store is private: folders 0700, files 0600, opened without
+following a symbolic link. A use case may cap what its store grows by per day and keep it a
+number of days (``deadletter.max.bytes.per.day``, ``deadletter.retention.days``).
 """
 
 from __future__ import annotations
 
+import errno
 import json
+import os
 import re
-from datetime import datetime, timezone
+import stat
+import threading
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pyspark.accumulators import AccumulatorParam
 
+from datashark.errors import DataSharkError, UseCaseError
+from datashark.textfile import cut_torn_row
+
+if TYPE_CHECKING:
+    from datashark.settings import Settings
+    from datashark.usecase import UseCase
+
 MAX_RAW_CHARS = 4096
-MAX_KEPT_PER_BATCH = 10_000
+MAX_KEPT_PER_BATCH = 10_000  # records one flush keeps; the driver holds them in memory
+OUTPUT = "output"  # the stage of rows an output rejected: their events are committed with the batch
+FOLDER_MODE = 0o700
+FILE_MODE = 0o600
+DAY_FILE = re.compile(r"(\d{4}-\d{2}-\d{2})\.jsonl")
+
+
+class Letters:
+    """An accumulator's value: how many dead letters, the records kept, and the output rejections
+    not kept for want of room.
+
+    Merged in place (``merge``), so adding one record costs the same however many are kept. On the
+    driver, Spark's accumulator thread merges tasks' values while a streaming job may be flushing:
+    ``take`` empties it under the same lock, so no update lands between reading and resetting.
+    """
+
+    def __init__(self) -> None:
+        self.count = 0
+        self.kept: list[str] = []
+        self.output_overflow = 0
+        self._lock = threading.Lock()
+
+    def __getstate__(self) -> dict:
+        return {"count": self.count, "kept": self.kept, "output_overflow": self.output_overflow}
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state)
+        self._lock = threading.Lock()
+
+    def merge(self, other: Letters) -> Letters:
+        with self._lock:
+            self.count += other.count
+            room = MAX_KEPT_PER_BATCH - len(self.kept)
+            self.kept.extend(other.kept[: max(0, room)])
+            self.output_overflow += other.output_overflow
+        return self
+
+    def record(self, text: str, stage: str) -> None:
+        """One dead letter, as an executor adds it."""
+        self.count += 1
+        if len(self.kept) < MAX_KEPT_PER_BATCH:
+            self.kept.append(text)
+        elif stage == OUTPUT:
+            self.output_overflow += 1
+
+    def take(self) -> tuple[int, list[str], int]:
+        """``(count, kept, output_overflow)`` since the last take; empties this value."""
+        with self._lock:
+            taken = (self.count, self.kept, self.output_overflow)
+            self.count, self.kept, self.output_overflow = 0, [], 0
+        return taken
+
+
+class _OneLetter:
+    """What ``DeadLetters.add`` hands the accumulator: one record, merged without a Letters per call."""
+
+    __slots__ = ("stage", "text")
+
+    def __init__(self, text: str, stage: str) -> None:
+        self.text, self.stage = text, stage
 
 
 class _Collected(AccumulatorParam):
-    """``(count, records)``; records are capped so a flood of garbage cannot fill the driver."""
+    """Spark's view of ``Letters``: a fresh one per task, tasks' ones merged into the driver's."""
 
     def zero(self, value):
-        return (0, [])
+        return Letters()
 
     def addInPlace(self, first, second):  # noqa: N802 (PySpark's name)
-        count = first[0] + second[0]
-        kept = first[1] + second[1][: max(0, MAX_KEPT_PER_BATCH - len(first[1]))]
-        return (count, kept)
+        if isinstance(second, _OneLetter):
+            first.record(second.text, second.stage)
+            return first
+        return first.merge(second)
+
+
+@dataclass(frozen=True)
+class Flushed:
+    """One flush: dead letters counted, and those not stored because of today's byte cap."""
+
+    count: int = 0
+    not_kept: int = 0
+
+    def __str__(self) -> str:
+        if not self.count:
+            return ""
+        over = f", {self.not_kept} over today's cap not kept" if self.not_kept else ""
+        return f"{self.count} Dead Letters{over}"
+
+
+class RejectedRowsOverflowError(UseCaseError):
+    """More rows rejected by an output than one batch's dead letters hold."""
 
 
 class DeadLetters:
-    """Collects one use case's dead letters on the executors; ``flush()`` stores them."""
+    """Collects one use case's dead letters on the executors; ``flush()`` stores them.
 
-    def __init__(self, sc, folder: Path, usecase_name: str) -> None:
-        self.accumulator = sc.accumulator((0, []), _Collected())
+    ``max_bytes_per_day`` (0: no cap) bounds what one day's file grows to: past it dead letters
+    are counted, not stored. ``retention_days`` (0: forever) removes older days' files at a flush.
+    """
+
+    def __init__(
+        self,
+        sc,
+        folder: Path,
+        usecase_name: str,
+        *,
+        max_bytes_per_day: int = 0,
+        retention_days: int = 0,
+    ) -> None:
+        self.accumulator = sc.accumulator(Letters(), _Collected())
         self.usecase_name = usecase_name
+        self.base = folder
         self.folder = folder / _slug(usecase_name)
+        self.max_bytes_per_day = max_bytes_per_day
+        self.retention_days = retention_days
 
     def add(self, stage: str, reason: str, raw: object) -> None:
         """Record one dead letter (on an executor)."""
@@ -49,21 +159,98 @@ class DeadLetters:
             "event": text[:MAX_RAW_CHARS],
             "truncated": len(text) > MAX_RAW_CHARS,
         }
-        self.accumulator.add((1, [json.dumps(record, ensure_ascii=False)]))
+        self.accumulator.add(_OneLetter(json.dumps(record, ensure_ascii=False), stage))
 
-    def flush(self) -> int:
-        """Append what was collected since the last flush to today's file; returns the count."""
-        count, records = self.accumulator.value
-        self.accumulator.value = (0, [])
-        if records:
-            self.folder.mkdir(parents=True, exist_ok=True)
-            with open(self.path, "a", encoding="utf-8") as out:
-                out.writelines(record + "\n" for record in records)
-        return count
+    def flush(self) -> Flushed:
+        """Append what was collected since the last flush to today's file.
+
+        Raises ``RejectedRowsOverflowError`` when an output rejected more rows than the batch's
+        dead letters could keep: the batch fails, so its events are not committed and come again.
+        An ``OSError`` (a full disk) fails the batch likewise, after what fitted was written.
+        """
+        count, records, output_overflow = self.accumulator.value.take()
+        not_kept = self._store(records) if records else 0
+        self._expire()
+        if output_overflow:
+            raise RejectedRowsOverflowError(
+                f"{self.usecase_name}: the output rejected {output_overflow} more rows than one batch's "
+                f"{MAX_KEPT_PER_BATCH} dead letters hold; the batch failed so none is lost"
+            )
+        return Flushed(count, not_kept)
 
     @property
     def path(self) -> Path:
         return self.folder / f"{datetime.now().strftime('%Y-%m-%d')}.jsonl"
+
+    def _store(self, records: list[str]) -> int:
+        """Append ``records`` within today's cap; returns how many did not fit it."""
+        _private_folder(self.base)
+        _private_folder(self.folder)
+        handle = _open_private(self.path)
+        with os.fdopen(handle, "ab") as out:
+            size = cut_torn_row(handle)  # a line cut by a full disk; its batch failed and comes again
+            room = self.max_bytes_per_day - size if self.max_bytes_per_day else None
+            lines = []
+            for index, record in enumerate(records):
+                line = (record + "\n").encode("utf-8", "backslashreplace")
+                if room is not None:
+                    if len(line) > room:
+                        out.write(b"".join(lines))
+                        return len(records) - index
+                    room -= len(line)
+                lines.append(line)
+            out.write(b"".join(lines))
+        return 0
+
+    def _expire(self) -> None:
+        """Delete the days' files older than ``retention_days``."""
+        if not self.retention_days or not self.folder.is_dir():
+            return
+        oldest = date.today() - timedelta(days=self.retention_days - 1)
+        for path in self.folder.iterdir():
+            match = DAY_FILE.fullmatch(path.name)
+            if match and date.fromisoformat(match[1]) < oldest:
+                path.unlink(missing_ok=True)
+
+
+def dead_letters_for(sc, settings: Settings, usecase: UseCase) -> DeadLetters:
+    """The use case's store, with its conf's cap and retention, else datashark.conf's."""
+    conf = usecase.conf
+
+    def setting(key: str, default: int) -> int:
+        value = conf.get(key)
+        return default if value is None else value
+
+    return DeadLetters(
+        sc,
+        settings.deadletter_dir,
+        usecase.name,
+        max_bytes_per_day=setting("deadletter.max.bytes.per.day", settings.deadletter_max_bytes_per_day),
+        retention_days=setting("deadletter.retention.days", settings.deadletter_retention_days),
+    )
+
+
+def _private_folder(folder: Path) -> None:
+    """Create ``folder`` 0700; one made by someone else is left as it is."""
+    try:
+        folder.mkdir(mode=FOLDER_MODE, parents=True)
+    except FileExistsError:
+        return
+    os.chmod(folder, FOLDER_MODE)  # mkdir applies the umask
+
+
+def _open_private(path: Path) -> int:
+    """``path`` opened to append, created 0600, never through a symbolic link."""
+    try:
+        handle = os.open(path, os.O_RDWR | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, FILE_MODE)
+    except OSError as err:
+        if err.errno == errno.ELOOP:
+            raise DataSharkError(f"dead letters {path}: is a symbolic link, which is not followed") from None
+        raise
+    if not stat.S_ISREG(os.fstat(handle).st_mode):
+        os.close(handle)
+        raise DataSharkError(f"dead letters {path}: not a regular file")
+    return handle
 
 
 def _slug(name: str) -> str:

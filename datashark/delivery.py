@@ -56,7 +56,7 @@ def deliver(prepared: Prepared, rdd: RDD, dead_letters: DeadLetters, batch_time:
     plugin = prepared.plugin
     if isinstance(plugin, OutputPlugin):
         count = plugin.write(valid, Batch(batch_time, dead_letters))
-        console.written(plugin.title, count, plugin.destination, dead_letters.flush())
+        console.written(plugin.title, count, plugin.destination, str(dead_letters.flush()))
     else:
         prog_type = prepared.usecase.type
         plugin.save(valid if prog_type == "batch" else OneBatchStream(valid, batch_time), prog_type)
@@ -65,8 +65,6 @@ def deliver(prepared: Prepared, rdd: RDD, dead_letters: DeadLetters, batch_time:
 
 def report_dead_letters(prepared: Prepared, dead_letters: DeadLetters) -> None:
     """Store what was collected; say so when there was any (plugins that print their own lines)."""
-    count = dead_letters.flush()
-    if count:
-        console.say(
-            f"{console.timestamp()} - ({prepared.usecase.name}) - {count} Dead Letters in {dead_letters.path}"
-        )
+    flushed = dead_letters.flush()
+    if flushed.count:
+        console.say(f"{console.timestamp()} - ({prepared.usecase.name}) - {flushed} in {dead_letters.path}")

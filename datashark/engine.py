@@ -23,6 +23,7 @@ from datashark.errors import DataSharkError, UseCaseError
 from datashark.events import DEFAULT_MAX_EVENT_BYTES, EventParser
 from datashark.filters import LogFilter
 from datashark.plugins import InputPlugin, LegacyPlugin, OutputPlugin, load_input_plugin, load_output_plugin
+from datashark.secrets import scrub
 from datashark.settings import Settings
 from datashark.usecase import UseCase, import_code
 
@@ -183,5 +184,6 @@ def summarize(err: BaseException) -> str:
 
 
 def print_traceback(err: BaseException) -> None:
-    """The full story behind a failure, for ``--verbose``."""
-    traceback.print_exception(err, file=sys.stderr)
+    """The full story behind a failure, for ``--verbose``, without the confs' secrets."""
+    sys.stderr.write(scrub("".join(traceback.format_exception(err))))
+    sys.stderr.flush()

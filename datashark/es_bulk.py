@@ -4,8 +4,10 @@ Executors run ``PartitionWriter``: one client per partition, the rows sent as ND
 requests built with orjson (the client's own per-action serialising costs more than the
 network on a 2-core box). A whole request that fails with 429, 5xx or no connection is sent
 again after an exponential back-off, so are the documents Elasticsearch answers 429/5xx for;
-a document Elasticsearch rejects (a mapping conflict) goes to the dead letters. After
-``TRIES`` the batch fails with one line, so a streaming input acknowledges nothing. What no
+a document Elasticsearch rejects (a mapping conflict) goes to the dead letters. Once the
+retries of one request would outlast ``retry_seconds`` (the output's key, default 120 s: a node
+restart or a master election fits in it) the batch fails with one line, so a streaming input
+acknowledges nothing. What no
 retry can change fails the batch at once: a certificate that does not verify, credentials
 Elasticsearch does not accept (401), rights they lack or a write block (403), for a request
 or for a document (a document refused for want of rights would only be the first of many).
@@ -23,7 +25,7 @@ import re
 import ssl
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import orjson
@@ -36,8 +38,9 @@ if TYPE_CHECKING:
 
     from datashark.plugins import Batch
 
-TRIES = 5
-FIRST_BACKOFF = 0.5  # seconds; then 1, 2, 4: a cluster gets 7.5 s to come back before the batch fails
+DEFAULT_RETRY_SECONDS = 120.0  # how long one request may keep failing before its batch fails
+FIRST_BACKOFF = 0.5  # seconds; doubled after each failure, up to MAX_BACKOFF
+MAX_BACKOFF = 15.0
 MAX_CHUNK_BYTES = 8 << 20  # below http.max_content_length (100 MB) by far, and cheap to retry
 # Above Elastic's built-in templates (100); plus the pattern's literal length, so of two use cases
 # overlapping patterns (web-* and web-anomaly-*) the more specific one wins instead of a conflict.
@@ -61,11 +64,12 @@ class Connection:
     """How to reach the cluster; picklable, so executors open their own clients from it."""
 
     hosts: tuple[str, ...]
-    basic_auth: tuple[str, str] | None = None
-    api_key: str | None = None
+    basic_auth: tuple[str, str] | None = field(default=None, repr=False)
+    api_key: str | None = field(default=None, repr=False)
     ca_certs: str | None = None
     verify_certs: bool = True
     request_timeout: float = 30.0
+    retry_seconds: float = DEFAULT_RETRY_SECONDS
 
     @property
     def where(self) -> str:
@@ -86,13 +90,36 @@ class Connection:
         )
 
 
+class Backoff:
+    """The waits between tries of one request: 0.5 s, doubling to ``MAX_BACKOFF``, for as long as
+    the next try still starts within ``budget`` seconds of the first."""
+
+    def __init__(self, budget: float) -> None:
+        self.deadline = time.monotonic() + budget
+        self.wait = FIRST_BACKOFF
+        self.tries = 1
+        self.started = time.monotonic()
+
+    def again(self) -> bool:
+        """Sleep before the next try and return True, or return False when the budget is spent."""
+        if time.monotonic() + self.wait > self.deadline:
+            return False
+        time.sleep(self.wait)
+        self.wait = min(self.wait * 2, MAX_BACKOFF)
+        self.tries += 1
+        return True
+
+    def __str__(self) -> str:
+        return f"{self.tries} tries in {time.monotonic() - self.started:.0f} s"
+
+
 def retrying(connection: Connection, what: str, call: Callable[[], Result]) -> Result:
-    """``call()``, tried up to ``TRIES`` times while the cluster is down, busy or failing (429/5xx)."""
+    """``call()``, tried again while the cluster is down, busy or failing (429/5xx), for at most
+    the connection's ``retry_seconds``."""
     from elasticsearch import ApiError, TransportError
 
-    for attempt in range(TRIES):
-        if attempt:
-            time.sleep(FIRST_BACKOFF * 2 ** (attempt - 1))
+    backoff = Backoff(connection.retry_seconds)
+    while True:
         try:
             return call()
         except ApiError as err:
@@ -109,9 +136,10 @@ def retrying(connection: Connection, what: str, call: Callable[[], Result]) -> R
                     f"TLS certificate verification failed: {rejected.verify_message}"
                 ) from err
             last = f"{type(err).__name__}: {_one_line(str(err.message))}"
-    raise ElasticsearchError(
-        f"Elasticsearch at {connection.where}: {what} failed after {TRIES} tries: {last}"
-    )
+        if not backoff.again():
+            raise ElasticsearchError(
+                f"Elasticsearch at {connection.where}: {what} failed after {backoff}: {last}"
+            )
 
 
 def _retryable(status: int) -> bool:
@@ -254,9 +282,8 @@ class PartitionWriter:
         """One chunk: rejected documents dead-lettered, 429/5xx documents sent again, 401/403 fatal."""
         written = 0
         pending = chunk
-        for attempt in range(TRIES):
-            if attempt:
-                time.sleep(FIRST_BACKOFF * 2 ** (attempt - 1))
+        backoff = Backoff(self.connection.retry_seconds)
+        while True:
             request = b"".join(line for _, line in pending)
             answer = retrying(
                 self.connection,
@@ -283,10 +310,11 @@ class PartitionWriter:
             if not again:
                 return written
             pending = again
-        raise ElasticsearchError(
-            f"Elasticsearch at {self.connection.where}: bulk failed after {TRIES} tries: "
-            f"{len(pending)} document{'' if len(pending) == 1 else 's'} refused, last with {last}"
-        )
+            if not backoff.again():
+                raise ElasticsearchError(
+                    f"Elasticsearch at {self.connection.where}: bulk failed after {backoff}: "
+                    f"{len(pending)} document{'' if len(pending) == 1 else 's'} refused, last with {last}"
+                )
 
 
 def _item_error(result: dict[str, Any]) -> str:

@@ -10,6 +10,7 @@ streaming one gets each batch as a one-batch DStream (see ``one_batch_stream``).
 
 from __future__ import annotations
 
+import re
 import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -95,11 +96,29 @@ class OutputPlugin:
         return rdd.mapPartitions(_counted(self.partition_writer(batch))).sum()
 
 
+# What must not reach a terminal raw: C0 controls but tab (ANSI escapes start with \x1b, a newline
+# would forge a line), DEL, C1 controls (\x9b is an 8-bit CSI), Unicode line separators, bidi
+# overrides and isolates (text that reads other than it is), lone surrogates (no encoding takes them).
+UNPRINTABLE = re.compile("[\x00-\x08\x0a-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
+ESCAPES = {"\n": "\\n", "\r": "\\r"}
+
+
+def printable(text: str) -> str:
+    """``text`` with what a terminal would act on escaped: ``\\n``, ``\\x1b``, ``\\u202e``."""
+    return UNPRINTABLE.sub(lambda found: ESCAPES.get(found[0]) or _escape(found[0]), text)
+
+
+def _escape(char: str) -> str:
+    code = ord(char)
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
 def debug_print(text: str) -> None:
-    """Prints what a ``debug`` output sends, from wherever it runs. One ``write`` per call: Python
-    workers share Spark's stderr pipe, and ``print`` writes the text and its newline apart, so
-    two workers' lines would interleave."""
-    sys.stdout.write(text if text.endswith("\n") else text + "\n")
+    """Prints what a ``debug`` output sends, from wherever it runs, as one line: control characters
+    inside it are escaped (``printable``), so a row cannot move the cursor, recolour the terminal or
+    forge a line. One ``write`` per call: Python workers share Spark's stderr pipe, and ``print``
+    writes the text and its newline apart, so two workers' lines would interleave."""
+    sys.stdout.write(printable(text.removesuffix("\n")) + "\n")
     sys.stdout.flush()
 
 

@@ -45,6 +45,11 @@ class Settings:
     # Set for a production run whose data files were copied to HDFS (see datashark.staging).
     staging: StagingArea | None = None
     max_event_bytes: int = 4 << 20
+    deadletter_max_bytes_per_day: int = 0
+    deadletter_retention_days: int = 0
+    hdfs_webhdfs_scheme: str = "http"
+    hdfs_ca_file: str | None = None
+    hdfs_auth: str = "simple"
 
     @property
     def conf_path(self) -> Path:
@@ -92,7 +97,12 @@ def load_settings(home: Path | None = None) -> Settings:
         hdfs_webhdfs_port=conf["hdfs.webhdfs.port"],
         hdfs_user=conf["hdfs.user"],
         hdfs_staging_dir=conf["hdfs.staging.dir"],
+        hdfs_webhdfs_scheme=conf["hdfs.webhdfs.scheme"],
+        hdfs_ca_file=str(home / conf["hdfs.ca.file"]) if conf["hdfs.ca.file"] else None,
+        hdfs_auth=conf["hdfs.auth"],
         spark_config=dict(conf["spark_config"]),
         max_event_bytes=conf["max.event.bytes"],
+        deadletter_max_bytes_per_day=conf["deadletter.max.bytes.per.day"],
+        deadletter_retention_days=conf["deadletter.retention.days"],
         kafka={key: value for key, value in conf.items() if key.startswith(("kafka.", "zookeeper."))},
     )

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 
 from datashark import console
 from datashark.errors import ConfigError, DataSharkError
-from datashark.textfile import hdfs_user, webhdfs_client, webhdfs_errors
+from datashark.webhdfs import webhdfs, webhdfs_errors
 
 if TYPE_CHECKING:
     from datashark.settings import Settings
@@ -69,7 +69,8 @@ class Stager:
     """Copies the use cases' data to the run folder over WebHDFS, and removes the folder again.
 
     WebHDFS needs no Hadoop installation on the machine running ./start.sh; Spark then reads the
-    copies over HDFS's own protocol (``hdfs.host``:``hdfs.port``).
+    copies over HDFS's own protocol (``hdfs.host``:``hdfs.port``). WebHDFS may be HTTPS
+    (``hdfs.webhdfs.scheme``, ``hdfs.ca.file``) and log in with Kerberos (``hdfs.auth``).
     """
 
     def __init__(self, settings: Settings, app_name: str) -> None:
@@ -80,9 +81,17 @@ class Stager:
             )
         self.settings = settings
         self.app_name = app_name
-        self.webhdfs_url = f"http://{settings.hdfs_host}:{settings.hdfs_webhdfs_port}"
-        self.user = hdfs_user(settings.hdfs_user)
-        self.client = webhdfs_client(self.webhdfs_url, self.user)
+        self.connection = webhdfs(
+            settings.hdfs_host,
+            settings.hdfs_webhdfs_port,
+            scheme=settings.hdfs_webhdfs_scheme,
+            user=settings.hdfs_user,
+            auth=settings.hdfs_auth,
+            ca_file=settings.hdfs_ca_file,
+            where=str(settings.conf_path),
+            keys=("hdfs.webhdfs.scheme = http", "hdfs.ca.file", "hdfs.auth", "hdfs.user"),
+        )
+        self.client = self.connection.client()
         self.area: StagingArea | None = None
 
     def stage(self, usecases: list[UseCase]) -> StagingArea:
@@ -127,7 +136,7 @@ class Stager:
 
     def _errors(self, what: str):
         return webhdfs_errors(
-            f"HDFS staging ({what}, as {self.user}, hdfs.* in {self.settings.conf_path})",
-            self.webhdfs_url,
+            f"HDFS staging ({what}, as {self.connection.who}, hdfs.* in {self.settings.conf_path})",
+            self.connection,
             DataSharkError,
         )

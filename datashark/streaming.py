@@ -1,19 +1,23 @@
 """Streaming use cases: one StreamingContext, shared cached inputs, graceful stops.
 
-Functions handed to ``foreachRDD`` are real functions (PySpark inspects their arity) that
-close over picklable objects only: with a checkpoint directory set, Spark pickles them.
+Functions handed to ``transform``/``foreachRDD`` are real functions (PySpark inspects their
+arity). With a checkpoint directory set, Spark pickles them into the checkpoint at every batch,
+so they close over a use case's id in this module's registry, never over the prepared use case:
+its plugins hold passwords and API keys, which must not be written to disk. They reach
+executors only inside the tasks of a batch, built when its job runs.
 """
 
 from __future__ import annotations
 
-import shutil
+import itertools
 import signal
 import time
 import warnings
 from collections import Counter
 
 from datashark import console, failures
-from datashark.deadletter import DeadLetters
+from datashark.checkpoint import private_checkpoint, remove_checkpoint
+from datashark.deadletter import DeadLetters, dead_letters_for
 from datashark.delivery import deliver, events_for_load, report_dead_letters, start_output
 from datashark.engine import Prepared, scheduler_pool, summarize, usecase_failure
 from datashark.errors import UseCaseError
@@ -21,6 +25,9 @@ from datashark.settings import Settings
 from datashark.usecase import call_load, load_arguments
 
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+# Driver-side: the use cases of the running streams, by an id unique in this process.
+_RUNNING: dict[str, Prepared] = {}
+_IDS = itertools.count()
 
 
 class GracefulStop:
@@ -55,16 +62,17 @@ def run_streaming(
     # dataShark keeps DStreams for the original load() contract; users cannot act on Spark's notice.
     warnings.filterwarnings("ignore", message="DStream is deprecated", category=FutureWarning)
     ssc = StreamingContext(sc, settings.batch_interval)
-    checkpoint = f"{settings.checkpoint_dir.rstrip('/')}/{sc.applicationId}"
+    checkpoint = private_checkpoint(sc, settings.checkpoint_dir)
     ssc.checkpoint(checkpoint)
     readers = Counter(item.source.key for item in prepared)
     shared: dict[tuple, object] = {}
+    running = [_register(item) for item in prepared]
     failures.clear()
     failed = False
     try:
-        for item in prepared:
+        for item, run_id in zip(prepared, running, strict=True):
             with scheduler_pool(sc, item.usecase):
-                _wire(ssc, sc, settings, item, shared, debug=debug, readers=readers[item.source.key])
+                _wire(ssc, sc, settings, run_id, shared, debug=debug, readers=readers[item.source.key])
         stop = GracefulStop(timeout)
         ssc.start()
         try:
@@ -83,17 +91,28 @@ def run_streaming(
             # be delivered twice: stop at once then.
             ssc.stop(stopSparkContext=False, stopGraceFully=not failed)
     finally:
-        for item in prepared:
+        for item, run_id in zip(prepared, running, strict=True):
             item.source.close()
-        if "://" not in checkpoint:
-            shutil.rmtree(checkpoint, ignore_errors=True)
+            _RUNNING.pop(run_id, None)
+        remove_checkpoint(sc, checkpoint)
 
 
-def _wire(
-    ssc, sc, settings: Settings, prepared: Prepared, shared: dict, *, debug: bool, readers: int
-) -> None:
+def _register(prepared: Prepared) -> str:
+    run_id = f"{next(_IDS)}:{prepared.usecase.name}"
+    _RUNNING[run_id] = prepared
+    return run_id
+
+
+def _running(run_id: str) -> Prepared:
+    """The registered use case. Closures call this instead of reading ``_RUNNING``: cloudpickle
+    copies the globals a closure reads into the checkpoint, but pickles a module's function by name."""
+    return _RUNNING[run_id]
+
+
+def _wire(ssc, sc, settings: Settings, run_id: str, shared: dict, *, debug: bool, readers: int) -> None:
     from pyspark.streaming import DStream
 
+    prepared = _RUNNING[run_id]
     usecase = prepared.usecase
     source = prepared.source
     console.say(f" - Starting {usecase.name}")
@@ -104,7 +123,7 @@ def _wire(
         # costs a single reader more than it saves (bench/README.md, Kafka).
         stream = source.stream(ssc)
         shared[source.key] = stream.cache() if readers > 1 else stream
-    dead_letters = DeadLetters(sc, settings.deadletter_dir, usecase.name)
+    dead_letters = dead_letters_for(sc, settings, usecase)
     events = events_for_load(
         prepared, shared[source.key], dead_letters, stage="input", filtered=True, text_only=source.TEXT_ONLY
     )
@@ -124,20 +143,20 @@ def _wire(
         )
     if debug:
         result.pprint()
-        result.foreachRDD(_flush_only(prepared, dead_letters))
+        result.foreachRDD(_flush_only(run_id, dead_letters))
     else:
         source.track(usecase.name)
-        result.transform(_generated(prepared)).foreachRDD(_delivery(prepared, dead_letters))
+        result.transform(_generated(run_id)).foreachRDD(_delivery(run_id, dead_letters))
 
 
-def _generated(prepared: Prepared):
+def _generated(run_id: str):
     """Tells the input, while Spark generates the batch's jobs, that this use case's output of
     the batch will run. Told from inside the job instead, another use case's delivery of a later
     batch (concurrentJobs > 1) could be committed past this one before its job even began."""
-    name, source = prepared.usecase.name, prepared.source
 
     def announce(batch_time, rdd):
-        source.batch_generated(name, batch_time)
+        prepared = _running(run_id)
+        prepared.source.batch_generated(prepared.usecase.name, batch_time)
         # transform() hands its RDD on as read with the context's serializer
         return rdd if rdd._jrdd_deserializer == rdd.ctx.serializer else rdd.map(_same)
 
@@ -148,11 +167,12 @@ def _same(row):
     return row
 
 
-def _delivery(prepared: Prepared, dead_letters: DeadLetters):
+def _delivery(run_id: str, dead_letters: DeadLetters):
     """The batch's output, acknowledged to the input only once it succeeded."""
-    name, source = prepared.usecase.name, prepared.source
 
     def deliver_batch(batch_time, rdd) -> None:
+        prepared = _running(run_id)
+        name, source = prepared.usecase.name, prepared.source
         try:
             with scheduler_pool(rdd.context, prepared.usecase):
                 deliver(prepared, rdd, dead_letters, source.batch_time(batch_time))
@@ -169,8 +189,8 @@ def _delivery(prepared: Prepared, dead_letters: DeadLetters):
     return deliver_batch
 
 
-def _flush_only(prepared: Prepared, dead_letters: DeadLetters):
+def _flush_only(run_id: str, dead_letters: DeadLetters):
     def flush(_batch_time, _rdd) -> None:
-        report_dead_letters(prepared, dead_letters)
+        report_dead_letters(_running(run_id), dead_letters)
 
     return flush

@@ -7,28 +7,27 @@ input, so it is written again whole.
 
 from __future__ import annotations
 
-import getpass
+import errno
 import os
 import posixpath
-import re
-import tempfile
+import stat
 import time
 import uuid
 from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager, suppress
+from contextlib import suppress
 from importlib.util import find_spec
 from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from datashark.errors import ConfigError, UseCaseError
+from datashark.webhdfs import WebHdfs, webhdfs, webhdfs_errors
 
 if TYPE_CHECKING:
-    from hdfs import InsecureClient
+    from hdfs import Client
 
 TORN_ROW_SEARCH = 1024 * 1024  # bytes searched back for the last complete row
-HDFS_SCHEMES = ("hdfs", "webhdfs")
-WEBHDFS_TIMEOUT = 60.0  # seconds without an answer from the NameNode or a DataNode
+HDFS_SCHEMES = ("hdfs", "webhdfs", "swebhdfs")
 RECOVERY_TIMEOUT = 60.0  # seconds HDFS may take to recover the last block after a truncate
 
 # The file's text for one batch, given whether it must start with a header.
@@ -36,32 +35,76 @@ Texts = Callable[[bool], Iterable[str]]
 
 
 class LocalFile:
-    """A text file on the driver's filesystem."""
+    """A text file on the driver's filesystem.
 
-    def __init__(self, path: Path) -> None:
+    Opened without following a symbolic link at its path (``O_NOFOLLOW``): a link planted where
+    the output goes (in a shared folder, say) is refused with one line, never written through, so
+    its target is untouched. New files get ``0666`` less the process's umask, applied by the kernel.
+    """
+
+    def __init__(self, path: Path, label: str = "File") -> None:
         self.path = path
+        self.label = label
 
     def __str__(self) -> str:
         return str(self.path)
 
     def append(self, texts: Texts) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        drop_torn_row(self.path)
-        with open(self.path, "a", newline="", encoding="utf-8") as out:
-            out.writelines(texts(out.tell() == 0))
+        handle = self._open(os.O_RDWR | os.O_APPEND | os.O_CREAT)
+        with os.fdopen(handle, "a", newline="", encoding="utf-8", errors="backslashreplace") as out:
+            size = cut_torn_row(handle)
+            out.writelines(texts(size == 0))
 
     def replace(self, text: Iterable[str]) -> None:
-        """Write a new file beside the old one and rename it over, so a failed run leaves the old one."""
+        """Write a new file beside the old one and rename it over, so a failed run leaves the old one.
+
+        A symbolic link at the path is refused, as by ``append``: the rename would replace the
+        link, not write its target, but the user meant the target.
+        """
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        handle, tmp = tempfile.mkstemp(prefix=f".{self.path.name}.", dir=self.path.parent)
-        os.chmod(tmp, _mode_for(self.path))
+        old = self._old_status()
+        tmp = self.path.with_name(f".{self.path.name}.{uuid.uuid4().hex}")
+        handle = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o666)
         try:
-            with os.fdopen(handle, "w", newline="", encoding="utf-8") as out:
+            if old is not None:
+                os.fchmod(handle, stat.S_IMODE(old.st_mode))
+            with os.fdopen(handle, "w", newline="", encoding="utf-8", errors="backslashreplace") as out:
                 out.writelines(text)
             os.replace(tmp, self.path)
         except BaseException:
             os.unlink(tmp)
             raise
+
+    def _open(self, flags: int) -> int:
+        """The file's descriptor, the path's last component not followed; only a regular file."""
+        try:
+            handle = os.open(self.path, flags | os.O_NOFOLLOW | os.O_CLOEXEC, 0o666)
+        except OSError as err:
+            if err.errno == errno.ELOOP:
+                raise self._symlink_error() from None
+            if err.errno == errno.EISDIR:
+                raise UseCaseError(f"{self.label} {self.path}: not a regular file") from None
+            raise
+        if not stat.S_ISREG(os.fstat(handle).st_mode):
+            os.close(handle)
+            raise UseCaseError(f"{self.label} {self.path}: not a regular file")
+        return handle
+
+    def _old_status(self) -> os.stat_result | None:
+        """The file being replaced (not a link's target), None when there is none."""
+        try:
+            status = os.lstat(self.path)
+        except FileNotFoundError:
+            return None
+        if stat.S_ISLNK(status.st_mode):
+            raise self._symlink_error()
+        if not stat.S_ISREG(status.st_mode):
+            raise UseCaseError(f"{self.label} {self.path}: not a regular file")
+        return status
+
+    def _symlink_error(self) -> UseCaseError:
+        return UseCaseError(f"{self.label} {self.path}: is a symbolic link, which outputs do not follow")
 
 
 class HdfsFile:
@@ -71,12 +114,11 @@ class HdfsFile:
     the driver still holds one chunk at a time.
     """
 
-    def __init__(self, uri: str, webhdfs_url: str, path: str, user: str, label: str) -> None:
+    def __init__(self, uri: str, connection: WebHdfs, path: str, label: str) -> None:
         self.uri = uri
         self.label = label
-        self.webhdfs_url = webhdfs_url
+        self.connection = connection
         self.path = path
-        self.user = user
         self._client = None
 
     def __getstate__(self) -> dict:
@@ -84,10 +126,10 @@ class HdfsFile:
         return {**self.__dict__, "_client": None}
 
     @property
-    def client(self) -> InsecureClient:
+    def client(self) -> Client:
         """The WebHDFS client, made on first use."""
         if self._client is None:
-            self._client = webhdfs_client(self.webhdfs_url, self.user)
+            self._client = self.connection.client()
         return self._client
 
     def __str__(self) -> str:
@@ -141,13 +183,13 @@ class HdfsFile:
 
         Cutting inside a block starts a recovery of that block; until it ends, appends fail.
         """
-        import requests
         from hdfs.util import HdfsError
 
-        response = requests.post(
-            f"{self.webhdfs_url}/webhdfs/v1{self.path}",
-            params={"op": "TRUNCATE", "newlength": length, "user.name": self.user},
-            timeout=WEBHDFS_TIMEOUT,
+        # Through the client's session: its certificate check, login and user name.
+        response = self.client._request(
+            "POST",
+            f"{self.connection.url}/webhdfs/v1{self.path}",
+            params={"op": "TRUNCATE", "newlength": length},
         )
         if not response.ok:
             raise HdfsError(response.json()["RemoteException"]["message"])
@@ -166,44 +208,12 @@ class HdfsFile:
             time.sleep(0.5)
 
     def _errors(self):
-        return webhdfs_errors(f"{self.label} {self.uri}", self.webhdfs_url)
-
-
-def webhdfs_client(webhdfs_url: str, user: str) -> InsecureClient:
-    from hdfs import InsecureClient
-
-    return InsecureClient(webhdfs_url, user=user, timeout=WEBHDFS_TIMEOUT)
-
-
-def hdfs_user(configured: str | None) -> str:
-    """Who HDFS's simple authentication sees: as configured, else as Hadoop's own tools would."""
-    return configured or os.environ.get("HADOOP_USER_NAME") or getpass.getuser()
-
-
-@contextmanager
-def webhdfs_errors(what: str, webhdfs_url: str, error: type[Exception] = UseCaseError) -> Iterator[None]:
-    """HDFS and network errors as one line naming ``what`` failed; other errors pass through."""
-    import requests
-    from hdfs.util import HdfsError
-
-    try:
-        yield
-    except HdfsError as err:
-        raise error(f"{what}: {_first_line(str(err))}") from err
-    except requests.RequestException as err:
-        reason = re.search(r"\[Errno -?\d+\] [^'\")]+", str(err))
-        raise error(
-            f"{what}: WebHDFS at {webhdfs_url} unreachable "
-            f"({reason.group(0) if reason else type(err).__name__})"
-        ) from err
+        return webhdfs_errors(f"{self.label} {self.uri}", self.connection)
 
 
 def _encoded(texts: Iterable[str]) -> Iterator[bytes]:
-    return (text.encode("utf-8") for text in texts)
-
-
-def _first_line(text: str) -> str:
-    return text.strip().splitlines()[0] if text.strip() else "failed"
+    """UTF-8, as local files: what it cannot encode (a lone surrogate) as a backslash escape, not an error."""
+    return (text.encode("utf-8", "backslashreplace") for text in texts)
 
 
 def _complete_length(size: int, read: Callable[[int, int], bytes]) -> int:
@@ -222,50 +232,66 @@ def drop_torn_row(path: Path) -> None:
     """Cut a partial last row, left by a process killed mid-write.
 
     Its batch was never acknowledged to the input (Kafka), so it is written again whole; without
-    this the replay would be glued onto the torn row.
+    this the replay would be glued onto the torn row. A symbolic link at ``path`` is not followed.
     """
-    if not path.exists():
+    try:
+        handle = os.open(path, os.O_RDWR | os.O_NOFOLLOW | os.O_CLOEXEC)
+    except FileNotFoundError:
         return
-    with open(path, "r+b") as handle:
-
-        def read(offset: int, length: int) -> bytes:
-            handle.seek(offset)
-            return handle.read(length)
-
-        size = handle.seek(0, os.SEEK_END)
-        complete = _complete_length(size, read)
-        if complete < size:
-            handle.truncate(complete)
+    try:
+        cut_torn_row(handle)
+    finally:
+        os.close(handle)
 
 
-def _mode_for(path: Path) -> int:
-    """The replaced file's permissions, or what ``open()`` would give a new one (mkstemp uses 0600)."""
-    if path.exists():
-        return path.stat().st_mode & 0o777
-    umask = os.umask(0)
-    os.umask(umask)
-    return 0o666 & ~umask
+def cut_torn_row(handle: int) -> int:
+    """``drop_torn_row`` on a file open for reading and writing; returns its new size."""
+    size = os.fstat(handle).st_size
+    complete = _complete_length(size, lambda offset, length: os.pread(handle, length, offset))
+    if complete < size:
+        os.ftruncate(handle, complete)
+    return complete
 
 
 def text_file(
-    path: str, *, webhdfs_port: int, user: str | None, label: str, where: str
+    path: str,
+    *,
+    webhdfs_port: int,
+    user: str | None,
+    label: str,
+    where: str,
+    ca_file: str | None = None,
+    auth: str = "simple",
 ) -> LocalFile | HdfsFile:
     """``path`` as a file to write: local, or on HDFS through the WebHDFS address serving it.
 
-    ``webhdfs_port`` serves ``hdfs://`` paths (``webhdfs://`` ones name their own); ``label``
-    prefixes errors (``CSV File``); ``where`` names the conf key in config errors.
+    ``webhdfs_port`` serves ``hdfs://`` paths (``webhdfs://`` and ``swebhdfs://``, WebHDFS over
+    HTTPS verified against ``ca_file`` or the system's CAs, name their own); ``auth`` is
+    ``simple`` or ``kerberos``; ``label`` prefixes errors (``CSV File``); ``where`` names the conf
+    key in config errors.
     """
     if "://" not in path:
-        return LocalFile(Path(path))
+        return LocalFile(Path(path), label)
     parts = urlsplit(path)
     if parts.scheme not in HDFS_SCHEMES or not parts.hostname or parts.path.endswith("/") or not parts.path:
         raise ConfigError(
             f"{where}: {path} is not a local file, hdfs://namenode:port/dir/file.csv "
-            "or webhdfs://namenode:http_port/dir/file.csv"
+            "webhdfs://namenode:http_port/dir/file.csv or swebhdfs://namenode:https_port/dir/file.csv"
         )
-    host = f"[{parts.hostname}]" if ":" in parts.hostname else parts.hostname
-    port = parts.port if parts.scheme == "webhdfs" and parts.port else webhdfs_port
-    user = hdfs_user(user)
+    if parts.scheme == "swebhdfs" and not parts.port:
+        raise ConfigError(f"{where}: {path} names no port (swebhdfs://namenode:https_port/dir/file.csv)")
+    port = parts.port if parts.scheme != "hdfs" and parts.port else webhdfs_port
+    scheme = "https" if parts.scheme == "swebhdfs" else "http"
     if find_spec("hdfs") is None:
         raise ConfigError(f"{where}: writing to {path} needs the hdfs package: pip install 'datashark[hdfs]'")
-    return HdfsFile(path, f"http://{host}:{port}", parts.path, user, label)
+    connection = webhdfs(
+        parts.hostname,
+        port,
+        scheme=scheme,
+        user=user,
+        auth=auth,
+        ca_file=ca_file,
+        where=where,
+        keys=(f"path is {parts.scheme}://", "ca_file", "auth", "user"),
+    )
+    return HdfsFile(path, connection, parts.path, label)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import glob
 import inspect
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -19,6 +19,7 @@ from configobj import ConfigObj
 from datashark.codeimport import import_file, unique_module_name
 from datashark.configspec import read_conf, spec_lines, validate_section
 from datashark.errors import ConfigError, UseCaseError
+from datashark.secrets import redacted
 
 FALSE_WORDS = ("false", "no", "off", "0")  # what configobj's boolean reads as False
 DATA_KEY_BY_TYPE = {"batch": "file", "streaming": "training"}
@@ -28,10 +29,10 @@ DATA_ARGUMENTS_BY_TYPE = {"batch": 1, "streaming": 2}
 
 @dataclass
 class UseCase:
-    """A validated use-case conf; ``conf`` is what ``load()`` receives."""
+    """A validated use-case conf; ``load()`` receives ``conf`` with its secrets redacted."""
 
     path: Path
-    conf: ConfigObj
+    conf: ConfigObj = field(repr=False)  # holds the plugins' secrets
 
     @property
     def folder(self) -> Path:
@@ -142,9 +143,13 @@ def import_code(usecase: UseCase) -> ModuleType:
 
 
 def load_arguments(usecase: UseCase, context: Any, *data: Any) -> tuple[list[Any], dict[str, Any]]:
-    """The data and named values ``load()`` may take, in the original's order and names."""
+    """The data and named values ``load()`` may take, in the original's order and names.
+
+    The conf comes without its secrets: what ``load()``'s functions close over is shipped to
+    executors and written into streaming checkpoints, and plugins get theirs on their own.
+    """
     values = list(data) or [None] * DATA_ARGUMENTS_BY_TYPE[usecase.type]
-    return values, {"conf": usecase.conf, "context": context}
+    return values, {"conf": redacted(usecase.conf), "context": context}
 
 
 def call_load(load: Callable[..., Any], data: list[Any], named: dict[str, Any]) -> Any:

@@ -14,9 +14,12 @@ from pathlib import Path
 from configobj import ConfigObj, ConfigObjError, Section, flatten_errors, get_extra_values
 from validate import ValidateError, Validator
 
+from datashark.secrets import is_secret_key, resolve_secrets
+
 _QUOTES = ("'", '"')
 _QUOTED = re.compile(r"[\'\"]([^\'\"]*)[\'\"]")
 _OPTIONS = re.compile(r"option\((.*?)(?:,\s*default=.*)?\)$")
+_ECHOED_LINE = re.compile(r"Invalid line \(.*\)(?= \(matched)")
 
 
 def spec_lines(name: str) -> list[str]:
@@ -33,8 +36,9 @@ def read_conf(path: Path) -> ConfigObj:
     try:
         conf = ConfigObj(str(path), list_values=False, interpolation=False, encoding="utf-8")
     except (ConfigObjError, UnicodeDecodeError) as err:
-        raise ConfigError(f"{path}: cannot be parsed: {_first_line(err)}") from None
+        raise ConfigError(f"{path}: cannot be parsed: {_without_echo(err)}") from None
     _unquote(conf)
+    resolve_secrets(conf, path)
     return conf
 
 
@@ -69,6 +73,8 @@ def _describe(sections: list[str], key: str | None, error: object, check: str) -
     if error is False:
         return f"{place} is required but missing"
     detail = _first_line(error) if isinstance(error, ValidateError) and str(error) else "invalid"
+    if key is not None and is_secret_key(key):
+        detail = f"invalid ({type(error).__name__})"  # validate's messages quote the value
     allowed = _OPTIONS.match(check)
     if allowed:
         detail += f" (allowed: {', '.join(_QUOTED.findall(allowed[1]))})"
@@ -96,6 +102,11 @@ def _unquote(section: Section) -> None:
             section[key] = value[1:-1]
     for name in section.sections:
         _unquote(section[name])
+
+
+def _without_echo(err: BaseException) -> str:
+    """configobj's parse error without the offending line it quotes, which may hold a password."""
+    return _ECHOED_LINE.sub("Invalid line", _first_line(err))
 
 
 def _first_line(err: BaseException) -> str:

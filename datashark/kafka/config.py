@@ -9,7 +9,7 @@ keys are understood where they still mean something (``kafka.queue.name`` is the
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from datashark.errors import ConfigError
@@ -32,6 +32,8 @@ KEYS: dict[str, tuple[str, str]] = {
     "ssl.key.location": ("string", "None"),
     "ssl.key.password": ("string", "None"),
     "ssl.check.hostname": ("boolean", "True"),
+    # SASL_PLAINTEXT sends the password unencrypted: refused unless this says it is meant.
+    "allow_insecure": ("boolean", "False"),
 }
 SECURITY_KEYS = tuple(key for key in KEYS if key.startswith(("security.", "sasl.", "ssl.")))
 DEFAULT_GROUP = "consumer-datashark"
@@ -73,7 +75,7 @@ class KafkaConfig:
     starting_offsets: str
     max_records_per_partition: int
     client: str
-    security: tuple[tuple[str, Any], ...] = ()
+    security: tuple[tuple[str, Any], ...] = field(default=(), repr=False)  # holds passwords
 
     def describe(self) -> str:
         return (
@@ -178,6 +180,11 @@ def _config(values: Mapping[str, Any], where: str, prefix: str) -> KafkaConfig:
         raise ConfigError(
             f"{where}: security.protocol = {protocol} needs "
             f"'{prefix}sasl.mechanism' and '{prefix}sasl.username'"
+        )
+    if protocol == "SASL_PLAINTEXT" and not values["allow_insecure"]:
+        raise ConfigError(
+            f"{where}: key '{prefix}allow_insecure': security.protocol = SASL_PLAINTEXT sends the "
+            f"password unencrypted: use SASL_SSL, or set {prefix}allow_insecure = true"
         )
     return KafkaConfig(
         bootstrap_servers=servers,

@@ -37,6 +37,8 @@ class Plugin(OutputPlugin):
         'mode = option("append", "overwrite", default="append")',
         "webhdfs_port = integer(min=1, max=65535, default=9870)",
         "user = string(min=1, default=None)",
+        "ca_file = string(min=1, default=None)",
+        'auth = option("simple", "kerberos", default="simple")',
     )
 
     def __init__(self, conf, usecase) -> None:
@@ -105,7 +107,8 @@ class FileText:
                 yield self.formatter.header(first_keys)
             needs_header = False
             if self.echo:
-                debug_print(text)
+                for line in self.formatter.lines(text):
+                    debug_print(line)
             yield text
             self.rows += rows
 
@@ -118,6 +121,8 @@ def _file_for(conf: dict[str, Any], usecase: UseCase) -> LocalFile | HdfsFile:
         user=conf["user"],
         label="CSV File",
         where=f"{usecase.path}: [out_csv], key 'path'",
+        ca_file=usecase.resolve(conf["ca_file"]) if conf["ca_file"] else None,
+        auth=conf["auth"],
     )
 
 
@@ -170,6 +175,22 @@ class RowFormatter:
             yield buffer.getvalue(), count, first_keys
 
     def header(self, first_keys: list[str]) -> str:
+        """The header line; metadata keys come from ``load()``, so they are neutralised as values are."""
         buffer = io.StringIO()
-        csv.writer(buffer, **self.dialect).writerow(["time", "key", "score", *(self.fields or first_keys)])
+        names = [self._neutralise(name) for name in self.fields or first_keys]
+        csv.writer(buffer, **self.dialect).writerow(["time", "key", "score", *names])
         return buffer.getvalue()
+
+    def lines(self, text: str) -> Iterator[str]:
+        """A chunk's rows one per line, for ``debug``: each row's text as the file gets it (quotes
+        included), a newline inside a value staying in its row's line, where ``debug_print`` escapes it."""
+        reader_dialect = {name: self.dialect[name] for name in ("delimiter", "quotechar", "quoting")}
+        physical = list(io.StringIO(text, newline=""))
+        reader = csv.reader(physical, **reader_dialect)
+        start = 0
+        try:
+            for _ in reader:
+                yield "".join(physical[start : reader.line_num]).removesuffix("\n")
+                start = reader.line_num
+        except csv.Error:  # not expected of our own text; the rest is still shown, as one line
+            yield "".join(physical[start:])

@@ -21,6 +21,7 @@ from datashark.documents import TIMESTAMP_FIELD, TITLE_FIELD, document
 from datashark.errors import ConfigError
 from datashark.es_bulk import Connection, Fields, PartitionWriter, put_template
 from datashark.plugins import Batch, OutputPlugin
+from datashark.secrets import redact_url
 
 if TYPE_CHECKING:
     from pyspark import RDD
@@ -44,12 +45,14 @@ class Plugin(OutputPlugin):
         "api_key = string(min=1, default=None)",
         "ca_certs = string(min=1, default=None)",
         "verify_certs = boolean(default=True)",
+        "allow_insecure = boolean(default=False)",
         'index_name = string(min=1, default="usecase")',
         'pkey = string(min=1, default="source_ip")',
         'score = string(min=1, default="anomaly_score")',
         "doc_type = string(default=None)",
         "chunk_size = integer(min=1, max=100000, default=2000)",
         "request_timeout = float(min=1, default=30)",
+        "retry_seconds = float(min=0, default=120)",
         "[options]",
         "__many__ = string()",
     )
@@ -64,7 +67,9 @@ class Plugin(OutputPlugin):
             ca_certs=self._ca_certs(),
             verify_certs=conf["verify_certs"],
             request_timeout=conf["request_timeout"],
+            retry_seconds=conf["retry_seconds"],
         )
+        self._check_transport()
         self.index_name = conf["index_name"]
         self._check_index_name()
         fields = (conf["pkey"], conf["score"])
@@ -93,6 +98,11 @@ class Plugin(OutputPlugin):
             raise ConfigError(f"{self.where}, key 'hosts': set either hosts or host/port, not both")
         hosts = tuple(entry.strip() for entry in conf["hosts"].split(",") if entry.strip())
         for entry in hosts:
+            if "@" in entry:
+                raise ConfigError(
+                    f"{self.where}, key 'hosts': {redact_url(entry)!r} carries credentials: "
+                    "give them as username/password or api_key"
+                )
             if not re.fullmatch(r"(https?://)?[^\s/:]+(:\d{1,5})?/?", entry):
                 raise ConfigError(f"{self.where}, key 'hosts': {entry!r} is neither a URL nor host:port")
         return tuple(entry if "://" in entry else f"{scheme}://{entry}" for entry in hosts)
@@ -108,6 +118,19 @@ class Plugin(OutputPlugin):
         if conf["api_key"] is not None:
             raise ConfigError(f"{self.where}, key 'api_key': use either api_key or username/password")
         return (conf["username"], conf["password"])
+
+    def _check_transport(self) -> None:
+        """Credentials travel over https only, unless the conf says it knows better."""
+        connection = self.connection
+        credentials = (
+            "username/password" if connection.basic_auth else "api_key" if connection.api_key else None
+        )
+        clear = [host for host in connection.hosts if host.startswith("http://")]
+        if credentials and clear and not self.conf["allow_insecure"]:
+            raise ConfigError(
+                f"{self.where}, key 'allow_insecure': {credentials} would cross the network unencrypted to "
+                f"{clear[0]}: use scheme = https (or https:// hosts), or set allow_insecure = true"
+            )
 
     def _ca_certs(self) -> str | None:
         if self.conf["ca_certs"] is None:

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 import json
 import re
 import shutil
+import subprocess
 from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -227,3 +232,66 @@ def test_the_scripts_read_an_in_kafka_override_instead_of_the_global_stream(
         kafka.bootstrap_servers, own_topic
     )
     assert set(committed(kafka.bootstrap_servers, group, global_topic).values()) == {None}
+
+
+@contextmanager
+def small_disk(folder: Path, size: str = "256k") -> Iterator[Path]:
+    """A tmpfs of ``size`` mounted at ``folder`` (root only: CI and this suite run as root)."""
+    folder.mkdir()
+    mounted = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", f"size={size},mode=0700", "tmpfs", str(folder)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert mounted.returncode == 0, f"mounting a tmpfs needs root: {mounted.stderr.strip()}"
+    try:
+        yield folder
+    finally:
+        subprocess.run(["umount", "-l", str(folder)], check=False)
+
+
+def fill(folder: Path) -> Path:
+    """Write ``folder``'s file system full; returns the file that fills it."""
+    filler = folder / "filler"
+    with open(filler, "wb") as out, contextlib.suppress(OSError):
+        while True:
+            out.write(b"\0" * 65536)
+            out.flush()
+    return filler
+
+
+def test_drill_a_full_dead_letter_disk_fails_the_batch_and_the_replay_stores_them(
+    spark_context, kafka: KafkaBroker, tmp_path: Path
+) -> None:
+    """Drill: the dead-letter folder's disk is full. The batch fails visibly and commits
+    nothing; once there is room again, the restart replays it and keeps every dead letter."""
+    topic = new_topic(kafka.bootstrap_servers, partitions=1)
+    bad = ["not json", '{"truncated": ', "[" * 5000]
+    produce(kafka.bootstrap_servers, topic, [*json_events(20), *bad])
+    group = group_of(topic)
+    with small_disk(tmp_path / "dl") as disk:
+        settings = dataclasses.replace(
+            reading_from_start(tmp_path, kafka.bootstrap_servers, topic), deadletter_dir=disk
+        )
+        conf = usecase(tmp_path / "uc", "Full Disk")
+        filler = fill(disk)
+        with pytest.raises(UseCaseError, match=r"\(Full Disk\) - Failed: .*No space left on device"):
+            run_streaming(
+                spark_context, settings, [prepare(settings, read_usecase(conf))], debug=False, timeout=30
+            )
+        assert committed(kafka.bootstrap_servers, group, topic) == {0: 0}, "nothing committed past it"
+
+        filler.unlink()
+        run_until(
+            spark_context,
+            settings,
+            [conf],
+            lambda: (
+                committed(kafka.bootstrap_servers, group, topic)
+                == end_offsets(kafka.bootstrap_servers, topic)
+            ),
+        )
+        letters = [json.loads(line) for path in disk.rglob("*.jsonl") for line in path.open()]
+    assert sorted(letter["event"] for letter in letters) == sorted(event[:4096] for event in bad)
+    assert ids_in(tmp_path / "uc" / "out.csv").keys() == {f"e{n}" for n in range(20)}

@@ -258,7 +258,7 @@ def test_an_outage_fails_the_batch_and_a_restart_delivers_what_it_missed(
     index, topic = unique_index(), new_topic(kafka.bootstrap_servers)
     group = group_of(topic)
     settings = reading_from_start(tmp_path, kafka.bootstrap_servers, topic)
-    conf = streaming_usecase(tmp_path / "uc", es_section(elasticsearch, index))
+    conf = streaming_usecase(tmp_path / "uc", es_section(elasticsearch, index, "retry_seconds = 5\n"))
     produce(kafka.bootstrap_servers, topic, json_events(30))
     delivered_before: dict[int, int] = {}
 
@@ -285,7 +285,7 @@ def test_an_outage_fails_the_batch_and_a_restart_delivers_what_it_missed(
         thread.join()
         assert re.fullmatch(
             rf"streaming stopped: \(Every Event\) - Failed: .*Elasticsearch at {elasticsearch.url}: "
-            r"bulk failed after 5 tries: ConnectionError: .*Connection refused",
+            r"bulk failed after \d+ tries in \d s: ConnectionError: .*Connection refused",
             str(failure.value),
         ), str(failure.value)
         assert committed(kafka.bootstrap_servers, group, topic) == delivered_before, "nothing acknowledged"
@@ -457,7 +457,7 @@ def test_documents_answered_429_are_sent_again_until_the_cluster_takes_them(
     spark_context, elasticsearch: ElasticsearchNode, client: Elasticsearch, tmp_path: Path
 ) -> None:
     """The block is lifted 2 s after the run put its index template (its bulk follows within a
-    second; tries go on for 7.5 s), so the first tries are refused and a later one lands."""
+    second; tries go on for retry_seconds, 120 s), so the first tries are refused and a later one lands."""
     index = unique_index()
     client.indices.create(index=index)
     flood_stage_block(client, index, True)
@@ -485,12 +485,15 @@ def test_a_cluster_that_keeps_answering_429_fails_the_batch_after_its_tries(
     client.indices.create(index=index)
     flood_stage_block(client, index, True)
     try:
-        message = port_scan_failure(spark_context, tmp_path, es_section(elasticsearch, index))
+        message = port_scan_failure(
+            spark_context, tmp_path, es_section(elasticsearch, index, "retry_seconds = 5\n")
+        )
     finally:
         flood_stage_block(client, index, False)
     assert re.fullmatch(
-        rf"\(Port Scan\) - Failed: Elasticsearch at {re.escape(elasticsearch.url)}: bulk failed after 5 "
-        r"tries: [12] documents? refused, last with 429 cluster_block_exception: .*read-only-allow-delete.*",
+        rf"\(Port Scan\) - Failed: Elasticsearch at {re.escape(elasticsearch.url)}: bulk failed after \d+ "
+        r"tries in \d s: [12] documents? refused, last with 429 cluster_block_exception: "
+        r".*read-only-allow-delete.*",
         message,
     ), message
     assert count(client, index) == 0
@@ -580,3 +583,64 @@ def test_original_keys_load_with_notices_for_what_is_ignored(tmp_path: Path, cap
         f"{conf}: [out_elasticsearch], section [[options]]: ignored "
         "(es-hadoop settings; es-hadoop is not used)",
     ]
+
+
+OUTAGE_EVENTS = 100_000
+OUTAGE_SECONDS = 30
+
+
+def test_drill_a_30_s_outage_mid_stream_is_ridden_out_by_the_retries(
+    spark_context, elasticsearch: ElasticsearchNode, kafka: KafkaBroker, client: Elasticsearch, tmp_path: Path
+) -> None:
+    """Drill: the node stops for 30 s (then takes its time to start) while 100,000 events stream.
+
+    The output's retries (``retry_seconds``, 120 s by default) outlast it: the stream never
+    fails, every event is indexed once (ids derive from the document), nothing is dead-lettered,
+    and the group's offsets reach the end of the topic.
+    """
+    index, topic = unique_index(), new_topic(kafka.bootstrap_servers)
+    group = group_of(topic)
+    produce(kafka.bootstrap_servers, topic, json_events(OUTAGE_EVENTS))
+    # Small batches, so the outage falls in the middle of the stream, not after it.
+    settings = reading_from_start(tmp_path, kafka.bootstrap_servers, topic, max_records_per_partition=4000)
+    conf = streaming_usecase(tmp_path / "uc", es_section(elasticsearch, index))
+    outage: dict[str, float] = {}
+
+    def indexed() -> int:
+        try:
+            return count(client, index)
+        except Exception:  # the node is down
+            return -1
+
+    def stop_for_a_while() -> None:
+        wait_for(lambda: indexed() > 0, "the first documents", timeout=120)
+        outage["indexed before"] = indexed()
+        elasticsearch.stop()
+        started = time.monotonic()
+        time.sleep(OUTAGE_SECONDS)
+        elasticsearch.start()
+        outage["down for"] = time.monotonic() - started
+
+    thread = threading.Thread(target=stop_for_a_while, daemon=True)
+    thread.start()
+    try:
+        run_until(
+            spark_context,
+            settings,
+            [conf],
+            lambda: (
+                "down for" in outage
+                and committed(kafka.bootstrap_servers, group, topic)
+                == end_offsets(kafka.bootstrap_servers, topic)
+            ),
+            timeout=600,
+        )
+    finally:
+        thread.join()
+    assert 0 < outage["indexed before"] < OUTAGE_EVENTS, "the outage fell mid-stream"
+    assert outage["down for"] >= OUTAGE_SECONDS
+    assert count(client, index) == OUTAGE_EVENTS
+    client.indices.refresh(index=index)
+    ids = client.search(index=index, size=0, aggs={"ids": {"cardinality": {"field": "source_ip"}}})
+    assert ids["aggregations"]["ids"]["value"] >= OUTAGE_EVENTS * 0.99  # cardinality is approximate
+    assert not list(settings.deadletter_dir.rglob("*.jsonl")), "nothing dead-lettered"

@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import re
+import shutil
 import textwrap
 import time
 import uuid
@@ -24,6 +25,7 @@ from datashark.errors import ConfigError, UseCaseError
 from datashark.usecase import read_usecase
 from tests.integration.conftest import run_script, settings_for, stream_while
 from tests.integration.test_streaming import drop
+from tests.services import tls
 from tests.services.server import free_port
 from tests.services.servers.syslog import Syslog
 
@@ -249,17 +251,16 @@ def test_standalone_with_debug_prints_each_message_it_sends(syslog: Syslog, tmp_
 def test_rows_that_cannot_be_sent_are_dead_letters(
     spark_context, syslog: Syslog, tmp_path: Path, capsys
 ) -> None:
-    """Over UDP's limit, or NaN in metadata: dead letters. A lone surrogate is sent JSON-escaped."""
+    """Over UDP's limit (the output's check), NaN or a lone surrogate in metadata (the rows'): dead letters."""
     token = new_token()
     conf = usecase(tmp_path / "uc", f"Odd {token}", f"port = {syslog.udp_port}\n", code=ODD_ROWS_CODE)
     lines = [*keys(token, 3), f"{token}-big", f"{token}-nan", f"{token}-surrogate"]
     run_batch_usecase(spark_context, conf, lines)
 
-    docs = bodies(syslog.wait_for_parsed(4, containing=token))
-    assert sorted(doc["source_ip"] for doc in docs) == sorted([*keys(token, 3), f"{token}-surrogate"])
-    assert [doc["name"] for doc in docs if "name" in doc] == ["\ud800"]
+    docs = bodies(syslog.wait_for_parsed(3, containing=token))
+    assert sorted(doc["source_ip"] for doc in docs) == sorted(keys(token, 3))
     assert written_line(capsys).endswith(
-        f"Written 4 Documents to Syslog udp://127.0.0.1:{syslog.udp_port} (RFC 5424) (2 Dead Letters)"
+        f"Written 3 Documents to Syslog udp://127.0.0.1:{syslog.udp_port} (RFC 5424) (3 Dead Letters)"
     )
     records = [
         json.loads(line) for path in (tmp_path / "uc" / "deadletter").rglob("*.jsonl") for line in path.open()
@@ -270,10 +271,16 @@ def test_rows_that_cannot_be_sent_are_dead_letters(
         r"syslog: message of 9\d{3} bytes is over the 8192-byte limit of udp", reasons[f"{token}-big"]
     )
     assert (
-        reasons[f"{token}-nan"]
-        == "syslog: metadata is not JSON: Out of range float values are not JSON compliant"
+        reasons[f"{token}-nan"] == "load() returned a bad row: metadata['ratio'] is nan, not a finite number"
     )
-    assert not [line for line in syslog.messages() if f"{token}-big" in line or f"{token}-nan" in line]
+    assert reasons[f"{token}-surrogate"] == (
+        "load() returned a bad row: metadata['name'] is not UTF-8 text (a lone surrogate)"
+    )
+    assert not [
+        line
+        for line in syslog.messages()
+        if any(f"{token}-{odd}" in line for odd in ("big", "nan", "surrogate"))
+    ]
 
 
 @pytest.mark.parametrize("protocol", ["udp", "tcp"])
@@ -331,7 +338,7 @@ def test_tcp_receiver_down_fails_the_batch_in_one_line(spark_context, tmp_path: 
             "format = rfc3164\napp_name = a:b",
             r"key 'app_name': must not contain ':', '\[' or '\]' for rfc3164",
         ),
-        ("protocol = sctp", r"key 'protocol': .*\(allowed: udp, tcp\)"),
+        ("protocol = sctp", r"key 'protocol': .*\(allowed: udp, tcp, tls\)"),
         ("port = 70000", r"key 'port': .*too big"),
         ("facilty = 4", r"'facilty' is not a known key"),
     ],
@@ -342,3 +349,108 @@ def test_bad_keys_are_config_errors_naming_file_section_and_key(
     conf = usecase(tmp_path / "uc", "Bad", keys_ + "\n")
     with pytest.raises(ConfigError, match=re.escape(f"{conf}: [out_syslog]") + ".*" + message):
         prepare(settings_for(tmp_path), read_usecase(conf))
+
+
+TLS_CODE = """
+def load(batchData):
+    def row(line):
+        metadata = {"user": "jürgen", "note": 'a "b"\\nc'}
+        if line.endswith("-0"):
+            metadata["pad"] = "x" * 20000  # more than one TLS record
+        return (line, 2.5, metadata)
+    pairs = batchData.map(lambda line: (line, None))  # keys end in -<row number>
+    return pairs.partitionBy(4, lambda key: int(key.rsplit("-", 1)[1])).keys().map(row)
+"""
+
+
+def tls_usecase(folder: Path, title: str, syslog_keys: str, files: dict[str, Path]) -> Path:
+    """A use case sending over TLS, with ``files`` (name: source) copied into its folder."""
+    conf = usecase(folder, title, f"protocol = tls\n{syslog_keys}", code=TLS_CODE)
+    for name, source in files.items():
+        shutil.copy(source, folder / name)
+    return conf
+
+
+def test_tls_rows_arrive_intact_through_connections_closed_cleanly(
+    spark_context, syslog: Syslog, tmp_path: Path, capsys
+) -> None:
+    """RFC 5425 to rsyslog's gtls input, the CA given relative to the use case's folder."""
+    token = new_token()
+    title = f"TLS {token}"
+    keys_ = f"port = {syslog.tls_port}\nca_file = ca.pem\n"
+    conf = tls_usecase(tmp_path / "uc", title, keys_, {"ca.pem": syslog.certificates.ca})
+    before = syslog.tcp_connections()
+    run_batch_usecase(spark_context, conf, keys(token))
+
+    parsed = syslog.wait_for_parsed(ROWS, containing=token)
+    time.sleep(0.5)
+    assert len(syslog.wait_for(ROWS, containing=token)) == ROWS, "each row exactly once"
+    docs = sorted(bodies(parsed), key=lambda doc: int(doc["source_ip"].rsplit("-", 1)[1]))
+    assert [doc["source_ip"] for doc in docs] == keys(token)
+    assert docs[0].pop("pad") == "x" * 20000
+    assert all(
+        doc == {"@timestamp": docs[0]["@timestamp"], "title": title, "source_ip": doc["source_ip"],
+                "anomaly_score": 2.5, "user": "jürgen", "note": 'a "b"\nc'}
+        for doc in docs
+    )  # fmt: skip
+    assert {(e["app_name"], e["msgid"]) for e in parsed} == {("datashark", f"tls-{token}")}
+    assert wait_for_closed(syslog, before) == (4, 4), (
+        "one connection per partition, each ended by close_notify"
+    )
+    assert written_line(capsys).endswith(
+        f"Written {ROWS} Documents to Syslog tls://127.0.0.1:{syslog.tls_port} (RFC 5424, octet-counting)"
+    )
+
+
+def test_mutual_tls_with_a_client_certificate(spark_context, syslog: Syslog, tmp_path: Path) -> None:
+    """The input that takes only clients the session CA signed; the server verified as ``localhost``."""
+    token = new_token()
+    keys_ = f"""
+        port = {syslog.mutual_tls_port}
+        ca_file = ca.pem
+        cert_file = client.pem
+        key_file = client.key
+        server_name = localhost
+        """
+    files = {
+        "ca.pem": syslog.certificates.ca,
+        "client.pem": syslog.client.cert,
+        "client.key": syslog.client.key,
+    }
+    conf = tls_usecase(tmp_path / "uc", f"mTLS {token}", keys_, files)
+    run_batch_usecase(spark_context, conf, keys(token))
+
+    docs = bodies(syslog.wait_for_parsed(ROWS, containing=token))
+    assert sorted(doc["source_ip"] for doc in docs) == sorted(keys(token))
+
+
+@pytest.mark.parametrize(
+    ("trusted", "reason"),
+    [
+        ("another CA", "certificate verify failed: unable to get local issuer certificate"),
+        (
+            "the right CA, another name",
+            "certificate verify failed: Hostname mismatch, certificate is not valid",
+        ),
+    ],
+)
+def test_a_server_that_cannot_be_verified_fails_the_batch_in_one_line(
+    spark_context, syslog: Syslog, tmp_path: Path, trusted: str, reason: str
+) -> None:
+    token = new_token()
+    if trusted == "another CA":
+        keys_ = f"ca_file = {tls.make_certificates(tmp_path / 'other').ca}\n"
+    else:
+        keys_ = f"ca_file = {syslog.certificates.ca}\nserver_name = syslog.example.org\n"
+    keys_ += f"port = {syslog.tls_port}\n"
+    conf = tls_usecase(tmp_path / "uc", f"Refused {token}", keys_, {})
+    with pytest.raises(UseCaseError) as failure:
+        run_batch_usecase(spark_context, conf, keys(token, 3))
+
+    message = str(failure.value)
+    assert message.startswith(
+        f"(Refused {token}) - Failed: ConnectionError: syslog tls://127.0.0.1:{syslog.tls_port}: {reason}"
+    )
+    assert "\n" not in message and "Traceback" not in message
+    time.sleep(0.5)
+    assert not [line for line in syslog.messages() if token in line]

@@ -108,3 +108,65 @@ def make_certificates(folder: Path) -> Certificates:
     )
     key.chmod(0o644)  # a server running as another user (Elasticsearch) must read it
     return Certificates(ca=ca, cert=cert, key=key)
+
+
+CLIENT_EXTENSIONS = """\
+basicConstraints = critical, CA:FALSE
+keyUsage = critical, digitalSignature, keyEncipherment
+extendedKeyUsage = clientAuth
+subjectKeyIdentifier = hash
+authorityKeyIdentifier = keyid, issuer
+"""
+
+
+@dataclass(frozen=True)
+class ClientCertificate:
+    cert: Path  # the client's certificate (PEM), signed by the session CA
+    key: Path  # its private key (PEM, PKCS#8, unencrypted)
+
+
+def make_client_certificate(certificates: Certificates, name: str) -> ClientCertificate:
+    """A client certificate for mutual TLS, signed by the CA ``make_certificates`` made (its key
+    lies next to its certificate); ``name`` is its CN and its files' stem."""
+    folder = certificates.ca.parent
+    cert, key, request = folder / f"{name}.pem", folder / f"{name}.key", folder / f"{name}.csr"
+    extensions = folder / "client.ext"
+    extensions.write_text(CLIENT_EXTENSIONS)
+    run_checked(
+        [
+            "openssl",
+            "req",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-subj",
+            f"/CN={name}",
+            "-keyout",
+            str(key),
+            "-out",
+            str(request),
+        ],
+        what="making a client key",
+    )
+    run_checked(
+        [
+            "openssl",
+            "x509",
+            "-req",
+            "-in",
+            str(request),
+            "-CA",
+            str(certificates.ca),
+            "-CAkey",
+            str(folder / "ca.key"),
+            "-CAcreateserial",
+            "-days",
+            DAYS,
+            "-extfile",
+            str(extensions),
+            "-out",
+            str(cert),
+        ],
+        what="signing a client certificate",
+    )
+    return ClientCertificate(cert=cert, key=key)

@@ -1,10 +1,12 @@
-"""rsyslog receiving on UDP and TCP at 127.0.0.1, writing what it gets to files for the tests.
+"""rsyslog receiving on UDP, TCP and TLS at 127.0.0.1, writing what it gets to files for the tests.
 
 Debian's rsyslogd runs in the foreground with a config of its own in a temporary folder: no
 ``imuxsock``/``imklog`` (so it leaves ``/dev/log`` and the kernel log to the system), its own
 PID file and work directory, and one ruleset that writes each message twice: raw (exactly as
 received, to check what a sender put on the wire) and parsed as JSON (to check rsyslog
-understood it as RFC 5424/3164).
+understood it as RFC 5424/3164). TLS (RFC 5425, GnuTLS driver) listens twice with a server
+certificate from the session's own CA: once asking nothing of clients, once accepting only
+clients with a certificate that CA signed (mutual TLS).
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import json
 import os
 import shutil
 import socket
+import ssl
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -22,6 +25,7 @@ from typing import TypeVar
 
 import pytest
 
+from tests.services import tls
 from tests.services.cache import apt_install
 from tests.services.server import Server, free_port, port_open
 
@@ -53,17 +57,45 @@ def rsyslogd() -> str | None:
 
 
 def provision() -> None:
-    """Debian's rsyslog package (its service is not started in containers); quick when installed."""
-    if not rsyslogd():
-        apt_install("rsyslog")
+    """Debian's rsyslog and its GnuTLS stream driver (the service is not started in containers);
+    quick when installed."""
+    if not rsyslogd() or not gtls_driver():
+        apt_install("rsyslog", "rsyslog-gnutls")
+
+
+def gtls_driver() -> Path | None:
+    """rsyslog's GnuTLS stream driver (package rsyslog-gnutls), wherever the architecture puts it."""
+    return next(Path("/usr/lib").glob("*/rsyslog/lmnsd_gtls.so"), None) or next(
+        Path("/usr/lib/rsyslog").glob("lmnsd_gtls.so"), None
+    )
 
 
 def _quote(path: Path) -> str:
     return json.dumps(str(path))  # a RainerScript string literal is close enough to JSON's
 
 
-def write_config(folder: Path, udp_port: int, tcp_port: int) -> Path:
-    """The whole config; every path is inside ``folder`` and both inputs listen on 127.0.0.1 only."""
+@dataclass(frozen=True)
+class Ports:
+    """Where the test rsyslog listens, one port per input."""
+
+    udp: int
+    tcp: int
+    tls: int  # RFC 5425, server authentication only
+    mutual_tls: int  # RFC 5425, clients must show a certificate the session CA signed
+
+
+def _tls_input(port: int, auth_mode: str, certificates: tls.Certificates) -> str:
+    """An imtcp input speaking TLS through the GnuTLS driver with the session's certificates."""
+    files = {"CAFile": certificates.ca, "CertFile": certificates.cert, "KeyFile": certificates.key}
+    driver_files = " ".join(f"streamDriver.{name}={_quote(path)}" for name, path in files.items())
+    return (
+        f'input(type="imtcp" address="127.0.0.1" port="{port}" ruleset="capture" streamDriver.name="gtls" '
+        f'streamDriver.mode="1" streamDriver.authMode="{auth_mode}" {driver_files})'
+    )
+
+
+def write_config(folder: Path, ports: Ports, certificates: tls.Certificates) -> Path:
+    """The whole config; every path is inside ``folder`` and every input listens on 127.0.0.1 only."""
     work = folder / "work"
     work.mkdir(exist_ok=True)
     parsed = "\n".join(
@@ -84,8 +116,10 @@ ruleset(name="capture") {{
     action(type="omfile" file={_quote(folder / "messages.log")} template="raw")
     action(type="omfile" file={_quote(folder / "parsed.jsonl")} template="parsed")
 }}
-input(type="imudp" address="127.0.0.1" port="{udp_port}" ruleset="capture")
-input(type="imtcp" address="127.0.0.1" port="{tcp_port}" ruleset="capture")
+input(type="imudp" address="127.0.0.1" port="{ports.udp}" ruleset="capture")
+input(type="imtcp" address="127.0.0.1" port="{ports.tcp}" ruleset="capture")
+{_tls_input(ports.tls, "anon", certificates)}
+{_tls_input(ports.mutual_tls, "x509/certvalid", certificates)}
 *.* action(type="omfile" file={_quote(folder / "rsyslogd-internal.log")})
 """
     path = folder / "rsyslog.conf"
@@ -108,6 +142,10 @@ class Syslog:
     tcp_port: int
     messages_path: Path
     parsed_path: Path
+    tls_port: int
+    mutual_tls_port: int
+    certificates: tls.Certificates  # the server's, and the CA clients are to trust
+    client: tls.ClientCertificate  # signed by that CA: what the mutual-TLS input accepts
 
     def tcp_connections(self) -> tuple[int, int]:
         """How many TCP connections rsyslogd has seen opened, and closed by their sender, so far."""
@@ -117,8 +155,8 @@ class Syslog:
         return opened, closed
 
     def port(self, protocol: str) -> int:
-        """The port rsyslog listens on for ``protocol`` (``udp`` or ``tcp``)."""
-        return {"udp": self.udp_port, "tcp": self.tcp_port}[protocol]
+        """The port rsyslog listens on for ``protocol`` (``udp``, ``tcp`` or ``tls``)."""
+        return {"udp": self.udp_port, "tcp": self.tcp_port, "tls": self.tls_port}[protocol]
 
     def send_udp(self, line: str) -> None:
         with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
@@ -130,6 +168,14 @@ class Syslog:
         frame = f"{len(data)} ".encode() + data if octet_counting else data + b"\n"
         with socket.create_connection((self.host, self.tcp_port), timeout=5) as sock:
             sock.sendall(frame)
+
+    def send_tls(self, line: str) -> None:
+        """RFC 5425: octet counting over TLS, trusting the session CA, to the server-auth input."""
+        data = line.encode()
+        context = ssl.create_default_context(cafile=self.certificates.ca)
+        plain = socket.create_connection((self.host, self.tls_port), timeout=5)
+        with plain, context.wrap_socket(plain, server_hostname=self.host) as sock:
+            sock.sendall(f"{len(data)} ".encode() + data)
 
     def messages(self) -> list[str]:
         """Every raw message received so far, oldest first (one per line)."""
@@ -186,15 +232,16 @@ def _wait(
 
 
 def _probe(syslog: Syslog) -> bool:
-    """Ready when a message sent over each transport has reached the file."""
-    if not port_open(syslog.tcp_port):
+    """Ready when a message sent over each transport (UDP, TCP, TLS) has reached the file."""
+    if not all(port_open(port) for port in (syslog.tcp_port, syslog.tls_port, syslog.mutual_tls_port)):
         return False
     token = uuid.uuid4().hex
     syslog.send_udp(rfc5424(f"probe udp {token}", app_name="datashark-probe"))
     syslog.send_tcp(rfc5424(f"probe tcp {token}", app_name="datashark-probe"))
+    syslog.send_tls(rfc5424(f"probe tls {token}", app_name="datashark-probe"))
     deadline = time.monotonic() + 2
     while time.monotonic() < deadline:
-        if len([line for line in syslog.messages() if token in line]) >= 2:
+        if len([line for line in syslog.messages() if token in line]) >= 3:
             return True
         time.sleep(0.05)
     return False
@@ -202,16 +249,29 @@ def _probe(syslog: Syslog) -> bool:
 
 @pytest.fixture(scope="session")
 def syslog(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Syslog]:
-    """rsyslogd for the session, on free ports, proven to receive over UDP and TCP."""
+    """rsyslogd for the session, on free ports, proven to receive over UDP, TCP and TLS."""
     provision()
     folder = tmp_path_factory.mktemp("rsyslog")
-    udp_port, tcp_port = _free_udp_port(), free_port()
-    config = write_config(folder, udp_port, tcp_port)
+    certificates = tls.make_certificates(folder / "tls")
+    ports = Ports(_free_udp_port(), free_port(), free_port(), free_port())
+    config = write_config(folder, ports, certificates)
     command = [rsyslogd() or "rsyslogd", "-n", "-f", str(config), "-i", str(folder / "rsyslogd.pid")]
     server = Server(NAME, command, folder / "rsyslogd.out")
-    info = Syslog("127.0.0.1", udp_port, tcp_port, folder / "messages.log", folder / "parsed.jsonl")
+    info = Syslog(
+        "127.0.0.1",
+        ports.udp,
+        ports.tcp,
+        folder / "messages.log",
+        folder / "parsed.jsonl",
+        ports.tls,
+        ports.mutual_tls,
+        certificates,
+        tls.make_client_certificate(certificates, "datashark-client"),
+    )
     try:
-        server.wait_until(lambda: _probe(info), timeout=START_TIMEOUT, what="a UDP and a TCP probe arrived")
+        server.wait_until(
+            lambda: _probe(info), timeout=START_TIMEOUT, what="a UDP, a TCP and a TLS probe arrived"
+        )
         yield info
     finally:
         server.stop()
