@@ -11,11 +11,9 @@ number of days (``deadletter.max.bytes.per.day``, ``deadletter.retention.days``)
 
 from __future__ import annotations
 
-import errno
 import json
 import os
 import re
-import stat
 import threading
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
@@ -24,8 +22,8 @@ from typing import TYPE_CHECKING
 
 from pyspark.accumulators import AccumulatorParam
 
-from datashark.errors import DataSharkError, UseCaseError
-from datashark.textfile import cut_torn_row
+from datashark.errors import UseCaseError
+from datashark.textfile import cut_torn_row, open_regular_file
 
 if TYPE_CHECKING:
     from datashark.settings import Settings
@@ -37,6 +35,8 @@ OUTPUT = "output"  # the stage of rows an output rejected: their events are comm
 FOLDER_MODE = 0o700
 FILE_MODE = 0o600
 DAY_FILE = re.compile(r"(\d{4}-\d{2}-\d{2})\.jsonl")
+# Line breaks to str.splitlines and JavaScript, though JSON lets them stand in a string.
+LINE_BREAKS = re.compile("[\x85\u2028\u2029]")
 
 
 class Letters:
@@ -159,7 +159,10 @@ class DeadLetters:
             "event": text[:MAX_RAW_CHARS],
             "truncated": len(text) > MAX_RAW_CHARS,
         }
-        self.accumulator.add(_OneLetter(json.dumps(record, ensure_ascii=False), stage))
+        line = json.dumps(record, ensure_ascii=False)
+        if not line.isascii():  # characters that some readers take for a line break stay escaped
+            line = LINE_BREAKS.sub(lambda found: f"\\u{ord(found[0]):04x}", line)
+        self.accumulator.add(_OneLetter(line, stage))
 
     def flush(self) -> Flushed:
         """Append what was collected since the last flush to today's file.
@@ -186,7 +189,7 @@ class DeadLetters:
         """Append ``records`` within today's cap; returns how many did not fit it."""
         _private_folder(self.base)
         _private_folder(self.folder)
-        handle = _open_private(self.path)
+        handle = open_regular_file(self.path, os.O_RDWR | os.O_APPEND | os.O_CREAT, FILE_MODE, "dead letters")
         with os.fdopen(handle, "ab") as out:
             size = cut_torn_row(handle)  # a line cut by a full disk; its batch failed and comes again
             room = self.max_bytes_per_day - size if self.max_bytes_per_day else None
@@ -237,20 +240,6 @@ def _private_folder(folder: Path) -> None:
     except FileExistsError:
         return
     os.chmod(folder, FOLDER_MODE)  # mkdir applies the umask
-
-
-def _open_private(path: Path) -> int:
-    """``path`` opened to append, created 0600, never through a symbolic link."""
-    try:
-        handle = os.open(path, os.O_RDWR | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, FILE_MODE)
-    except OSError as err:
-        if err.errno == errno.ELOOP:
-            raise DataSharkError(f"dead letters {path}: is a symbolic link, which is not followed") from None
-        raise
-    if not stat.S_ISREG(os.fstat(handle).st_mode):
-        os.close(handle)
-        raise DataSharkError(f"dead letters {path}: not a regular file")
-    return handle
 
 
 def _slug(name: str) -> str:

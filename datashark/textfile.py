@@ -77,19 +77,7 @@ class LocalFile:
             raise
 
     def _open(self, flags: int) -> int:
-        """The file's descriptor, the path's last component not followed; only a regular file."""
-        try:
-            handle = os.open(self.path, flags | os.O_NOFOLLOW | os.O_CLOEXEC, 0o666)
-        except OSError as err:
-            if err.errno == errno.ELOOP:
-                raise self._symlink_error() from None
-            if err.errno == errno.EISDIR:
-                raise UseCaseError(f"{self.label} {self.path}: not a regular file") from None
-            raise
-        if not stat.S_ISREG(os.fstat(handle).st_mode):
-            os.close(handle)
-            raise UseCaseError(f"{self.label} {self.path}: not a regular file")
-        return handle
+        return open_regular_file(self.path, flags, 0o666, self.label)
 
     def _old_status(self) -> os.stat_result | None:
         """The file being replaced (not a link's target), None when there is none."""
@@ -104,7 +92,29 @@ class LocalFile:
         return status
 
     def _symlink_error(self) -> UseCaseError:
-        return UseCaseError(f"{self.label} {self.path}: is a symbolic link, which outputs do not follow")
+        return _symlink_error(self.label, self.path)
+
+
+def open_regular_file(path: Path, flags: int, mode: int, label: str) -> int:
+    """``path``'s descriptor, opened with ``flags`` (created with ``mode``, less the umask) without
+    following a symbolic link at it; a one-line UseCaseError starting with ``label`` when it is
+    a link or not a regular file (a FIFO would block, a device would take anything)."""
+    try:
+        handle = os.open(path, flags | os.O_NOFOLLOW | os.O_CLOEXEC, mode)
+    except OSError as err:
+        if err.errno == errno.ELOOP:
+            raise _symlink_error(label, path) from None
+        if err.errno == errno.EISDIR:
+            raise UseCaseError(f"{label} {path}: not a regular file") from None
+        raise
+    if not stat.S_ISREG(os.fstat(handle).st_mode):
+        os.close(handle)
+        raise UseCaseError(f"{label} {path}: not a regular file")
+    return handle
+
+
+def _symlink_error(label: str, path: Path) -> UseCaseError:
+    return UseCaseError(f"{label} {path}: is a symbolic link, which outputs do not follow")
 
 
 class HdfsFile:

@@ -16,6 +16,7 @@ from pyspark.accumulators import Accumulator
 
 from datashark import deadletter
 from datashark.deadletter import DeadLetters, Letters, RejectedRowsOverflowError, _Collected
+from datashark.errors import UseCaseError
 
 
 class DriverOnly:
@@ -50,7 +51,7 @@ def test_a_symbolic_link_at_the_file_is_refused_and_its_target_untouched(tmp_pat
     target.write_text("mine\n")
     letters.path.symlink_to(target)
     letters.add("input", "bad", "x")
-    with pytest.raises(deadletter.DataSharkError, match="symbolic link"):
+    with pytest.raises(UseCaseError, match="symbolic link"):
         letters.flush()
     assert target.read_text() == "mine\n"
 
@@ -165,3 +166,12 @@ def test_umask_does_not_widen_the_modes(tmp_path):
         os.umask(old)
     assert stat.S_IMODE(letters.path.stat().st_mode) == 0o600
     assert stat.S_IMODE(letters.folder.stat().st_mode) == 0o700
+
+
+def test_every_record_is_one_line_to_any_reader(tmp_path):
+    letters = store(tmp_path)
+    letters.add("input", "bad", "a\u2028b\x85c\u2029d\ne\x1cf")
+    letters.flush()
+    text = letters.path.read_text()
+    assert len(text.splitlines()) == 1
+    assert records(letters.path)[0]["event"] == "a\u2028b\x85c\u2029d\ne\x1cf"
