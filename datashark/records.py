@@ -20,6 +20,8 @@ from collections.abc import Iterable, Iterator
 from numbers import Integral, Real
 from typing import Any
 
+import numpy
+
 MAX_DEPTH = 32  # levels of containers in metadata, the metadata dict being the first
 # What JSON encoders take (orjson stops at 64 bits); Elasticsearch maps longs and unsigned longs.
 SMALLEST_INT = -(2**63)
@@ -82,8 +84,10 @@ def _value_problem(value: Any, where: str, depth: int) -> str | None:
     kind = type(value)
     if kind is str:
         return None if _encodable(value) else f"{where} is not UTF-8 text (a lone surrogate)"
-    if value is None or kind is bool or (kind is int and SMALLEST_INT <= value <= LARGEST_INT):
+    if value is None or kind is bool or kind is numpy.bool_:
         return None
+    if kind is int:
+        return None if SMALLEST_INT <= value <= LARGEST_INT else f"{where} is an integer beyond 64 bits"
     if kind is float:
         return None if math.isfinite(value) else f"{where} is {value}, not a finite number"
     if isinstance(value, (dict, list, tuple)):

@@ -50,7 +50,7 @@ def wordcount_copy(tmp_path: Path) -> Path:
     folder = tmp_path / "wordcount"
     shutil.copytree(REPO / "conf" / "wordcount", folder)
     conf = folder / "wordcount.conf"
-    conf.write_text(conf.read_text().replace("/tmp/usecase1.csv", str(tmp_path / "out.csv")))
+    conf.write_text(conf.read_text().replace("output/usecase1.csv", str(tmp_path / "out.csv")))
     return conf
 
 

@@ -85,7 +85,7 @@ def make_home(tmp_path: Path) -> Path:
     shutil.copytree(REPO / "plugins", home / "plugins")
     shutil.copytree(REPO / "conf" / "wordcount", home / "conf" / "wordcount")
     conf = home / "conf" / "wordcount" / "wordcount.conf"
-    conf.write_text(conf.read_text().replace("/tmp/usecase1.csv", str(tmp_path / "out.csv")))
+    conf.write_text(conf.read_text().replace("output/usecase1.csv", str(tmp_path / "out.csv")))
     failing = home / "conf" / "failing"
     failing.mkdir()
     (failing / "failing.py").write_text(

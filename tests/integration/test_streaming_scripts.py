@@ -143,7 +143,7 @@ def test_start_runs_batch_use_cases_before_streaming_ones(tmp_path: Path) -> Non
     home = streaming_home(tmp_path)
     shutil.copytree(REPO / "conf" / "wordcount", home / "conf" / "wordcount")
     conf = home / "conf" / "wordcount" / "wordcount.conf"
-    conf.write_text(conf.read_text().replace("/tmp/usecase1.csv", str(tmp_path / "wc.csv")))
+    conf.write_text(conf.read_text().replace("output/usecase1.csv", str(tmp_path / "wc.csv")))
     result = run_script("start.sh", "--timeout", "8", cwd=tmp_path, env={"DATASHARK_HOME": str(home)})
     assert result.returncode == 0, result.stderr
     out = result.stdout
@@ -166,7 +166,7 @@ def test_web_anomaly_detection_scores_a_dropped_access_log(tmp_path: Path) -> No
     conf.write_text(
         conf.read_text()
         .replace("stream_window = 10", "stream_window = 2")
-        .replace("/tmp/UseCase-web_anomaly.csv", str(out))
+        .replace("output/UseCase-web_anomaly.csv", str(out))
     )
     log = (folder / "access_combined.log").read_text()
     code, stdout, err = run_with_drop(

@@ -613,6 +613,7 @@ def test_drill_a_30_s_outage_mid_stream_is_ridden_out_by_the_retries(
             return -1
 
     def stop_for_a_while() -> None:
+        outage["stream start"] = time.monotonic()
         wait_for(lambda: indexed() > 0, "the first documents", timeout=120)
         outage["indexed before"] = indexed()
         elasticsearch.stop()
@@ -637,6 +638,11 @@ def test_drill_a_30_s_outage_mid_stream_is_ridden_out_by_the_retries(
         )
     finally:
         thread.join()
+    print(  # the drill's figures, shown with pytest -s
+        f"drill: {outage['indexed before']} of {OUTAGE_EVENTS} indexed before the stop; down (stop, "
+        f"{OUTAGE_SECONDS} s, start) {outage['down for']:.0f} s; whole stream "
+        f"{time.monotonic() - outage['stream start']:.0f} s"
+    )
     assert 0 < outage["indexed before"] < OUTAGE_EVENTS, "the outage fell mid-stream"
     assert outage["down for"] >= OUTAGE_SECONDS
     assert count(client, index) == OUTAGE_EVENTS

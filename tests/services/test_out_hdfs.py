@@ -104,7 +104,7 @@ def test_wordcount_appends_to_an_hdfs_uri_over_two_runs(
     uri = f"{hdfs.namenode_uri}{folder}/wordcount.csv"
     shutil.copytree(REPO / "conf" / "wordcount", tmp_path / "wordcount")
     conf = tmp_path / "wordcount" / "wordcount.conf"
-    conf_text = conf.read_text().replace("/tmp/usecase1.csv", uri)
+    conf_text = conf.read_text().replace("output/usecase1.csv", uri)
     conf.write_text(conf_text + f"webhdfs_port = {hdfs.http_port}\nuser = analyst\n")
     settings = settings_for(tmp_path)
     for _ in range(2):

@@ -251,7 +251,8 @@ def test_standalone_with_debug_prints_each_message_it_sends(syslog: Syslog, tmp_
 def test_rows_that_cannot_be_sent_are_dead_letters(
     spark_context, syslog: Syslog, tmp_path: Path, capsys
 ) -> None:
-    """Over UDP's limit (the output's check), NaN or a lone surrogate in metadata (the rows'): dead letters."""
+    """Over UDP's limit (the output's check), NaN or a lone surrogate in metadata (the rows'):
+    dead letters."""
     token = new_token()
     conf = usecase(tmp_path / "uc", f"Odd {token}", f"port = {syslog.udp_port}\n", code=ODD_ROWS_CODE)
     lines = [*keys(token, 3), f"{token}-big", f"{token}-nan", f"{token}-surrogate"]

@@ -8,7 +8,7 @@ import io
 import pytest
 
 from datashark.errors import ConfigError
-from datashark.plugins import load_output_plugin
+from datashark.plugins import debug_print, load_output_plugin, printable
 from datashark.textfile import drop_torn_row
 from datashark.usecase import read_usecase
 
@@ -196,7 +196,7 @@ def test_hdfs_uri_goes_to_webhdfs_on_the_default_port(csv_plugin, monkeypatch):
     monkeypatch.setenv("HADOOP_USER_NAME", "etl")
     plugin = csv_plugin("path = hdfs://nn.example:8020/logs/out.csv\n")
     assert plugin.destination == "CSV File hdfs://nn.example:8020/logs/out.csv"
-    assert (plugin.file.webhdfs_url, plugin.file.path, plugin.file.user) == (
+    assert (plugin.file.connection.url, plugin.file.path, plugin.file.connection.user) == (
         "http://nn.example:9870",
         "/logs/out.csv",
         "etl",
@@ -205,15 +205,104 @@ def test_hdfs_uri_goes_to_webhdfs_on_the_default_port(csv_plugin, monkeypatch):
 
 def test_webhdfs_uri_names_its_http_port(csv_plugin):
     plugin = csv_plugin("path = webhdfs://nn.example:50070/out.csv\nwebhdfs_port = 1\nuser = alice\n")
-    assert (plugin.file.webhdfs_url, plugin.file.user) == ("http://nn.example:50070", "alice")
+    assert (plugin.file.connection.url, plugin.file.connection.user) == ("http://nn.example:50070", "alice")
 
 
 def test_webhdfs_port_key_applies_to_hdfs_uris(csv_plugin):
     plugin = csv_plugin("path = hdfs://nn.example/out.csv\nwebhdfs_port = 14000\n")
-    assert plugin.file.webhdfs_url == "http://nn.example:14000"
+    assert plugin.file.connection.url == "http://nn.example:14000"
 
 
 @pytest.mark.parametrize("path", ["s3a://bucket/out.csv", "hdfs:///out.csv", "hdfs://nn.example:8020/dir/"])
 def test_other_uris_are_config_errors(csv_plugin, path):
     with pytest.raises(ConfigError, match=r"\[out_csv\], key 'path': .* is not a local file, hdfs://"):
         csv_plugin(f"path = {path}\n")
+
+
+# ----------------------------------------------------------------------------- hostile text
+# Metadata keys and values come from load(), so from the events: an attacker's text.
+
+FORMULA_KEY = "=cmd|' /C calc'!A0"
+
+
+def test_header_keys_are_neutralised_like_values(formatter):
+    header = formatter().header([FORMULA_KEY, "@SUM(A1)", "zone"])
+    assert parsed(header) == [["time", "key", "score", "'" + FORMULA_KEY, "'@SUM(A1)", "zone"]]
+
+
+def test_pinned_fields_in_the_header_are_neutralised_too(formatter):
+    assert parsed(formatter(fields=["-x", "ok"]).header([])) == [["time", "key", "score", "'-x", "ok"]]
+
+
+def test_header_keys_are_left_alone_with_escape_false(formatter):
+    assert parsed(formatter(escape=False).header([FORMULA_KEY])) == [["time", "key", "score", FORMULA_KEY]]
+
+
+def test_header_from_a_formula_key_end_to_end(formatter, out_csv_module):
+    fmt = formatter()
+    chunks = fmt.chunks([("10.0.0.1", 1, {FORMULA_KEY: "=1+1"})])
+    text = "".join(out_csv_module.FileText(chunks, fmt, header=True, echo=False)(True))
+    assert parsed(text) == [["time", "key", "score", "'" + FORMULA_KEY], [TIME, "10.0.0.1", "1", "'=1+1"]]
+
+
+HOSTILE_ROWS = [
+    ("red\x1b[31m", 1, {"m": "two\nlines", "n": "\u202etxt.exe"}),
+    ("plain", 2, {"m": "x", "n": "y"}),
+]
+
+
+def test_debug_output_is_one_escaped_line_per_row(formatter, out_csv_module, capsys):
+    fmt = formatter()
+    texts = out_csv_module.FileText(fmt.chunks(HOSTILE_ROWS), fmt, header=False, echo=True)
+    written = "".join(texts(False))
+    printed = capsys.readouterr().out
+    assert printed.splitlines() == [
+        f'{TIME},red\\x1b[31m,1,"two\\nlines",\\u202etxt.exe',
+        f"{TIME},plain,2,x,y",
+    ]
+    assert "\x1b" not in printed and "\u202e" not in printed
+    assert parsed(written) == [
+        [TIME, "red\x1b[31m", "1", "two\nlines", "\u202etxt.exe"],
+        [TIME, "plain", "2", "x", "y"],
+    ], "the file gets the text as it is"
+
+
+def test_formatter_lines_split_a_chunk_into_rows(formatter):
+    fmt = formatter()
+    (text, _, _), *_ = fmt.chunks(HOSTILE_ROWS)
+    assert list(fmt.lines(text)) == [
+        f'{TIME},red\x1b[31m,1,"two\nlines",\u202etxt.exe',
+        f"{TIME},plain,2,x,y",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("text", "shown"),
+    [
+        ("a\x1b[2Jb", "a\\x1b[2Jb"),
+        ("forged\nline\r", "forged\\nline\\r"),
+        ("tab\tkept", "tab\tkept"),
+        ("c1\x9b31m del\x7f nul\x00", "c1\\x9b31m del\\x7f nul\\x00"),
+        ("sep\u2028par\u2029", "sep\\u2028par\\u2029"),
+        ("bidi\u202e\u2066x\u2069", "bidi\\u202e\\u2066x\\u2069"),
+        ("lone\ud800", "lone\\ud800"),
+        ("Zürich 東京 🦈", "Zürich 東京 🦈"),
+    ],
+)
+def test_printable_escapes_what_a_terminal_acts_on(text, shown):
+    assert printable(text) == shown
+
+
+def test_debug_print_writes_one_line(capsys):
+    debug_print("row\x1b]0;title\x07\nsecond\n")
+    assert capsys.readouterr().out == "row\\x1b]0;title\\x07\\nsecond\n"
+
+
+def test_formatter_lines_are_the_files_rows_exactly(formatter):
+    """Joined again, the debug lines are the chunk: quoting (all fields when a value has a CR) kept."""
+    rows = [*HOSTILE_ROWS, ("a\rb", 3), ("windows\r\nend", 4, {"q": 'say "hi", ok'}), ("last", 5)]
+    fmt = formatter()
+    (text, count, _), *_ = fmt.chunks(rows)
+    lines = list(fmt.lines(text))
+    assert len(lines) == count == 5
+    assert "".join(line + "\n" for line in lines) == text

@@ -323,5 +323,13 @@ def test_a_connection_cut_during_the_handshake_is_retried(
             send_all(out_syslog, port, tls_files, MESSAGES[:1])
     finally:
         listener.close()
-    assert re.fullmatch(rf"syslog tls://127\.0\.0\.1:{port}: .*(EOF|reset by peer).* \(tried 3 times\)", str(failure.value))
+    cut = rf"syslog tls://127\.0\.0\.1:{port}: .*(EOF|reset by peer).* \(tried 3 times\)"
+    assert re.fullmatch(cut, str(failure.value))
     assert len(accepted) == 3
+
+
+def test_numpy_scalars_in_metadata_are_written_as_numbers(out_syslog: ModuleType) -> None:
+    import numpy
+
+    doc = {"count": numpy.int64(3), "flag": numpy.bool_(True), "ratio": numpy.float32(0.5)}
+    assert out_syslog._json(doc, ensure_ascii=False) == '{"count":3,"flag":true,"ratio":0.5}'

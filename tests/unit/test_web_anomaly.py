@@ -308,7 +308,7 @@ def test_conf_keys(conf) -> None:
     assert (conf["type"], conf["enabled"], conf["code"]) == ("streaming", False, "web-anomaly-detection.py")
     assert (conf["training"], conf["input"], conf["format"]) == ("access_combined.log", "file", "regex")
     assert conf["in_file"]["folder_path"] == "incoming"
-    assert conf["out_csv"]["path"] == "/tmp/UseCase-web_anomaly.csv"
+    assert conf["out_csv"]["path"] == "output/UseCase-web_anomaly.csv"
 
 
 # ----------------------------------------------------------------------------- the sample
