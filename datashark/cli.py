@@ -79,6 +79,7 @@ def _seconds(text: str) -> float:
 
 def run_standalone(args: argparse.Namespace) -> int:
     console.say(console.banner("STANDALONE MODE"))
+    console.warn_if_root()
     if args.debug:
         console.to_stderr("[*] Debug Mode is ON")
     settings = load_settings()
@@ -96,6 +97,7 @@ def run_standalone(args: argparse.Namespace) -> int:
 
 
 def run_start(args: argparse.Namespace) -> int:
+    console.warn_if_root()
     master = LOCAL_MASTER if args.local else args.master
     return run_production(master, timeout=args.timeout, verbose=args.verbose)
 

@@ -6,6 +6,7 @@ typos ("Recieved") and trailing spaces. Every line is scrubbed of the secrets th
 
 from __future__ import annotations
 
+import os
 import sys
 from datetime import datetime
 
@@ -58,3 +59,13 @@ def written(title: str, count: int, destination: str, dead_letters: str = "") ->
         say(f"{timestamp()} - ({title}) - Written {count} Documents to {destination}{dead}")
     else:
         say(f"{timestamp()} - ({title}) - No RDD Data Received{dead}")
+
+
+def warn_if_root() -> None:
+    """One line when dataShark runs as root: it runs use cases' code, and works as root (CI and
+    containers run so), but a compromised conf folder should not get root with it."""
+    if hasattr(os, "geteuid") and os.geteuid() == 0:
+        to_stderr(
+            "[!] running as root: use cases' code runs with root's rights; "
+            "an ordinary user is enough (see README, Security)"
+        )

@@ -103,3 +103,12 @@ def test_info_and_error_lines(capsys):
     captured = capsys.readouterr()
     assert re.fullmatch(r"\[\*\] \d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2} Starting\n", captured.out)
     assert captured.err == "[X] Broken\n"
+
+
+def test_running_as_root_says_so_in_one_line(capsys, monkeypatch):
+    monkeypatch.setattr(console.os, "geteuid", lambda: 0)
+    console.warn_if_root()
+    monkeypatch.setattr(console.os, "geteuid", lambda: 1000)
+    console.warn_if_root()
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("[!] running as root: ")
