@@ -1,4 +1,5 @@
-"""in_file watching an hdfs:// folder: files renamed into it are streamed to the use case."""
+"""in_file watching an hdfs:// folder: files renamed into it are streamed to the use case, with
+the run's checkpoint on HDFS too: private (0700) while the run lasts, removed at its end."""
 
 from __future__ import annotations
 
@@ -27,14 +28,23 @@ def test_file_input_streams_new_files_from_hdfs(hdfs: HdfsCluster, spark_context
         f"format = json\noutput = csv\n[in_file]\nfolder_path = {hdfs.namenode_uri}{folder}\n"
         "[out_csv]\npath = out.csv\n"
     )
-    settings = dataclasses.replace(settings_for(tmp_path), batch_interval=1)
+    checkpoints = "/datashark/streaming/ckpt"
+    settings = dataclasses.replace(
+        settings_for(tmp_path), batch_interval=1, checkpoint_dir=f"{hdfs.namenode_uri}{checkpoints}"
+    )
     prepared = prepare(settings, read_usecase(conf))
+    modes: list[str] = []
 
     def drop() -> None:
         time.sleep(3)
+        modes.extend(
+            client.status(f"{checkpoints}/{name}")["permission"] for name in client.list(checkpoints)
+        )
         staging = "/datashark/streaming/staging.log"
         client.write(staging, data=json.dumps({"host": "h1"}) + "\n", encoding="utf-8", overwrite=True)
         client.rename(staging, f"{folder}/events.log")
 
     stream_while(spark_context, settings, [prepared], drop, timeout=9)
     assert [row[1:] for row in read_csv(tmp_path / "out.csv")] == [["h1", "1"]]
+    assert modes == ["700"], "the run's checkpoint folder is its user's only"
+    assert client.list(checkpoints) == [], "the run's checkpoint is removed at its end"
