@@ -20,6 +20,7 @@ from pathlib import Path
 
 from datashark import console
 from datashark.batch import run_batch
+from datashark.cluster_auth import SECRET_FILE_VARIABLE, cluster_security, is_standalone, secret_for_driver
 from datashark.engine import Prepared, prepare, print_traceback, scheduler_pool, start_spark
 from datashark.errors import ConfigError, DataSharkError, UseCaseError
 from datashark.pyfiles import framework_archive
@@ -30,6 +31,7 @@ from datashark.usecase import discover
 
 LOCAL_MASTER = "local[*]"
 EXIT_OK, EXIT_FAILED, EXIT_INTERRUPTED = 0, 1, 130
+UNREGISTERED_APP_PREFIX = "spark-application-"  # Spark's placeholder id when no master gave one
 # Spark's own variables, read by spark-submit and the SparkContext; datashark-env.sh sets them.
 MEMORY_VARIABLES = {
     "SPARK_DRIVER_MEMORY": "spark.driver.memory",
@@ -42,6 +44,9 @@ def run_production(master: str, *, timeout: float | None, verbose: bool) -> int:
     console.say(console.banner("PRODUCTION MODE"))
     where = "Local Machine" if master.startswith("local") else "Cluster"
     console.info(f"Running Spark on {where}")
+    security = cluster_security(master, os.environ)
+    if security.warning:
+        console.to_stderr(security.warning)
     settings = load_settings()
     ready = enabled_usecases(settings)
     app_name = f"dataShark_{str(uuid.uuid4()).upper()}"
@@ -52,10 +57,12 @@ def run_production(master: str, *, timeout: float | None, verbose: bool) -> int:
                 console.info("Starting Spark")
                 console.say(f"Loaded Confs: {[str(p.usecase.path) for p in ready]}")
                 console.say(f"App Name: {app_name}")
-                run_config = submit_config(ready, folder)
+                run_config = {**submit_config(ready, folder), **security.config}
                 pools = [p.usecase.name for p in ready]
-                sc = start_spark(run_settings, master, app_name, run_config, pools=pools)
+                with secret_for_driver(security, folder):
+                    sc = start_spark(run_settings, master, app_name, run_config, pools=pools)
                 try:
+                    _check_registered(sc, master)
                     failed = _run_all(sc, run_settings, ready, timeout=timeout, verbose=verbose)
                 finally:
                     sc.stop()
@@ -111,6 +118,17 @@ def submit_config(ready: list[Prepared], folder: Path) -> dict[str, str]:
         if value := os.environ.get(variable):
             config[key] = value
     return config
+
+
+def _check_registered(sc, master: str) -> None:
+    """A standalone master that never accepted the application (unreachable, or it refused the
+    driver's secret) leaves a context Spark is stopping after 3 tries 20 s apart: one line now,
+    rather than a Java trace from the first job. Spark names such an application itself."""
+    if is_standalone(master) and sc.applicationId.startswith(UNREGISTERED_APP_PREFIX):
+        raise DataSharkError(
+            f"the Spark master at {master} did not accept this application: is it up, and does "
+            f"{SECRET_FILE_VARIABLE} (datashark-env.sh) name the secret its daemons were started with?"
+        )
 
 
 @contextmanager

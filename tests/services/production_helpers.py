@@ -21,14 +21,19 @@ EXECUTOR_MEMORY_MB = 512  # the test worker offers 1g
 APP_NAME = re.compile(r"^App Name: (dataShark_[0-9A-F-]{36})$", re.M)
 
 
-def on_the_cluster(home: Path, cluster: SparkCluster, hdfs: HdfsCluster) -> str:
+def on_the_cluster(
+    home: Path, cluster: SparkCluster, hdfs: HdfsCluster, *, secret: bool = True, ui: bool = False
+) -> str:
     """Point a dataShark folder at the cluster by editing only datashark-env.sh and datashark.conf,
-    as a user would: the master URL and memory in one, HDFS in the other. Returns its own
-    staging folder on HDFS (a killed run's leftovers stay in another test's)."""
+    as a user would: the master URL, the cluster's secret file (unless ``secret`` is false), the
+    driver's UI (when ``ui``) and memory in one, HDFS in the other. Returns its own staging
+    folder on HDFS (a killed run's leftovers stay in another test's)."""
     staging = f"{STAGING_DIR}/{uuid.uuid4().hex[:8]}"
     (home / "datashark-env.sh").write_text(
         f'SPARK_INSTANCE="{cluster.master_url}"\n'
-        f"export SPARK_EXECUTOR_MEMORY={EXECUTOR_MEMORY_MB}m\n"
+        + (f"export SPARK_AUTH_SECRET_FILE={cluster.secret_file}\n" if secret else "")
+        + ("export DATASHARK_SPARK_UI=true\n" if ui else "")
+        + f"export SPARK_EXECUTOR_MEMORY={EXECUTOR_MEMORY_MB}m\n"
         "export SPARK_DRIVER_MEMORY=768m\n"
         "export SPARK_LOCAL_IP=127.0.0.1  # the executors reach the driver on this machine's loopback\n"
     )
@@ -48,11 +53,17 @@ def start(home: Path, log: Path) -> subprocess.Popen:
         return subprocess.Popen(
             [str(REPO / "start.sh")],
             cwd=home.parent,
-            env={**os.environ, "DATASHARK_HOME": str(home), "SPARK_INSTANCE": ""},
+            env={**_without_cluster_settings(os.environ), "DATASHARK_HOME": str(home), "SPARK_INSTANCE": ""},
             stdout=out,
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
+
+
+def _without_cluster_settings(env: dict[str, str]) -> dict[str, str]:
+    """The environment minus what datashark-env.sh alone must decide in these tests."""
+    drop = {"SPARK_AUTH_SECRET_FILE", "DATASHARK_SPARK_UI", "PYSPARK_SUBMIT_ARGS"}
+    return {key: value for key, value in env.items() if key not in drop}
 
 
 def wait_for(condition, what: str, log: Path, timeout: float = 180) -> None:

@@ -17,6 +17,7 @@ from pathlib import Path
 
 from hdfs import InsecureClient
 
+from datashark.cluster_auth import UNAUTHENTICATED_WARNING
 from tests.conftest import REPO
 from tests.integration.conftest import WORDCOUNT_ROWS, assert_console_flow, read_csv
 from tests.services.kafka_helpers import (
@@ -42,6 +43,8 @@ from tests.services.servers.kafka import KafkaBroker
 from tests.services.servers.spark_cluster import SparkCluster
 
 EVENTS = 900
+LOOPBACK_HEX = "0100007F"  # 127.0.0.1 as /proc/net/tcp{,6} write it (IPv4-mapped in tcp6)
+REFUSED_WITHIN = 150  # Spark's client tries a master 3 times, 20 s apart, before it gives up
 # One row per event, saying where the executor imported dataShark from.
 ROW_WITH_FRAMEWORK = """
 def load(streamingData, trainingData, context, conf):
@@ -60,7 +63,9 @@ def production_home(tmp_path: Path, bootstrap_servers: str, topic: str, ui_port:
     shutil.copytree(REPO / "plugins", home / "plugins")
     shutil.copytree(REPO / "conf" / "wordcount", home / "conf" / "wordcount")
     wordcount = home / "conf" / "wordcount" / "wordcount.conf"
-    wordcount.write_text(wordcount.read_text().replace("/tmp/usecase1.csv", str(tmp_path / "wordcount.csv")))
+    wordcount.write_text(
+        wordcount.read_text().replace("output/usecase1.csv", str(tmp_path / "wordcount.csv"))
+    )
     events = tmp_path / "events.csv"
     conf = usecase(home / "conf" / "events", "Events", extra="enabled = true", out=str(events))
     (conf.parent / "uc.py").write_text(ROW_WITH_FRAMEWORK)
@@ -86,6 +91,18 @@ def command_lines() -> list[str]:
     return lines
 
 
+def listeners(port: int) -> list[str]:
+    """The local addresses of the sockets listening on ``port``, in the kernel's hex notation."""
+    found = []
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        for line in Path(table).read_text().splitlines()[1:]:
+            fields = line.split()
+            address, hex_port = fields[1].split(":")
+            if fields[3] == "0A" and int(hex_port, 16) == port:  # 0A: LISTEN
+                found.append(address)
+    return found
+
+
 def get_json(url: str) -> object:
     with urllib.request.urlopen(url, timeout=10) as response:
         return json.load(response)
@@ -98,7 +115,7 @@ def test_start_sh_runs_batch_then_streaming_on_the_cluster_and_cleans_up(
     produce(kafka.bootstrap_servers, topic, json_events(EVENTS))
     ui_port = free_port()
     home = production_home(tmp_path, kafka.bootstrap_servers, topic, ui_port)
-    staging_dir = on_the_cluster(home, spark_cluster, hdfs)
+    staging_dir = on_the_cluster(home, spark_cluster, hdfs, ui=True)
     client = InsecureClient(hdfs.webhdfs_url, user=HDFS_USER)
     log = tmp_path / "start.log"
 
@@ -113,10 +130,12 @@ def test_start_sh_runs_batch_then_streaming_on_the_cluster_and_cleans_up(
             for name in files
         )
         executors = [e for e in spark_cluster.worker_json()["executors"] if e["appid"] == app["id"]]
-        driver_jvms = [args for args in command_lines() if f"spark.app.name={app_name}" in args]
+        processes = command_lines()
+        driver_jvms = [args for args in processes if f"spark.app.name={app_name}" in args]
         api = f"http://127.0.0.1:{ui_port}/api/v1/applications/{app['id']}"
         stages = get_json(f"{api}/stages")
         classpath = get_json(f"{api}/environment")["classpathEntries"]
+        ui_listeners = listeners(ui_port)
         os.killpg(process.pid, signal.SIGINT)  # the whole group, as Ctrl-C in a terminal
         assert process.wait(timeout=90) == 0, log.read_text()[-4000:]
     finally:
@@ -128,6 +147,15 @@ def test_start_sh_runs_batch_then_streaming_on_the_cluster_and_cleans_up(
     # Ran on the cluster's worker, as the master and the worker report it, with the memory asked for.
     assert app["memoryperexecutor"] == EXECUTOR_MEMORY_MB, app
     assert len(executors) == 1 and executors[0]["memory"] == EXECUTOR_MEMORY_MB, executors
+    # Authenticated and encrypted, with the cluster's secret on no command line.
+    assert (
+        "spark.authenticate=true" in driver_jvms[0] and "spark.network.crypto.enabled=true" in driver_jvms[0]
+    )
+    secret = spark_cluster.secret_file.read_text().strip()
+    assert not [args for args in processes if secret in args]
+    assert UNAUTHENTICATED_WARNING not in out
+    # SPARK_LOCAL_IP of datashark-env.sh honoured: the driver's UI (turned on there) on loopback only.
+    assert ui_listeners and all(address.endswith(LOOPBACK_HEX) for address in ui_listeners), ui_listeners
     # No JMX port on the driver's JVM or the executor's (the original opened one to the world).
     assert len(driver_jvms) == 1 and "jmxremote" not in driver_jvms[0]
     assert "jmxremote" not in json.dumps(executors)
@@ -157,3 +185,35 @@ def test_start_sh_runs_batch_then_streaming_on_the_cluster_and_cleans_up(
         log,
         timeout=30,
     )
+
+
+def test_start_sh_without_the_clusters_secret_is_refused_and_says_so(
+    spark_cluster: SparkCluster, hdfs: HdfsCluster, tmp_path: Path
+) -> None:
+    home = tmp_path / "home"
+    shutil.copytree(REPO / "plugins", home / "plugins")
+    shutil.copytree(REPO / "conf" / "wordcount", home / "conf" / "wordcount")
+    wordcount = home / "conf" / "wordcount" / "wordcount.conf"
+    wordcount.write_text(
+        wordcount.read_text().replace("output/usecase1.csv", str(tmp_path / "wordcount.csv"))
+    )
+    staging_dir = on_the_cluster(home, spark_cluster, hdfs, secret=False)
+    log = tmp_path / "start.log"
+
+    process = start(home, log)
+    try:
+        code = process.wait(timeout=REFUSED_WITHIN)
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+    out = log.read_text()
+
+    assert code == 1, out[-4000:]
+    assert out.count(UNAUTHENTICATED_WARNING) == 1
+    refused = [line for line in out.splitlines() if "did not accept this application" in line]
+    assert len(refused) == 1 and "SPARK_AUTH_SECRET_FILE" in refused[0], out[-4000:]
+    assert not (tmp_path / "wordcount.csv").exists()
+    names = [app["name"] for app in spark_cluster.master_json()["completedapps"]]
+    assert app_name_in(log) not in names
+    assert InsecureClient(hdfs.webhdfs_url, user=HDFS_USER).list(staging_dir) == []

@@ -13,14 +13,17 @@ import sys
 import time
 import uuid
 
+from datashark.cluster_auth import SECRET_FILE_VARIABLE
 from tests.conftest import REPO
 from tests.services.servers.spark_cluster import SparkCluster
 
 # Started through datashark.engine.start_spark, so the cluster sees dataShark's own conf
 # (Kryo, FAIR, its log4j file) and executors get PYSPARK_PYTHON from it.
 JOB = r"""
-import dataclasses, json, os, socket, sys
+import dataclasses, json, os, socket, sys, tempfile
+from pathlib import Path
 from pyspark import TaskContext
+from datashark.cluster_auth import cluster_security, secret_for_driver
 from datashark.engine import start_spark
 from datashark.settings import load_settings
 
@@ -38,6 +41,15 @@ def executor_backend():
             pid = int(f.read().rsplit(")", 1)[1].split()[1])
     return None
 
+def command_lines():
+    lines = []
+    for path in Path("/proc").glob("[0-9]*/cmdline"):
+        try:
+            lines.append(path.read_bytes().replace(b"\0", b" ").decode(errors="replace"))
+        except OSError:
+            continue
+    return lines
+
 def where(rows):
     yield {
         "partition": TaskContext.get().partitionId(),
@@ -51,10 +63,21 @@ def where(rows):
 settings = load_settings(__import__("pathlib").Path(repo))
 extra = {"spark.ui.enabled": "false", "spark.executor.memory": "512m", "spark.cores.max": "1"}
 settings = dataclasses.replace(settings, spark_config={**settings.spark_config, **extra})
-sc = start_spark(settings, master_url, app_name)
+security = cluster_security(master_url, os.environ)  # as ./start.sh does, from SPARK_AUTH_SECRET_FILE
+if security.warning:
+    print(security.warning, file=sys.stderr)
+with tempfile.TemporaryDirectory() as folder, secret_for_driver(security, Path(folder)):
+    sc = start_spark(settings, master_url, app_name, security.config)
 try:
     tasks = sc.parallelize(range(10), 2).mapPartitions(where).collect()
-    result = {"app_id": sc.applicationId, "master": sc.master, "driver_pid": os.getpid(), "tasks": tasks}
+    result = {
+        "app_id": sc.applicationId,
+        "master": sc.master,
+        "driver_pid": os.getpid(),
+        "tasks": tasks,
+        "command_lines": command_lines(),
+        "authenticate": sc.getConf().get("spark.authenticate"),
+    }
 finally:
     sc.stop()
 print("RESULT " + json.dumps(result))
@@ -62,7 +85,13 @@ print("RESULT " + json.dumps(result))
 
 
 def run_job(cluster: SparkCluster, app_name: str) -> dict:
-    env = {"SPARK_LOCAL_IP": "127.0.0.1", "SPARK_HOME": str(cluster.spark_home), "PYTHONPATH": str(REPO)}
+    """JOB in a child Python, given the cluster's secret file as datashark-env.sh gives it."""
+    env = {
+        "SPARK_LOCAL_IP": "127.0.0.1",
+        "SPARK_HOME": str(cluster.spark_home),
+        "PYTHONPATH": str(REPO),
+        SECRET_FILE_VARIABLE: str(cluster.secret_file),
+    }
     completed = subprocess.run(
         [sys.executable, "-c", JOB, cluster.master_url, app_name, str(REPO)],
         capture_output=True,
@@ -80,7 +109,7 @@ def run_job(cluster: SparkCluster, app_name: str) -> dict:
 
 def _inherited_env() -> dict[str, str]:
     """This process's environment minus what would point the child's Spark elsewhere."""
-    drop = {"PYSPARK_SUBMIT_ARGS", "SPARK_CONF_DIR", "MASTER"}
+    drop = {"PYSPARK_SUBMIT_ARGS", "SPARK_CONF_DIR", "MASTER", SECRET_FILE_VARIABLE}
     return {key: value for key, value in os.environ.items() if key not in drop}
 
 
@@ -118,3 +147,8 @@ def test_job_runs_on_the_clusters_worker(spark_cluster: SparkCluster) -> None:
     assert app["state"] == "FINISHED"
     finished = [e for e in spark_cluster.worker_json()["finishedexecutors"] if e["appid"] == result["app_id"]]
     assert [str(e["id"]) for e in finished] == [tasks[0]["backend"]["--executor-id"]]
+
+    # Authenticated with the cluster's secret, which no process shows on its command line.
+    assert result["authenticate"] == "true"
+    secret = spark_cluster.secret_file.read_text().strip()
+    assert not [line for line in result["command_lines"] if secret in line]

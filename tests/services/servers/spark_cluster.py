@@ -5,12 +5,18 @@ master and the worker are two JVMs started with ``SPARK_HOME`` pointing into the
 Everything binds to 127.0.0.1 (``--host`` for RPC, ``SPARK_LOCAL_IP`` for the web UIs, which
 otherwise listen on all interfaces) and the master's unauthenticated REST submission server
 stays off, so nothing on the network can submit work to it.
+
+Authentication and encryption are on (``spark.authenticate``, ``spark.network.crypto.enabled``)
+with a secret made for the session: ``SparkCluster.secret_file`` holds it (0600), as the file
+datashark-env.sh names with ``SPARK_AUTH_SECRET_FILE``; a driver without it is refused.
 """
 
 from __future__ import annotations
 
 import importlib.util
 import json
+import os
+import secrets
 import shutil
 import urllib.request
 from collections.abc import Iterator
@@ -19,6 +25,7 @@ from pathlib import Path
 
 import pytest
 
+from datashark.cluster_auth import AUTHENTICATED, secret_properties
 from tests.services.server import Server, free_port, port_open
 
 NAME = "spark_cluster"
@@ -55,6 +62,7 @@ class SparkCluster:
     master_web_url: str
     worker_web_url: str
     spark_home: Path
+    secret_file: Path  # the cluster's shared secret, 0600, for SPARK_AUTH_SECRET_FILE
 
     def master_json(self) -> dict:
         """The master's status: ``workers``, ``activeapps``, ``completedapps``, ..."""
@@ -82,6 +90,20 @@ def _environment(folder: Path) -> dict[str, str]:
     }
 
 
+def _private_file(path: Path, text: str) -> Path:
+    """``path`` created 0600 (never readable by others, not even for a moment) holding ``text``."""
+    with os.fdopen(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "w") as out:
+        out.write(text)
+    return path
+
+
+def _daemon_properties(folder: Path, secret: str) -> Path:
+    """What both daemons read with ``--properties-file``: authentication, encryption and the
+    secret, kept off their command lines (``ps`` shows those to every user)."""
+    settings = "".join(f"{key}={value}\n" for key, value in AUTHENTICATED.items())
+    return _private_file(folder / "daemons.properties", settings + secret_properties(secret))
+
+
 def _spark_class(*args: str) -> list[str]:
     return [str(spark_home() / "bin" / "spark-class"), *args]
 
@@ -92,12 +114,15 @@ def spark_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SparkClu
     provision()
     folder = tmp_path_factory.mktemp("spark-cluster")
     env = _environment(folder)
+    secret = secrets.token_urlsafe(32)
+    properties = _daemon_properties(folder, secret)
     port, web_port, worker_web_port = free_port(), free_port(), free_port()
     cluster = SparkCluster(
         master_url=f"spark://127.0.0.1:{port}",
         master_web_url=f"http://127.0.0.1:{web_port}",
         worker_web_url=f"http://127.0.0.1:{worker_web_port}",
         spark_home=spark_home(),
+        secret_file=_private_file(folder / "cluster.secret", secret + "\n"),
     )
     started: list[Server] = []
     try:
@@ -106,6 +131,7 @@ def spark_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SparkClu
             _spark_class(
                 "org.apache.spark.deploy.master.Master",
                 *("--host", "127.0.0.1", "--port", str(port), "--webui-port", str(web_port)),
+                *("--properties-file", str(properties)),
             ),
             folder / "master.log",
             env=env,
@@ -125,6 +151,7 @@ def spark_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SparkClu
                 *("--host", "127.0.0.1", "--port", str(free_port())),
                 *("--cores", str(WORKER_CORES), "--memory", WORKER_MEMORY),
                 *("--webui-port", str(worker_web_port), "--work-dir", str(work_dir)),
+                *("--properties-file", str(properties)),
             ),
             folder / "worker.log",
             env=env,
