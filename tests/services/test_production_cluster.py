@@ -57,8 +57,8 @@ def load(streamingData, trainingData, context, conf):
 """
 
 
-def production_home(tmp_path: Path, bootstrap_servers: str, topic: str, ui_port: int) -> Path:
-    """wordcount (batch) and one streaming use case on the global Kafka stream, both enabled."""
+def wordcount_home(tmp_path: Path) -> Path:
+    """A dataShark folder with the plugins and the wordcount sample, writing tmp_path/wordcount.csv."""
     home = tmp_path / "home"
     shutil.copytree(REPO / "plugins", home / "plugins")
     shutil.copytree(REPO / "conf" / "wordcount", home / "conf" / "wordcount")
@@ -66,6 +66,12 @@ def production_home(tmp_path: Path, bootstrap_servers: str, topic: str, ui_port:
     wordcount.write_text(
         wordcount.read_text().replace("output/usecase1.csv", str(tmp_path / "wordcount.csv"))
     )
+    return home
+
+
+def production_home(tmp_path: Path, bootstrap_servers: str, topic: str, ui_port: int) -> Path:
+    """wordcount (batch) and one streaming use case on the global Kafka stream, both enabled."""
+    home = wordcount_home(tmp_path)
     events = tmp_path / "events.csv"
     conf = usecase(home / "conf" / "events", "Events", extra="enabled = true", out=str(events))
     (conf.parent / "uc.py").write_text(ROW_WITH_FRAMEWORK)
@@ -190,13 +196,7 @@ def test_start_sh_runs_batch_then_streaming_on_the_cluster_and_cleans_up(
 def test_start_sh_without_the_clusters_secret_is_refused_and_says_so(
     spark_cluster: SparkCluster, hdfs: HdfsCluster, tmp_path: Path
 ) -> None:
-    home = tmp_path / "home"
-    shutil.copytree(REPO / "plugins", home / "plugins")
-    shutil.copytree(REPO / "conf" / "wordcount", home / "conf" / "wordcount")
-    wordcount = home / "conf" / "wordcount" / "wordcount.conf"
-    wordcount.write_text(
-        wordcount.read_text().replace("output/usecase1.csv", str(tmp_path / "wordcount.csv"))
-    )
+    home = wordcount_home(tmp_path)
     staging_dir = on_the_cluster(home, spark_cluster, hdfs, secret=False)
     log = tmp_path / "start.log"
 

@@ -43,7 +43,7 @@ def make_certificates(folder: Path) -> Certificates:
     provision()
     folder.mkdir(parents=True, exist_ok=True)
     ca, ca_key = folder / "ca.pem", folder / "ca.key"
-    cert, key, request = folder / "server.pem", folder / "server.key", folder / "server.csr"
+    cert, key = folder / "server.pem", folder / "server.key"
     extensions = folder / "server.ext"
     extensions.write_text(SERVER_EXTENSIONS)
     run_checked(
@@ -69,43 +69,7 @@ def make_certificates(folder: Path) -> Certificates:
         ],
         what="making the test CA",
     )
-    run_checked(
-        [
-            "openssl",
-            "req",
-            "-newkey",
-            "rsa:2048",
-            "-nodes",
-            "-subj",
-            "/CN=127.0.0.1",
-            "-keyout",
-            str(key),
-            "-out",
-            str(request),
-        ],
-        what="making the server key",
-    )
-    run_checked(
-        [
-            "openssl",
-            "x509",
-            "-req",
-            "-in",
-            str(request),
-            "-CA",
-            str(ca),
-            "-CAkey",
-            str(ca_key),
-            "-CAcreateserial",
-            "-days",
-            DAYS,
-            "-extfile",
-            str(extensions),
-            "-out",
-            str(cert),
-        ],
-        what="signing the server certificate",
-    )
+    _signed(ca, ca_key, "/CN=127.0.0.1", extensions, key, cert, what="the server certificate")
     key.chmod(0o644)  # a server running as another user (Elasticsearch) must read it
     return Certificates(ca=ca, cert=cert, key=key)
 
@@ -129,25 +93,23 @@ def make_client_certificate(certificates: Certificates, name: str) -> ClientCert
     """A client certificate for mutual TLS, signed by the CA ``make_certificates`` made (its key
     lies next to its certificate); ``name`` is its CN and its files' stem."""
     folder = certificates.ca.parent
-    cert, key, request = folder / f"{name}.pem", folder / f"{name}.key", folder / f"{name}.csr"
+    cert, key = folder / f"{name}.pem", folder / f"{name}.key"
     extensions = folder / "client.ext"
     extensions.write_text(CLIENT_EXTENSIONS)
-    run_checked(
-        [
-            "openssl",
-            "req",
-            "-newkey",
-            "rsa:2048",
-            "-nodes",
-            "-subj",
-            f"/CN={name}",
-            "-keyout",
-            str(key),
-            "-out",
-            str(request),
-        ],
-        what="making a client key",
+    _signed(
+        certificates.ca, folder / "ca.key", f"/CN={name}", extensions, key, cert, what="a client certificate"
     )
+    return ClientCertificate(cert=cert, key=key)
+
+
+def _signed(
+    ca: Path, ca_key: Path, subject: str, extensions: Path, key: Path, cert: Path, *, what: str
+) -> None:
+    """A new key in ``key`` and its certificate in ``cert`` for ``subject``, signed by ``ca``."""
+    request = cert.with_suffix(".csr")
+    new_key = ("req", "-newkey", "rsa:2048", "-nodes", "-subj", subject, "-keyout", str(key))
+    run_checked(["openssl", *new_key, "-out", str(request)], what=f"making the key of {what}")
+    signer = ("-CA", str(ca), "-CAkey", str(ca_key), "-CAcreateserial", "-days", DAYS)
     run_checked(
         [
             "openssl",
@@ -155,18 +117,11 @@ def make_client_certificate(certificates: Certificates, name: str) -> ClientCert
             "-req",
             "-in",
             str(request),
-            "-CA",
-            str(certificates.ca),
-            "-CAkey",
-            str(folder / "ca.key"),
-            "-CAcreateserial",
-            "-days",
-            DAYS,
+            *signer,
             "-extfile",
             str(extensions),
             "-out",
             str(cert),
         ],
-        what="signing a client certificate",
+        what=f"signing {what}",
     )
-    return ClientCertificate(cert=cert, key=key)

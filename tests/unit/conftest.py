@@ -12,6 +12,8 @@ from pathlib import Path
 import pytest
 
 from datashark.codeimport import import_file
+from datashark.plugins import load_output_plugin
+from datashark.usecase import read_usecase
 
 REPO = Path(__file__).resolve().parents[2]
 CSV_PLUGIN = REPO / "plugins" / "output" / "out_csv.py"
@@ -86,3 +88,16 @@ def make_usecase(home: Path) -> MakeUseCase:
 def out_csv_module():
     """The repository's plugins/output/out_csv.py, imported by path as dataShark does."""
     return import_file(CSV_PLUGIN, "datashark_unit_test_out_csv")
+
+
+@pytest.fixture
+def csv_plugin(make_usecase, monkeypatch):
+    """``csv_plugin(section)``: the repository's out_csv configured from ``[out_csv]`` text."""
+    monkeypatch.delenv("HADOOP_USER_NAME", raising=False)
+
+    def load(section: str):
+        return load_output_plugin(
+            REPO, read_usecase(make_usecase(conf=usecase_conf(f"[out_csv]\n{section}")))
+        )
+
+    return load

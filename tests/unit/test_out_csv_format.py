@@ -8,11 +8,8 @@ import io
 import pytest
 
 from datashark.errors import ConfigError
-from datashark.plugins import debug_print, load_output_plugin, printable
+from datashark.plugins import debug_print, printable
 from datashark.textfile import drop_torn_row
-from datashark.usecase import read_usecase
-
-from .conftest import REPO, usecase_conf
 
 TIME = "2024-01-02 03:04:05"
 COMMA = {"delimiter": ",", "quotechar": '"', "quoting": csv.QUOTE_MINIMAL, "lineterminator": "\n"}
@@ -177,19 +174,6 @@ def test_a_torn_last_row_is_cut_before_appending(out_csv_module, tmp_path, befor
     path.write_text(before)
     drop_torn_row(path)
     assert path.read_text() == after
-
-
-@pytest.fixture
-def csv_plugin(make_usecase, monkeypatch):
-    """``csv_plugin(section)``: the repository's out_csv configured from ``[out_csv]`` text."""
-    monkeypatch.delenv("HADOOP_USER_NAME", raising=False)
-
-    def load(section: str):
-        return load_output_plugin(
-            REPO, read_usecase(make_usecase(conf=usecase_conf(f"[out_csv]\n{section}")))
-        )
-
-    return load
 
 
 def test_hdfs_uri_goes_to_webhdfs_on_the_default_port(csv_plugin, monkeypatch):

@@ -13,13 +13,9 @@ from hdfs import InsecureClient
 
 from datashark import webhdfs as webhdfs_module
 from datashark.errors import ConfigError, UseCaseError
-from datashark.plugins import load_output_plugin
 from datashark.settings import load_settings
 from datashark.staging import Stager
-from datashark.usecase import read_usecase
 from datashark.webhdfs import WebHdfs, webhdfs_errors
-
-from .conftest import REPO, usecase_conf
 
 
 @pytest.fixture
@@ -183,18 +179,6 @@ def test_tls_and_kerberos_failures_are_one_line() -> None:
         "Staging: Kerberos login to WebHDFS at https://nn:9871 failed (KerberosExchangeError: GSSError: "
         "No Kerberos credentials available); is there a ticket (kinit, KRB5CCNAME)?"
     )
-
-
-@pytest.fixture
-def csv_plugin(make_usecase, monkeypatch):
-    monkeypatch.delenv("HADOOP_USER_NAME", raising=False)
-
-    def load(section: str):
-        return load_output_plugin(
-            REPO, read_usecase(make_usecase(conf=usecase_conf(f"[out_csv]\n{section}")))
-        )
-
-    return load
 
 
 def test_swebhdfs_paths_are_webhdfs_over_https_with_the_ca_file(csv_plugin, home: Path) -> None:
