@@ -113,8 +113,17 @@ install_package() {
   echo "$want" >"$stamp"
 }
 
+# MLlib (K-means in the samples) uses the system BLAS/LAPACK when there is one, else its slower
+# Java code; as root on Debian, install them.
+native_blas() {
+  if ! ldconfig -p 2>/dev/null | grep -q 'libblas\.so\.3' && is_debian_root; then
+    apt_install libblas3 liblapack3
+  fi
+}
+
 check_python
 check_java
+native_blas
 make_venv
 kerberos_build_tools
 install_package

@@ -6,7 +6,7 @@ from datetime import datetime
 
 from datashark import console
 from datashark.deadletter import dead_letters_for
-from datashark.delivery import deliver, events_for_load, report_dead_letters, start_output
+from datashark.delivery import debug_lines, deliver, events_for_load, report_dead_letters, start_output
 from datashark.engine import Prepared, usecase_failure
 from datashark.errors import UseCaseError
 from datashark.settings import Settings
@@ -28,7 +28,8 @@ def run_batch(sc, settings: Settings, prepared: Prepared, *, debug: bool) -> Non
         if not isinstance(result, RDD):
             raise UseCaseError(f"load() returned {type(result).__name__}, expected an RDD")
         if debug:
-            console.say(repr(result.collect()))
+            for line in debug_lines(result.collect()):
+                console.say(line)
             report_dead_letters(prepared, dead_letters)
         else:
             deliver(prepared, result, dead_letters, datetime.now())

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from datashark import __version__, console
 from datashark.batch import run_batch
-from datashark.engine import prepare, print_traceback, start_spark
+from datashark.engine import prepare, report_failure, start_spark
 from datashark.errors import ConfigError, DataSharkError
 from datashark.production import EXIT_FAILED, EXIT_OK, LOCAL_MASTER, run_production
 from datashark.settings import load_settings
@@ -30,9 +30,7 @@ def main(argv: list[str] | None = None) -> int:
         console.error(str(err))
         return EXIT_CONFIG
     except DataSharkError as err:
-        console.error(str(err))
-        if args.verbose:
-            print_traceback(err)
+        report_failure(err, verbose=args.verbose)
         return EXIT_FAILED
 
 
@@ -85,7 +83,9 @@ def run_standalone(args: argparse.Namespace) -> int:
     settings = load_settings()
     prepared = prepare(settings, read_usecase(args.conf))
     console.say(f"Loaded Confs: {[str(args.conf)]}")
-    sc = start_spark(settings, LOCAL_MASTER, "dataShark Standalone", pools=[prepared.usecase.name])
+    sc = start_spark(
+        settings, LOCAL_MASTER, "dataShark Standalone", pools=[prepared.usecase.name], verbose=args.verbose
+    )
     try:
         if prepared.usecase.type == "batch":
             run_batch(sc, settings, prepared, debug=args.debug)

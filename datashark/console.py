@@ -51,12 +51,21 @@ def error(message: str) -> None:
     to_stderr(f"[X] {message}")
 
 
-def written(title: str, count: int, destination: str, dead_letters: str = "") -> None:
+def written(
+    title: str, count: int, destination: str, dead_letters: str = "", *, rejected: int = 0, where: str = ""
+) -> None:
     """The per-batch result line users grep for, with the batch's dead letters when there are any
-    (``dead_letters`` as text: ``4 Dead Letters``; empty when none)."""
+    (``dead_letters`` as text: ``4 Dead Letters``; empty when none). ``rejected`` rows of the
+    batch's were dead-lettered instead of written, to ``where``: when that was every one of them,
+    the line says so rather than ``No RDD Data Received``, which means no rows at all."""
     dead = f" ({dead_letters})" if dead_letters else ""
     if count:
         say(f"{timestamp()} - ({title}) - Written {count} Documents to {destination}{dead}")
+    elif rejected:
+        say(
+            f"{timestamp()} - ({title}) - 0 of {rejected} rows written to {destination}: "
+            f"all dead-lettered{dead}, see {where}"
+        )
     else:
         say(f"{timestamp()} - ({title}) - No RDD Data Received{dead}")
 

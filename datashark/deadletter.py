@@ -24,6 +24,7 @@ from pyspark.accumulators import AccumulatorParam
 
 from datashark.errors import UseCaseError
 from datashark.textfile import cut_torn_row, open_regular_file
+from datashark.usecase import folder_name
 
 if TYPE_CHECKING:
     from datashark.settings import Settings
@@ -41,7 +42,8 @@ LINE_BREAKS = re.compile("[\x85\u2028\u2029]")
 
 class Letters:
     """An accumulator's value: how many dead letters, the records kept, and the output rejections
-    not kept for want of room.
+    not kept for want of room; and how many lines the use case's pattern did not match that
+    ``unmatched = count`` counts without storing.
 
     Merged in place (``merge``), so adding one record costs the same however many are kept. On the
     driver, Spark's accumulator thread merges tasks' values while a streaming job may be flushing:
@@ -52,10 +54,18 @@ class Letters:
         self.count = 0
         self.kept: list[str] = []
         self.output_overflow = 0
+        self.rejected_rows = 0  # dead letters of the output stage: rows load() returned
+        self.unmatched = 0
         self._lock = threading.Lock()
 
     def __getstate__(self) -> dict:
-        return {"count": self.count, "kept": self.kept, "output_overflow": self.output_overflow}
+        return {
+            "count": self.count,
+            "kept": self.kept,
+            "output_overflow": self.output_overflow,
+            "rejected_rows": self.rejected_rows,
+            "unmatched": self.unmatched,
+        }
 
     def __setstate__(self, state: dict) -> None:
         self.__dict__.update(state)
@@ -67,11 +77,15 @@ class Letters:
             room = MAX_KEPT_PER_BATCH - len(self.kept)
             self.kept.extend(other.kept[: max(0, room)])
             self.output_overflow += other.output_overflow
+            self.rejected_rows += other.rejected_rows
+            self.unmatched += other.unmatched
         return self
 
     def record(self, text: str, stage: str) -> None:
         """One dead letter, as an executor adds it."""
         self.count += 1
+        if stage == OUTPUT:
+            self.rejected_rows += 1
         if len(self.kept) < MAX_KEPT_PER_BATCH:
             self.kept.append(text)
         elif stage == OUTPUT:
@@ -84,6 +98,18 @@ class Letters:
             self.count, self.kept, self.output_overflow = 0, [], 0
         return taken
 
+    def take_unmatched(self) -> int:
+        """The unmatched lines counted since the last call; resets the count."""
+        with self._lock:
+            taken, self.unmatched = self.unmatched, 0
+        return taken
+
+    def take_rejected_rows(self) -> int:
+        """The output stage's dead letters (rejected rows) since the last call; resets the count."""
+        with self._lock:
+            taken, self.rejected_rows = self.rejected_rows, 0
+        return taken
+
 
 class _OneLetter:
     """What ``DeadLetters.add`` hands the accumulator: one record, merged without a Letters per call."""
@@ -92,6 +118,15 @@ class _OneLetter:
 
     def __init__(self, text: str, stage: str) -> None:
         self.text, self.stage = text, stage
+
+
+class _OneUnmatched:
+    """What ``DeadLetters.count_unmatched`` hands the accumulator: one line counted, not stored."""
+
+    __slots__ = ()
+
+
+_UNMATCHED = _OneUnmatched()
 
 
 class _Collected(AccumulatorParam):
@@ -104,21 +139,28 @@ class _Collected(AccumulatorParam):
         if isinstance(second, _OneLetter):
             first.record(second.text, second.stage)
             return first
+        if isinstance(second, _OneUnmatched):
+            first.unmatched += 1
+            return first
         return first.merge(second)
 
 
 @dataclass(frozen=True)
 class Flushed:
-    """One flush: dead letters counted, and those not stored because of today's byte cap."""
+    """One flush: dead letters counted, those not stored because of today's byte cap, and the
+    lines the pattern did not match (``unmatched = count``), counted only."""
 
     count: int = 0
     not_kept: int = 0
+    rejected_rows: int = 0  # of ``count``, rows from load() rejected at the output stage
+    unmatched: int = 0
 
     def __str__(self) -> str:
+        unmatched = f"{self.unmatched} unmatched" if self.unmatched else ""
         if not self.count:
-            return ""
+            return unmatched
         over = f", {self.not_kept} over today's cap not kept" if self.not_kept else ""
-        return f"{self.count} Dead Letters{over}"
+        return f"{self.count} Dead Letters{over}" + (f", {unmatched}" if unmatched else "")
 
 
 class RejectedRowsOverflowError(UseCaseError):
@@ -144,7 +186,7 @@ class DeadLetters:
         self.accumulator = sc.accumulator(Letters(), _Collected())
         self.usecase_name = usecase_name
         self.base = folder
-        self.folder = folder / _slug(usecase_name)
+        self.folder = folder / folder_name(usecase_name)
         self.max_bytes_per_day = max_bytes_per_day
         self.retention_days = retention_days
 
@@ -164,6 +206,10 @@ class DeadLetters:
             line = LINE_BREAKS.sub(lambda found: f"\\u{ord(found[0]):04x}", line)
         self.accumulator.add(_OneLetter(line, stage))
 
+    def count_unmatched(self) -> None:
+        """Count one line the use case's pattern did not match, storing nothing (on an executor)."""
+        self.accumulator.add(_UNMATCHED)
+
     def flush(self) -> Flushed:
         """Append what was collected since the last flush to today's file.
 
@@ -171,7 +217,9 @@ class DeadLetters:
         dead letters could keep: the batch fails, so its events are not committed and come again.
         An ``OSError`` (a full disk) fails the batch likewise, after what fitted was written.
         """
+        rejected_rows = self.accumulator.value.take_rejected_rows()
         count, records, output_overflow = self.accumulator.value.take()
+        unmatched = self.accumulator.value.take_unmatched()
         not_kept = self._store(records) if records else 0
         self._expire()
         if output_overflow:
@@ -179,7 +227,7 @@ class DeadLetters:
                 f"{self.usecase_name}: the output rejected {output_overflow} more rows than one batch's "
                 f"{MAX_KEPT_PER_BATCH} dead letters hold; the batch failed so none is lost"
             )
-        return Flushed(count, not_kept)
+        return Flushed(count, not_kept, unmatched=unmatched, rejected_rows=rejected_rows)
 
     @property
     def path(self) -> Path:
@@ -240,7 +288,3 @@ def _private_folder(folder: Path) -> None:
     except FileExistsError:
         return
     os.chmod(folder, FOLDER_MODE)  # mkdir applies the umask
-
-
-def _slug(name: str) -> str:
-    return re.sub(r"[^A-Za-z0-9._-]+", "-", name).strip("-").lower() or "usecase"

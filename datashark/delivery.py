@@ -5,21 +5,28 @@ Shared by batch runs and by every streaming batch, so both report the same Writt
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+import weakref
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
 
 from datashark import console
 from datashark.events import EventStage
 from datashark.one_batch_stream import OneBatchStream
 from datashark.plugins import Batch, OutputPlugin
-from datashark.records import ValidRows
+from datashark.records import ValidRows, raw_text, row_problem
 
 if TYPE_CHECKING:
     from datetime import datetime
 
     from pyspark import RDD
 
-    from datashark.deadletter import DeadLetters
+    from datashark.deadletter import DeadLetters, Flushed
     from datashark.engine import Prepared
+
+MAX_BAD_ROWS_SHOWN = 10  # -d marks this many bad rows of a batch, then counts the others
+MAX_BAD_ROW_CHARS = 200
+# The stores that said where their dead letters go, once a run (each run makes its own).
+_ANNOUNCED: weakref.WeakSet[DeadLetters] = weakref.WeakSet()
 
 
 def events_for_load(
@@ -56,7 +63,15 @@ def deliver(prepared: Prepared, rdd: RDD, dead_letters: DeadLetters, batch_time:
     plugin = prepared.plugin
     if isinstance(plugin, OutputPlugin):
         count = plugin.write(valid, Batch(batch_time, dead_letters))
-        console.written(plugin.title, count, plugin.destination, str(dead_letters.flush()))
+        flushed = flush_dead_letters(prepared, dead_letters)
+        console.written(
+            plugin.title,
+            count,
+            plugin.destination,
+            str(flushed),
+            rejected=flushed.rejected_rows,
+            where=str(dead_letters.path),
+        )
     else:
         prog_type = prepared.usecase.type
         plugin.save(valid if prog_type == "batch" else OneBatchStream(valid, batch_time), prog_type)
@@ -65,6 +80,38 @@ def deliver(prepared: Prepared, rdd: RDD, dead_letters: DeadLetters, batch_time:
 
 def report_dead_letters(prepared: Prepared, dead_letters: DeadLetters) -> None:
     """Store what was collected; say so when there was any (plugins that print their own lines)."""
-    flushed = dead_letters.flush()
+    flushed = flush_dead_letters(prepared, dead_letters)
     if flushed.count:
         console.say(f"{console.timestamp()} - ({prepared.usecase.name}) - {flushed} in {dead_letters.path}")
+
+
+def flush_dead_letters(prepared: Prepared, dead_letters: DeadLetters) -> Flushed:
+    """Store what was collected; the first time a run stores any, say where they go."""
+    flushed = dead_letters.flush()
+    if flushed.count and dead_letters not in _ANNOUNCED:
+        _ANNOUNCED.add(dead_letters)
+        console.info(f"Dead letters of ({prepared.usecase.name}) go to {dead_letters.path}")
+    return flushed
+
+
+def marked(row: Any) -> str:
+    """One row as ``-d`` prints it: its repr, or ``[bad row: <problem>] <repr>`` for a row the
+    output would dead-letter (the same checks, ``records.row_problem``)."""
+    problem = row_problem(row)
+    if problem is None:
+        return repr(row)
+    text = raw_text(row)
+    short = text if len(text) <= MAX_BAD_ROW_CHARS else text[:MAX_BAD_ROW_CHARS] + "..."
+    return f"[bad row: {problem}] {short}"
+
+
+def debug_lines(rows: Iterable[Any]) -> list[str]:
+    """A batch's rows as ``-d`` prints them: the valid ones in one list, as they always were,
+    then each bad one on a line of its own (at most ``MAX_BAD_ROWS_SHOWN``)."""
+    valid, bad = [], []
+    for row in rows:
+        (valid if row_problem(row) is None else bad).append(row)
+    lines = [repr(valid), *(marked(row) for row in bad[:MAX_BAD_ROWS_SHOWN])]
+    if len(bad) > MAX_BAD_ROWS_SHOWN:
+        lines.append(f"[bad rows: {len(bad) - MAX_BAD_ROWS_SHOWN} more not shown]")
+    return lines

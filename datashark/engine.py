@@ -19,17 +19,23 @@ from importlib import resources
 from types import ModuleType
 from xml.sax.saxutils import quoteattr
 
+from datashark import console, failures
 from datashark.errors import DataSharkError, UseCaseError
 from datashark.events import DEFAULT_MAX_EVENT_BYTES, EventParser
 from datashark.filters import LogFilter
+from datashark.jvm_output import launch_quiet_gateway
 from datashark.plugins import InputPlugin, LegacyPlugin, OutputPlugin, load_input_plugin, load_output_plugin
 from datashark.secrets import scrub
 from datashark.settings import Settings
+from datashark.tracebacks import where_in_code
 from datashark.usecase import UseCase, import_code
 
 POOL_PROPERTY = "spark.scheduler.pool"
 POOL_FILE_PROPERTY = "spark.scheduler.allocation.file"
 OWN_ERROR_PREFIX = re.compile(r"^datashark(?:\.\w+)*\.\w+Error: ")
+# Spark's loggers of task failures print a JVM stack (and the worker's Python traceback) per
+# failed task; log4j2.properties turns them off unless this system property says otherwise.
+FAILURE_LOG_PROPERTY = "datashark.spark.failures"
 # Quiet console; and the web UI, which has no authentication, may show but not kill jobs.
 DEFAULT_SPARK_CONFIG = {"spark.ui.showConsoleProgress": "false", "spark.ui.killEnabled": "false"}
 # Hadoop's line reader (files, batch and folder streams) skips lines longer than this, so a huge
@@ -56,7 +62,7 @@ def prepare(settings: Settings, usecase: UseCase) -> Prepared:
     """Everything that can fail before Spark starts: code, plugins, pattern, filter, input."""
     conf = usecase.conf
     where = str(usecase.path)
-    parser = EventParser(conf["format"], conf["pattern"], where=where)
+    parser = EventParser(conf["format"], conf["pattern"], where=where, unmatched=conf["unmatched"])
     log_filter = LogFilter(conf["log_filter"]["include"], conf["log_filter"]["exclude"], where=where)
     source = None
     if usecase.type == "streaming":
@@ -84,22 +90,43 @@ def scheduler_pool(sc, usecase: UseCase) -> Iterator[None]:
         sc.setLocalProperty(POOL_PROPERTY, None)
 
 
-def usecase_failure(usecase: UseCase, err: BaseException) -> UseCaseError:
-    """The one-line ``(Title) - Failed: ...`` error for anything a use case raised."""
+class UseCaseFailedError(UseCaseError):
+    """A use case's one-line ``(Title) - Failed: ...`` error, with the lines of the use case's own
+    code the failure went through (``ssh.py:14 in parse: ...``), innermost last."""
+
+    def __init__(self, message: str, frames: tuple[str, ...] = ()) -> None:
+        super().__init__(message)
+        self.frames = frames
+
+
+def usecase_failure(usecase: UseCase, err: BaseException) -> UseCaseFailedError:
+    """The one-line ``(Title) - Failed: ...`` error for anything a use case raised, knowing where
+    in the use case's code it happened."""
     reason = str(err) if isinstance(err, DataSharkError) else summarize(err)
-    return UseCaseError(f"({usecase.name}) - Failed: {reason}")
+    return UseCaseFailedError(f"({usecase.name}) - Failed: {reason}", where_in_code(err, usecase.code_path))
 
 
-def spark_conf(settings: Settings, master: str, app_name: str, run_config: dict[str, str] | None = None):
+def spark_conf(
+    settings: Settings,
+    master: str,
+    app_name: str,
+    run_config: dict[str, str] | None = None,
+    *,
+    verbose: bool = False,
+):
     """SparkConf from dataShark's defaults, then ``run_config`` (what this run needs), then
-    datashark.conf's ``[spark_config]``, whose explicit values win."""
+    datashark.conf's ``[spark_config]``, whose explicit values win. ``verbose`` lets Spark log
+    failed tasks with their stacks, which dataShark otherwise reports in a few lines of its own."""
     from pyspark import SparkConf
 
     log_config = resources.files("datashark").joinpath("log4j2.properties")
+    java_options = f"-Dlog4j2.configurationFile=file:{log_config}"
+    if verbose:
+        java_options += f" -D{FAILURE_LOG_PROPERTY}=warn"
     values = {
         **DEFAULT_SPARK_CONFIG,
         LINE_LENGTH_PROPERTY: str(min(settings.max_event_bytes * FILE_LINE_LIMIT_FACTOR, 2**31 - 1)),
-        "spark.driver.extraJavaOptions": f"-Dlog4j2.configurationFile=file:{log_config}",
+        "spark.driver.extraJavaOptions": java_options,
         **(run_config or {}),
         **settings.spark_config,
     }
@@ -119,9 +146,11 @@ def start_spark(
     run_config: dict[str, str] | None = None,
     *,
     pools: Iterable[str] = (),
+    verbose: bool = False,
 ):
     """A SparkContext whose Python workers use this interpreter (and so its packages), with a
-    FAIR pool declared for each of ``pools`` (use-case names, see ``scheduler_pool``).
+    FAIR pool declared for each of ``pools`` (use-case names, see ``scheduler_pool``); Spark logs
+    failed tasks only when ``verbose``.
 
     PySpark starts the driver's JVM with the pyspark wheel's ``bin/spark-submit``, passing the
     SparkConf as ``--conf`` options. The JVM ignores SIGINT (PySpark's doing) and SIGTERM (ours):
@@ -143,7 +172,8 @@ def start_spark(
         allocations.flush()
         config = {POOL_FILE_PROPERTY: allocations.name, **(run_config or {})}
         try:
-            return SparkContext(conf=spark_conf(settings, master, app_name, config))
+            conf = spark_conf(settings, master, app_name, config, verbose=verbose)
+            return SparkContext(conf=conf, gateway=launch_quiet_gateway(conf))
         except Exception as err:  # py4j and the launcher raise assorted types
             raise DataSharkError(f"could not start Spark on {master}: {summarize(err)}") from err
         finally:
@@ -181,6 +211,33 @@ def summarize(err: BaseException) -> str:
             return OWN_ERROR_PREFIX.sub("", exception_lines[0])
     first = text.strip().splitlines()[0] if text.strip() else ""
     return f"{type(err).__name__}: {first}" if first else type(err).__name__
+
+
+def report_failure(err: DataSharkError, *, verbose: bool) -> None:
+    """A failure on stderr, its ``[X]`` line last where the eye lands: before it, with ``verbose``
+    the whole traceback (JVM stack included), and the lines of the use case's own code it went
+    through (``    at ssh.py:14 in parse: ...``)."""
+    if verbose:
+        print_traceback(err)
+    for line in failure_frames(err):
+        console.to_stderr(f"    at {line}")
+    console.error(str(err))
+
+
+def failure_frames(err: BaseException) -> tuple[str, ...]:
+    """The use-case code lines of the ``UseCaseFailedError`` behind ``err``: in its causes, or the
+    streaming failure recorded on Spark's thread that ``err`` reports."""
+    cause: BaseException | None = err
+    for _ in range(10):
+        if cause is None:
+            break
+        if isinstance(cause, UseCaseFailedError):
+            return cause.frames
+        cause = cause.__cause__
+    recorded = failures.first()
+    if isinstance(recorded, UseCaseFailedError) and str(recorded) in str(err):
+        return recorded.frames
+    return ()
 
 
 def print_traceback(err: BaseException) -> None:

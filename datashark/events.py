@@ -1,9 +1,11 @@
 """Turning raw event text into what ``load()`` receives, according to the conf's ``format``.
 
 ``text`` hands the line over untouched; ``json`` parses it into a dict; ``regex`` matches it
-against the conf's ``pattern`` and hands over the named groups as a dict. An event that
-cannot be parsed, is larger than ``max.event.bytes`` or makes the parser or the filter raise
-anything at all becomes a dead letter: one hostile event never fails its batch.
+against the conf's ``pattern`` (anchored at the start, as ``re.match``) and hands over the named
+groups as a dict. An event that cannot be parsed, is larger than ``max.event.bytes`` or makes the
+parser or the filter raise anything at all becomes a dead letter: one hostile event never fails
+its batch. Lines the pattern does not match are dead letters too, unless ``unmatched`` says to
+drop them or only count them (a pattern selecting lines of a mixed syslog).
 """
 
 from __future__ import annotations
@@ -18,6 +20,8 @@ import orjson
 from datashark.errors import ConfigError
 
 FORMATS = ("text", "json", "regex")
+# What becomes of a line that ``pattern`` does not match (the use case's ``unmatched``).
+UNMATCHED_POLICIES = ("deadletter", "drop", "count")
 MAX_JSON_DEPTH = 1024  # orjson's limit
 DEFAULT_MAX_EVENT_BYTES = 4 << 20  # max.event.bytes when datashark.conf sets none
 MAX_REASON_CHARS = 300
@@ -27,11 +31,20 @@ class EventError(ValueError):
     """This event cannot be parsed; the message is the dead letter's reason."""
 
 
-class EventParser:
-    """Parses one use case's events; picklable (the pattern is compiled again on unpickling)."""
+class UnmatchedEventError(EventError):
+    """This line does not match the use case's ``pattern``: handled as ``unmatched`` says."""
 
-    def __init__(self, fmt: str, pattern: str | None, *, where: str) -> None:
+
+class EventParser:
+    """Parses one use case's events; picklable (the pattern is compiled again on unpickling).
+
+    ``unmatched`` (one of UNMATCHED_POLICIES) is what the event stage does with a line the
+    pattern does not match: dead-letter it, drop it, or drop it and count it.
+    """
+
+    def __init__(self, fmt: str, pattern: str | None, *, where: str, unmatched: str = "deadletter") -> None:
         self.format = fmt
+        self.unmatched = unmatched
         self.pattern: re.Pattern[str] | None = None
         if fmt == "regex":
             if not pattern:
@@ -55,7 +68,7 @@ class EventParser:
             return parse_json(raw)
         match = self.pattern.match(raw)
         if match is None:
-            raise EventError("does not match the use case's pattern")
+            raise UnmatchedEventError("does not match the use case's pattern")
         return match.groupdict()
 
 
@@ -87,7 +100,8 @@ class EventStage:
 
     Each event is parsed once: into the format the use case asked for, or as JSON only for
     the ``[log_filter]`` when the use case wants text. Events larger than ``max_event_bytes``,
-    unparseable ones, and any whose parsing or filtering raises become dead letters.
+    unparseable ones, and any whose parsing or filtering raises become dead letters; lines the
+    pattern does not match as well, or are dropped (and counted) as the parser's ``unmatched`` says.
     """
 
     def __init__(
@@ -118,6 +132,9 @@ class EventStage:
                 event = parse(raw)
                 if keep is not None and not keep(parse_json(raw) if filter_text else event):
                     continue
+            except UnmatchedEventError as err:
+                self._unmatched(str(err), raw)
+                continue
             except EventError as err:
                 dead.add(self.stage, str(err), raw)
                 continue
@@ -128,6 +145,14 @@ class EventStage:
                 dead.add(self.stage, unexpected(err), raw)
                 continue
             yield event
+
+    def _unmatched(self, reason: str, raw: str) -> None:
+        """A line the pattern does not match: a dead letter, nothing, or one more in the count."""
+        policy = self.parser.unmatched
+        if policy == "deadletter":
+            self.dead_letters.add(self.stage, reason, raw)
+        elif policy == "count":
+            self.dead_letters.count_unmatched()
 
 
 MAX_SHOWN_OF_OVERSIZE = 4096  # characters of an oversized event kept in its dead letter

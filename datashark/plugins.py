@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from datashark.codeimport import import_file, unique_module_name
 from datashark.configspec import validate_section
+from datashark.configspec.hints import did_you_mean
 from datashark.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -178,6 +179,10 @@ class InputPlugin:
     def batch_failed(self, consumer: str, batch_time: datetime) -> None:
         """``consumer`` failed to deliver the batch of ``batch_time``; the stream will stop."""
 
+    def stop_reading(self) -> None:
+        """The stream is stopping: later batches should read nothing new, so the stop waits for
+        the batches already cut, not for more (their events are read at the next start)."""
+
     def close(self) -> None:
         """The stream has stopped: release connections."""
 
@@ -192,9 +197,25 @@ class LegacyPlugin:
         self.plugin.save(data, prog_type)
 
 
+# The plugins that ship with dataShark, found whatever DATASHARK_HOME says.
+BUILT_IN_PLUGINS = Path(__file__).resolve().parent.parent / "plugins"
+
+
+def plugin_folders(home: Path, kind: str) -> list[Path]:
+    """Where ``kind`` plugins are looked for: the home's own ``plugins/<kind>/`` first (a home
+    may add plugins, or replace a built-in one by its name), then the installation's."""
+    folders = [home / "plugins" / kind, BUILT_IN_PLUGINS / kind]
+    return list(dict.fromkeys(folder.resolve() for folder in folders))
+
+
 def plugin_path(home: Path, kind: str, name: str) -> Path:
-    """``plugins/<kind>/<prefix>_<name>.py``, where the prefix is ``in`` or ``out``."""
-    return home / "plugins" / kind / f"{PREFIX_BY_KIND[kind]}_{name}.py"
+    """``plugins/<kind>/<prefix>_<name>.py`` (the prefix is ``in`` or ``out``) in the first of
+    ``plugin_folders`` that has it; in the home when none has."""
+    file_name = f"{PREFIX_BY_KIND[kind]}_{name}.py"
+    for folder in plugin_folders(home, kind):
+        if (folder / file_name).is_file():
+            return folder / file_name
+    return home / "plugins" / kind / file_name
 
 
 def load_output_plugin(home: Path, usecase: UseCase) -> OutputPlugin | LegacyPlugin:
@@ -219,9 +240,16 @@ def _plugin_class(home: Path, kind: str, name: str, usecase: UseCase) -> tuple[t
     path = plugin_path(home, kind, name)
     where = f"{usecase.path}: key '{kind}'"
     if not path.is_file():
-        known = sorted(p.stem.split("_", 1)[1] for p in path.parent.glob(f"{PREFIX_BY_KIND[kind]}_*.py"))
+        known = sorted(
+            {
+                found.stem.split("_", 1)[1]
+                for folder in plugin_folders(home, kind)
+                for found in folder.glob(f"{PREFIX_BY_KIND[kind]}_*.py")
+            }
+        )
         raise ConfigError(
-            f"{where}: unknown {kind} plugin '{name}' (no {path}; available: {', '.join(known)})"
+            f"{where}: unknown {kind} plugin '{name}'{did_you_mean(name, known)} "
+            f"(available: {', '.join(known)}; a home's own go in {home / 'plugins' / kind})"
         )
     try:
         module = import_file(path, unique_module_name("datashark_plugin", path))

@@ -21,7 +21,7 @@ from pathlib import Path
 from datashark import console
 from datashark.batch import run_batch
 from datashark.cluster_auth import SECRET_FILE_VARIABLE, cluster_security, is_standalone, secret_for_driver
-from datashark.engine import Prepared, prepare, print_traceback, scheduler_pool, start_spark
+from datashark.engine import Prepared, prepare, report_failure, scheduler_pool, start_spark
 from datashark.errors import ConfigError, DataSharkError, UseCaseError
 from datashark.pyfiles import framework_archive
 from datashark.settings import Settings, load_settings
@@ -60,7 +60,7 @@ def run_production(master: str, *, timeout: float | None, verbose: bool) -> int:
                 run_config = {**submit_config(ready, folder), **security.config}
                 pools = [p.usecase.name for p in ready]
                 with secret_for_driver(security, folder):
-                    sc = start_spark(run_settings, master, app_name, run_config, pools=pools)
+                    sc = start_spark(run_settings, master, app_name, run_config, pools=pools, verbose=verbose)
                 try:
                     _check_registered(sc, master)
                     failed = _run_all(sc, run_settings, ready, timeout=timeout, verbose=verbose)
@@ -200,6 +200,4 @@ def _run_all(sc, settings: Settings, ready: list[Prepared], *, timeout: float | 
 
 
 def _report(err: UseCaseError, verbose: bool) -> None:
-    console.error(str(err))
-    if verbose:
-        print_traceback(err)
+    report_failure(err, verbose=verbose)

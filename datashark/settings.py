@@ -66,10 +66,13 @@ class Settings:
         """The values an ``[in_kafka]`` override inherits."""
         return kafka_config.inherited_values(self.kafka, str(self.conf_path))
 
-    def data_location(self, usecase: UseCase) -> str:
-        """Where Spark reads the use case's ``file``/``training``: its staged copy when there is one."""
+    def data_location(self, usecase: UseCase) -> str | None:
+        """Where Spark reads the use case's ``file``/``training``: its staged copy when there is one;
+        None for a streaming use case without ``training``."""
         location = usecase.data_path()
-        return self.staging.location(usecase, location) if self.staging else location
+        if location is None or not self.staging:
+            return location
+        return self.staging.location(usecase, location)
 
     @property
     def jars(self) -> list[Path]:

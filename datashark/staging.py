@@ -5,7 +5,8 @@ cases' ``data.txt`` overwrote each other, and it removed the folder only when sp
 returned normally. Here each run gets ``<hdfs.staging.dir>/<app name>/``, in which every use
 case's folder keeps its name and layout (``conf/wordcount/wordcount.txt`` is staged as
 ``<run>/wordcount/wordcount.txt``); data named outside the folder goes under
-``<folder>/_external/<absolute path>``. Only what Spark reads (``file``, ``training``) is copied.
+``<folder>/_external/<absolute path>``. Only what Spark reads (``file``, ``training``) is copied;
+a streaming use case without ``training`` stages nothing.
 The run folder also holds the streaming checkpoint, and the whole of it is removed at the end.
 """
 
@@ -107,7 +108,7 @@ class Stager:
         copied: set[str] = set()
         for usecase in usecases:
             location = usecase.data_path()
-            if not is_local(location):
+            if location is None or not is_local(location):
                 continue
             for local in sorted(glob.glob(location.removeprefix("file://"))):
                 staged = f"{root}/{self.area.relative(usecase, local)}"

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import itertools
 import signal
+import threading
 import time
 import warnings
 from collections import Counter
@@ -18,9 +19,10 @@ from collections import Counter
 from datashark import console, failures
 from datashark.checkpoint import private_checkpoint, remove_checkpoint
 from datashark.deadletter import DeadLetters, dead_letters_for
-from datashark.delivery import deliver, events_for_load, report_dead_letters, start_output
+from datashark.delivery import deliver, events_for_load, marked, report_dead_letters, start_output
 from datashark.engine import Prepared, scheduler_pool, summarize, usecase_failure
 from datashark.errors import UseCaseError
+from datashark.one_batch_stream import PPRINT_RULE
 from datashark.settings import Settings
 from datashark.usecase import call_load, load_arguments
 
@@ -28,6 +30,9 @@ STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 # Driver-side: the use cases of the running streams, by an id unique in this process.
 _RUNNING: dict[str, Prepared] = {}
 _IDS = itertools.count()
+DEBUG_ROWS = 10  # rows of a batch -d prints, as DStream.pprint()
+# Set once a stop is asked for: batches whose delivery has not begun are left for the next start.
+_STOPPING = threading.Event()
 
 
 class GracefulStop:
@@ -68,6 +73,7 @@ def run_streaming(
     shared: dict[tuple, object] = {}
     running = [_register(item) for item in prepared]
     failures.clear()
+    _STOPPING.clear()
     failed = False
     try:
         for item, run_id in zip(prepared, running, strict=True):
@@ -81,6 +87,9 @@ def run_streaming(
                     break
             else:
                 console.info(f"Stopping streaming ({reason}): finishing the batch in flight")
+                _STOPPING.set()
+                for item in prepared:
+                    item.source.stop_reading()
         except Exception as err:  # a batch failed: the stream stops, the error says which use case
             failed = True
             first = failures.first()
@@ -101,6 +110,11 @@ def _register(prepared: Prepared) -> str:
     run_id = f"{next(_IDS)}:{prepared.usecase.name}"
     _RUNNING[run_id] = prepared
     return run_id
+
+
+def _stopping() -> bool:
+    """Whether a stop was asked for (read by closures through this function, see ``_running``)."""
+    return _STOPPING.is_set()
 
 
 def _running(run_id: str) -> Prepared:
@@ -127,9 +141,9 @@ def _wire(ssc, sc, settings: Settings, run_id: str, shared: dict, *, debug: bool
     events = events_for_load(
         prepared, shared[source.key], dead_letters, stage="input", filtered=True, text_only=source.TEXT_ONLY
     )
-    training = events_for_load(
-        prepared, sc.textFile(settings.data_location(usecase)), dead_letters, stage="training", filtered=False
-    )
+    training_location = settings.data_location(usecase)  # None: no training, an empty trainingData
+    training_lines = sc.textFile(training_location) if training_location else sc.emptyRDD()
+    training = events_for_load(prepared, training_lines, dead_letters, stage="training", filtered=False)
     try:
         if not debug:
             start_output(prepared)
@@ -142,8 +156,7 @@ def _wire(ssc, sc, settings: Settings, run_id: str, shared: dict, *, debug: bool
             usecase, UseCaseError(f"load() returned {type(result).__name__}, expected a DStream")
         )
     if debug:
-        result.pprint()
-        result.foreachRDD(_flush_only(run_id, dead_letters))
+        result.foreachRDD(_debug_print(run_id, dead_letters))
     else:
         source.track(usecase.name)
         result.transform(_generated(run_id)).foreachRDD(_delivery(run_id, dead_letters))
@@ -173,6 +186,14 @@ def _delivery(run_id: str, dead_letters: DeadLetters):
     def deliver_batch(batch_time, rdd) -> None:
         prepared = _running(run_id)
         name, source = prepared.usecase.name, prepared.source
+        if _stopping():
+            # Queued behind the stop: neither delivered nor acknowledged, so the input gives it
+            # again at the next start (Kafka replays the batches it had cut), and the stop waits
+            # for the batch in flight only, not for a backlog.
+            console.info(
+                f"({name}) batch of {batch_time:%H:%M:%S} not started before the stop: read again next start"
+            )
+            return
         try:
             with scheduler_pool(rdd.context, prepared.usecase):
                 deliver(prepared, rdd, dead_letters, source.batch_time(batch_time))
@@ -189,8 +210,18 @@ def _delivery(run_id: str, dead_letters: DeadLetters):
     return deliver_batch
 
 
-def _flush_only(run_id: str, dead_letters: DeadLetters):
-    def flush(_batch_time, _rdd) -> None:
+def _debug_print(run_id: str, dead_letters: DeadLetters):
+    """``-d``: a batch's first rows as DStream.pprint() prints them, with the rows the output
+    would dead-letter marked (``delivery.marked``); then the batch's dead letters are stored."""
+
+    def show(batch_time, rdd) -> None:
+        taken = rdd.take(DEBUG_ROWS + 1)
+        console.say(f"{PPRINT_RULE}\nTime: {batch_time}\n{PPRINT_RULE}")
+        for row in taken[:DEBUG_ROWS]:
+            console.say(marked(row))
+        if len(taken) > DEBUG_ROWS:
+            console.say("...")
+        console.say("")
         report_dead_letters(_running(run_id), dead_letters)
 
-    return flush
+    return show

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import glob
 import inspect
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,13 +17,17 @@ from typing import Any
 
 from configobj import ConfigObj
 
+from datashark import console
 from datashark.codeimport import import_file, unique_module_name
 from datashark.configspec import read_conf, spec_lines, validate_section
+from datashark.configspec.hints import FILTER_SECTION, unused_sections
 from datashark.errors import ConfigError, UseCaseError
 from datashark.secrets import redacted
 
 FALSE_WORDS = ("false", "no", "off", "0")  # what configobj's boolean reads as False
 DATA_KEY_BY_TYPE = {"batch": "file", "streaming": "training"}
+# Types whose data key may be left out: a streaming use case's load() then gets an empty trainingData.
+OPTIONAL_DATA_TYPES = frozenset({"streaming"})
 # How many data arguments load() receives: batchData; or streamingData, trainingData.
 DATA_ARGUMENTS_BY_TYPE = {"batch": 1, "streaming": 2}
 
@@ -66,9 +71,11 @@ class UseCase:
         path = Path(value).expanduser()
         return str(path if path.is_absolute() else self.folder / path)
 
-    def data_path(self) -> str:
-        """The input of the use case's type: ``file`` (batch) or ``training`` (streaming)."""
-        return self.resolve(self.conf[DATA_KEY_BY_TYPE[self.type]])
+    def data_path(self) -> str | None:
+        """The input of the use case's type: ``file`` (batch) or ``training`` (streaming);
+        None for a streaming use case without ``training``."""
+        value = self.conf[DATA_KEY_BY_TYPE[self.type]]
+        return self.resolve(value) if value else None
 
 
 def read_usecase(path: Path) -> UseCase:
@@ -77,12 +84,29 @@ def read_usecase(path: Path) -> UseCase:
     conf = validate_section(read_conf(path), spec_lines("usecase"), where=str(path), allow_extra=True)
     usecase = UseCase(path, conf)
     data_key = DATA_KEY_BY_TYPE[usecase.type]
-    if not conf[data_key]:
+    if not conf[data_key] and usecase.type not in OPTIONAL_DATA_TYPES:
         raise ConfigError(f"{path}: key '{data_key}' is required for a {usecase.type} use case")
     if not usecase.code_path.is_file():
         raise ConfigError(f"{path}: key 'code': file not found: {usecase.code_path}")
-    _check_data_exists(path, data_key, usecase.data_path())
+    location = usecase.data_path()
+    if location is not None:
+        _check_data_exists(path, data_key, location)
+    _warn_of_unread_sections(usecase)
     return usecase
+
+
+_WARNED: set[str] = set()
+
+
+def _warn_of_unread_sections(usecase: UseCase) -> None:
+    """Once per process and conf: sections that look meant for a plugin or the filter, unread."""
+    conf = usecase.conf
+    used = {FILTER_SECTION, f"out_{conf['output']}", *([f"in_{conf['input']}"] if conf["input"] else [])}
+    for warning in unused_sections(conf, conf.sections, used):
+        line = f"[!] {usecase.path}: {warning}"
+        if line not in _WARNED:
+            _WARNED.add(line)
+            console.to_stderr(line)
 
 
 def _check_data_exists(conf_path: Path, key: str, location: str) -> None:
@@ -195,3 +219,9 @@ def bind_load_arguments(
                 f"load() parameter '{param.name}' cannot be supplied (dataShark passes: {accepted})"
             )
     return args, kwargs
+
+
+def folder_name(usecase_name: str) -> str:
+    """The name of a use case's own folders (dead letters, input state): its name as a lowercase
+    slug that is safe in any file system (``SSH Brute Force`` -> ``ssh-brute-force``)."""
+    return re.sub(r"[^A-Za-z0-9._-]+", "-", usecase_name).strip("-").lower() or "usecase"

@@ -14,6 +14,7 @@ from pathlib import Path
 from configobj import ConfigObj, ConfigObjError, Section, flatten_errors, get_extra_values
 from validate import ValidateError, Validator
 
+from datashark.configspec.hints import did_you_mean
 from datashark.secrets import is_secret_key, resolve_secrets
 
 _QUOTES = ("'", '"')
@@ -56,13 +57,18 @@ def validate_section(section: Section, spec: list[str], *, where: str, allow_ext
     holder.configspec = ConfigObj(spec, list_values=False, _inspec=True)
     result = holder.validate(Validator(), preserve_errors=True)
     problems = []
+    extra = get_extra_values(holder)
     if result is not True:
         for sections, key, error in flatten_errors(holder, result):
             check = _spec_of(holder.configspec, sections, key)
-            problems.append(_describe(sections, key, error, check))
+            problem = _describe(sections, key, error, check)
+            if error is False and key is not None:  # missing: perhaps written with a typo
+                problem += did_you_mean(key, [name for at, name in extra if list(at) == list(sections)])
+            problems.append(problem)
     if not allow_extra:
-        extra = get_extra_values(holder)
-        problems += [f"{_place(sections, key)} is not a known key" for sections, key in extra]
+        for sections, key in extra:
+            hint = did_you_mean(key, _spec_keys(holder.configspec, sections))
+            problems.append(f"{_place(sections, key)} is not a known key{hint}")
     if problems:
         raise ConfigError(f"{where}: {'; '.join(problems)}")
     return holder
@@ -86,6 +92,12 @@ def _spec_of(spec: Section, sections: list[str], key: str | None) -> str:
         spec = spec.get(name) or spec.get("__many__") or {}
     value = spec.get(key, "") if key else ""
     return value if isinstance(value, str) else ""
+
+
+def _spec_keys(spec: Section, sections: list[str]) -> list[str]:
+    for name in sections:
+        spec = spec.get(name) or spec.get("__many__") or {}
+    return [key for key in spec if key != "__many__"]
 
 
 def _place(sections: list[str], key: str | None) -> str:

@@ -76,6 +76,9 @@ class KafkaInput(InputPlugin):
     def track(self, consumer: str) -> None:
         self._source().tracker.add_consumer(consumer)
 
+    def stop_reading(self) -> None:
+        self._source().draining = True
+
     def batch_generated(self, consumer: str, batch_time) -> None:
         self._source().expect(consumer, batch_time)
 

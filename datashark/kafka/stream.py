@@ -40,10 +40,15 @@ class KafkaSource:
         self.last_commit: dict[Partition, tuple[int, str]] = {}
         self.replays: list[tuple[int, dict[Partition, int]]] = []
         self.first_times: dict[Any, datetime] = {}  # Spark's time of a replayed batch -> its first
+        self.draining = False  # stopping: cut no more ranges
 
     def next_ranges(self, batch_time: Any) -> list:
         """This batch's ranges; its cut is written ahead, and the positions after it recorded
         for committing once it is delivered."""
+        if self.draining:  # the stream is stopping: what is not cut yet is read at the next start
+            with self.commit_lock:
+                self.tracker.add_batch(batch_time, self.positions)
+            return []
         if self.client is None:
             self.client = OffsetClient(self.config)
         partitions = self.client.partitions()

@@ -74,7 +74,7 @@ class Plugin(OutputPlugin):
         chunks = rdd.mapPartitions(formatter.chunks).toLocalIterator(prefetchPartitions=True)
         texts = FileText(chunks, formatter, header=self.conf["header"], echo=self.debug)
         if self.conf["mode"] == "overwrite":
-            self.file.replace(texts(True))
+            self.file.replace(texts.whole_file())
         else:
             self.file.append(texts)
         return texts.rows
@@ -111,6 +111,16 @@ class FileText:
                     debug_print(line)
             yield text
             self.rows += rows
+
+    def whole_file(self) -> Iterator[str]:
+        """The batch's text as the whole file (``mode = overwrite``).
+
+        An empty result is a result: it replaces the file, with the header when ``header`` is on
+        (``time,key,score`` plus ``fields``; other metadata columns come from rows, and there are none).
+        """
+        yield from self(True)
+        if self.rows == 0 and self.header:
+            yield self.formatter.header([])
 
 
 def _file_for(conf: dict[str, Any], usecase: UseCase) -> LocalFile | HdfsFile:

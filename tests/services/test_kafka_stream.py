@@ -8,6 +8,8 @@ import json
 import re
 import shutil
 import subprocess
+import textwrap
+import time
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -295,3 +297,46 @@ def test_drill_a_full_dead_letter_disk_fails_the_batch_and_the_replay_stores_the
         letters = [json.loads(line) for path in disk.rglob("*.jsonl") for line in path.open()]
     assert sorted(letter["event"] for letter in letters) == sorted(event[:4096] for event in bad)
     assert ids_in(tmp_path / "uc" / "out.csv").keys() == {f"e{n}" for n in range(20)}
+
+
+SLOW_ROWS = """
+import time
+
+def load(streamingData, trainingData):
+    def slow(event):
+        time.sleep(0.02)
+        return (event["id"], 1)
+    return streamingData.map(slow)
+"""
+
+
+def test_a_time_limit_stops_within_a_batch_of_it_and_the_backlog_waits_for_the_next_start(
+    spark_context, kafka: KafkaBroker, tmp_path: Path
+) -> None:
+    """Batches that take longer than the interval queue up; at the time limit only the batch in
+    flight finishes. The queued ones are read again at the next start, which delivers them all."""
+    topic = new_topic(kafka.bootstrap_servers, partitions=2)
+    produce(kafka.bootstrap_servers, topic, json_events(3000))
+    group = group_of(topic)
+    settings = dataclasses.replace(
+        reading_from_start(tmp_path, kafka.bootstrap_servers, topic, max_records_per_partition=100),
+        batch_interval=1,
+    )
+    conf = usecase(tmp_path / "uc", "Slow")
+    (tmp_path / "uc" / "uc.py").write_text(textwrap.dedent(SLOW_ROWS))
+    started = time.monotonic()
+    run_streaming(spark_context, settings, [prepare(settings, read_usecase(conf))], debug=False, timeout=8)
+    elapsed = time.monotonic() - started
+    # Each batch takes ~2 s (200 events x 20 ms on 2 cores), so batches queue behind the limit.
+    assert elapsed < 8 + 10, f"the stop took {elapsed - 8:.0f} s past the limit"
+    assert committed(kafka.bootstrap_servers, group, topic) != end_offsets(kafka.bootstrap_servers, topic)
+
+    out = tmp_path / "uc" / "out.csv"
+    run_until(
+        spark_context,
+        settings,
+        [conf],
+        lambda: set(ids_in(out)) >= {f"e{n}" for n in range(3000)},
+        timeout=300,
+    )
+    assert set(ids_in(out)) == {f"e{n}" for n in range(3000)}

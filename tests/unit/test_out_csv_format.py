@@ -290,3 +290,44 @@ def test_formatter_lines_are_the_files_rows_exactly(formatter):
     lines = list(fmt.lines(text))
     assert len(lines) == count == 5
     assert "".join(line + "\n" for line in lines) == text
+
+
+# ----------------------------------------------------------------------------- empty results
+# mode = overwrite: an empty result is a result, and replaces the file (header only, when on).
+
+
+def test_overwrite_with_no_rows_is_the_header_alone(formatter, out_csv_module):
+    texts = out_csv_module.FileText(iter([]), formatter(), header=True, echo=False)
+    assert "".join(texts.whole_file()) == "time,key,score\n"
+    assert texts.rows == 0
+
+
+def test_overwrite_with_no_rows_names_the_pinned_fields(formatter, out_csv_module):
+    texts = out_csv_module.FileText(iter([]), formatter(fields=["user", "port"]), header=True, echo=False)
+    assert "".join(texts.whole_file()) == "time,key,score,user,port\n"
+
+
+def test_overwrite_with_no_rows_and_no_header_is_empty(formatter, out_csv_module):
+    texts = out_csv_module.FileText(iter([]), formatter(), header=False, echo=False)
+    assert "".join(texts.whole_file()) == ""
+
+
+def test_overwrite_with_rows_has_one_header(formatter, out_csv_module):
+    fmt = formatter()
+    texts = out_csv_module.FileText(fmt.chunks([("k", 1, {"a": 2})]), fmt, header=True, echo=False)
+    assert "".join(texts.whole_file()) == f"time,key,score,a\n{TIME},k,1,2\n"
+    assert texts.rows == 1
+
+
+def test_append_with_no_rows_adds_nothing(formatter, out_csv_module):
+    """Appending, the header waits for the first row: its metadata keys name the columns."""
+    texts = out_csv_module.FileText(iter([]), formatter(), header=True, echo=False)
+    assert "".join(texts(True)) == ""
+
+
+def test_an_empty_overwrite_replaces_the_local_file(formatter, out_csv_module, tmp_path):
+    path = tmp_path / "out.csv"
+    path.write_text("time,key,score\nold,row,1\n")
+    texts = out_csv_module.FileText(iter([]), formatter(), header=True, echo=False)
+    out_csv_module.LocalFile(path).replace(texts.whole_file())
+    assert path.read_text() == "time,key,score\n"

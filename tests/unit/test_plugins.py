@@ -11,7 +11,7 @@ from datashark.errors import ConfigError
 from datashark.plugins import LegacyPlugin, OutputPlugin, load_output_plugin, plugin_path
 from datashark.usecase import read_usecase
 
-from .conftest import CSV_PLUGIN, usecase_conf, write
+from .conftest import CSV_PLUGIN, REPO, usecase_conf, write
 
 LEGACY_PLUGIN = """
 class Plugin:
@@ -44,9 +44,17 @@ def plugin_for(home, make_usecase, plugins_dir):
     return load
 
 
-def test_plugin_path(home):
-    assert plugin_path(home, "output", "csv") == home / "plugins" / "output" / "out_csv.py"
-    assert plugin_path(home, "input", "kafka") == home / "plugins" / "input" / "in_kafka.py"
+def test_plugins_ship_with_the_installation_and_a_home_may_add_or_replace_them(home, plugins_dir):
+    """DATASHARK_HOME holds confs and data; the built-in plugins are found without a copy there."""
+    assert plugin_path(home, "output", "old") == plugins_dir / "out_old.py"
+    assert plugin_path(home, "output", "csv") == plugins_dir / "out_csv.py", "the home's copy wins"
+    assert plugin_path(home, "output", "syslog") == REPO / "plugins" / "output" / "out_syslog.py"
+    assert plugin_path(home, "input", "kafka") == REPO / "plugins" / "input" / "in_kafka.py"
+
+
+def test_a_home_without_plugins_finds_the_built_in_ones(tmp_path, make_usecase):
+    usecase = read_usecase(make_usecase(conf=usecase_conf(output="csv", extra="[out_csv]\npath = x.csv\n")))
+    assert load_output_plugin(tmp_path / "empty-home", usecase).destination.startswith("CSV File ")
 
 
 def test_unknown_output_names_conf_key_name_and_available(plugin_for):
@@ -54,13 +62,16 @@ def test_unknown_output_names_conf_key_name_and_available(plugin_for):
         plugin_for(output="elastic")
     message = str(err.value)
     assert re.match(r"^/.*/uc\.conf: key 'output': unknown output plugin 'elastic'", message)
-    assert "available: csv, old" in message
+    assert "available: csv, elasticsearch, old, parquet, syslog;" in message
 
 
 def test_unknown_key_in_plugin_section_is_named(plugin_for):
     with pytest.raises(ConfigError) as err:
         plugin_for(extra="[out_csv]\nseperator = ;\n")
-    assert re.search(r"uc\.conf: \[out_csv\]: key 'seperator' is not a known key$", str(err.value))
+    assert re.search(
+        r"uc\.conf: \[out_csv\]: key 'seperator' is not a known key \(did you mean 'separator'\?\)$",
+        str(err.value),
+    )
 
 
 def test_bad_value_in_plugin_section_is_named(plugin_for):

@@ -32,10 +32,12 @@ def test_batch_without_file_names_file(make_usecase):
     assert str(err.value) == f"{path.resolve()}: key 'file' is required for a batch use case"
 
 
-def test_streaming_without_training_names_training(make_usecase):
-    path = make_usecase(conf=usecase_conf(**{**STREAMING_KEYS, "training": None}))
-    with pytest.raises(ConfigError, match=re.escape(f"{path.resolve()}: key 'training' is required")):
-        read_usecase(path)
+def test_streaming_without_training_is_valid(make_usecase):
+    """``training`` is optional: load() then gets an empty trainingData."""
+    path = make_usecase(conf=usecase_conf(**{**STREAMING_KEYS, "training": None}), files={})
+    usecase = read_usecase(path)
+    assert usecase.type == "streaming"
+    assert usecase.data_path() is None
 
 
 def test_streaming_with_training(make_usecase):
@@ -165,3 +167,36 @@ def test_discover_without_conf_folder(home):
     found = discover(home, enabled_only=True)
     assert found.usecases == []
     assert found.problems == []
+
+
+# ----------------------------------------------------------------------------- optional training
+
+
+def test_streaming_training_named_but_missing_is_still_an_error(make_usecase):
+    path = make_usecase(conf=usecase_conf(**STREAMING_KEYS), files={})
+    with pytest.raises(ConfigError, match=r"key 'training': no such file or directory: .*train\.txt"):
+        read_usecase(path)
+
+
+def test_no_training_has_no_data_location_staged_or_not(make_usecase, home):
+    import dataclasses
+
+    from datashark.settings import load_settings
+    from datashark.staging import StagingArea
+
+    usecase = read_usecase(make_usecase(conf=usecase_conf(**{**STREAMING_KEYS, "training": None}), files={}))
+    settings = load_settings(home)
+    assert settings.data_location(usecase) is None
+    staged = dataclasses.replace(settings, staging=StagingArea("hdfs://nn:9000", "/staging/run"))
+    assert staged.data_location(usecase) is None
+
+
+def test_validate_accepts_a_streaming_use_case_without_training(make_usecase, home, monkeypatch, capsys):
+    from datashark.cli import main
+
+    conf = usecase_conf(
+        **{**STREAMING_KEYS, "training": None, "input": "file"}, extra="[in_file]\nfolder_path = in\n"
+    )
+    path = make_usecase(conf=conf, files={"in/.keep": ""})
+    monkeypatch.setenv("DATASHARK_HOME", str(home))
+    assert main(["validate", str(path)]) == 0, capsys.readouterr()
