@@ -1,29 +1,69 @@
-"""File input: every new file that appears in a folder (local or ``hdfs://``) is read.
+"""File input: every file that appears in a folder (local or ``hdfs://``) is read, whatever its age.
 
-Spark picks up files whose modification time falls in the current batch, so move or rename
-complete files into the folder (``mv``), rather than writing them in place.
+At each batch the folder is listed and every file not read yet is read whole, by one task (split
+multi-GB logs). A file is known by name, size and modification time: one that grows or is replaced
+is read again whole, so move complete files in (``mv``) or write them under a name starting with
+``.`` or ending ``.tmp`` and rename them. What was read is kept in
+``<checkpoint.dir>/<use case>/in_file-seen.json``, so a restart neither re-reads nor skips files;
+``existing`` decides, at the first start only, whether the files already there are read.
+Lines that are not UTF-8 become dead letters. See ``datashark/folder_stream.py``.
 """
 
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
 
+from datashark import folder_stream
 from datashark.plugins import InputPlugin
 
 
 class Plugin(InputPlugin):
-    CONFIGSPEC = ("folder_path = string(min=1)",)
+    CONFIGSPEC = ("folder_path = string(min=1)", 'existing = option("skip", "read", default="skip")')
+    TEXT_ONLY = False
 
     def __init__(self, conf, usecase, settings) -> None:
         super().__init__(conf, usecase, settings)
         self.folder = usecase.resolve(conf["folder_path"])
+        self.existing: str = conf["existing"]
+        self.state_location = folder_stream.state_location(settings.checkpoint_dir, usecase.name)
+        self.source_id: str | None = None
 
     @property
     def description(self) -> str:
         return f"File {self.folder}"
 
+    @property
+    def key(self) -> tuple:
+        """Each use case has a stream of its own: what it has read is its own state."""
+        return (*super().key, self.usecase.name)
+
     def stream(self, ssc):
         """The drop folder is created when the stream starts (not by ``datashark validate``)."""
         if "://" not in self.folder:
             Path(self.folder).mkdir(parents=True, exist_ok=True)
-        return ssc.textFileStream(self.folder)
+        source = folder_stream.register(
+            ssc.sparkContext, self.folder, self.state_location, self.existing, self.usecase.name
+        )
+        self.source_id = source.id
+        return folder_stream.dstream(ssc, source)
+
+    def _source(self) -> folder_stream.FolderSource | None:
+        return folder_stream.source(self.source_id) if self.source_id else None
+
+    def track(self, consumer: str) -> None:
+        if source := self._source():
+            source.track(consumer)
+
+    def batch_delivered(self, consumer: str, batch_time: datetime) -> None:
+        if source := self._source():
+            source.delivered(consumer, batch_time)
+
+    def batch_failed(self, consumer: str, batch_time: datetime) -> None:
+        if source := self._source():
+            source.failed(batch_time)
+
+    def close(self) -> None:
+        if self.source_id:
+            folder_stream.unregister(self.source_id)
+            self.source_id = None

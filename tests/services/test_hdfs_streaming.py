@@ -38,7 +38,9 @@ def test_file_input_streams_new_files_from_hdfs(hdfs: HdfsCluster, spark_context
     def drop() -> None:
         time.sleep(3)
         modes.extend(
-            client.status(f"{checkpoints}/{name}")["permission"] for name in client.list(checkpoints)
+            client.status(f"{checkpoints}/{name}")["permission"]
+            for name in client.list(checkpoints)
+            if name != "hdfs-folder"  # what in_file read, kept across runs
         )
         staging = "/datashark/streaming/staging.log"
         client.write(staging, data=json.dumps({"host": "h1"}) + "\n", encoding="utf-8", overwrite=True)
@@ -47,4 +49,9 @@ def test_file_input_streams_new_files_from_hdfs(hdfs: HdfsCluster, spark_context
     stream_while(spark_context, settings, [prepared], drop, timeout=9)
     assert [row[1:] for row in read_csv(tmp_path / "out.csv")] == [["h1", "1"]]
     assert modes == ["700"], "the run's checkpoint folder is its user's only"
-    assert client.list(checkpoints) == [], "the run's checkpoint is removed at its end"
+    assert client.list(checkpoints) == ["hdfs-folder"], "the run's checkpoint is removed at its end"
+    state = f"{checkpoints}/hdfs-folder/in_file-seen.json"
+    assert client.status(f"{checkpoints}/hdfs-folder")["permission"] == "700"
+    assert client.status(state)["permission"] == "600"
+    with client.read(state) as seen:
+        assert list(json.load(seen)["files"]) == ["events.log"]

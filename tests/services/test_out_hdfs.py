@@ -8,7 +8,6 @@ import io
 import json
 import shutil
 import textwrap
-import time
 import uuid
 from datetime import datetime, timezone
 from pathlib import Path
@@ -23,7 +22,8 @@ from datashark.errors import UseCaseError
 from datashark.plugins import Batch
 from datashark.usecase import read_usecase
 from tests.conftest import REPO
-from tests.integration.conftest import PARQUET_COLUMNS, WORDCOUNT_ROWS, settings_for, stream_while
+from tests.integration.conftest import PARQUET_COLUMNS, WORDCOUNT_ROWS, settings_for
+from tests.services.kafka_helpers import run_until
 from tests.services.server import free_port
 from tests.services.servers.hdfs import HdfsCluster
 
@@ -190,7 +190,7 @@ def test_parquet_on_hdfs(spark_context, hdfs: HdfsCluster, folder: str, tmp_path
 def test_streaming_batches_append_parquet_and_csv_on_hdfs(
     spark_context, hdfs: HdfsCluster, client: InsecureClient, folder: str, tmp_path: Path
 ) -> None:
-    """Every micro-batch (empty ones included) appends; both use cases see the dropped events."""
+    """Every micro-batch appends; both use cases see the dropped events."""
     from pyspark.sql import SparkSession
 
     incoming = tmp_path / "incoming"
@@ -206,20 +206,25 @@ def test_streaming_batches_append_parquet_and_csv_on_hdfs(
         conf = tmp_path / f"{output}.conf"
         conf.write_text(
             f"name = Stream {output}\ntype = streaming\ncode = uc.py\ntraining = train.txt\n"
-            f"input = file\nformat = json\noutput = {output}\n[in_file]\nfolder_path = {incoming}\n"
+            f"input = file\nformat = json\noutput = {output}\n"
+            f"[in_file]\nfolder_path = {incoming}\nexisting = read\n"
             f"[out_{output}]\n{section}"
         )
         confs.append(conf)
     settings = dataclasses.replace(settings_for(tmp_path), batch_interval=1)
-    prepared = [prepare(settings, read_usecase(conf)) for conf in confs]
+    staging = tmp_path / "staging.log"
+    staging.write_text("".join(json.dumps({"host": host}) + "\n" for host in ("h1", "h2")))
+    staging.rename(incoming / "events.log")  # there at the start: read, as existing = read says
 
-    def drop() -> None:
-        time.sleep(3)
-        staging = tmp_path / "staging.log"
-        staging.write_text("".join(json.dumps({"host": host}) + "\n" for host in ("h1", "h2")))
-        staging.rename(incoming / "events.log")
+    def csv_rows() -> int:
+        try:
+            return len(hdfs_bytes(client, f"{folder}/stream.csv").splitlines())
+        except Exception:  # not written yet
+            return 0
 
-    stream_while(spark_context, settings, prepared, drop, timeout=9)
+    # Stopped once both outputs wrote (the CSV's rows come after the Parquet's in each batch);
+    # a fixed time limit would stop before a slow first Parquet write on a loaded machine.
+    run_until(spark_context, settings, confs, lambda: csv_rows() >= 2, timeout=120)
     frame = SparkSession.builder.getOrCreate().read.parquet(f"{hdfs.namenode_uri}{folder}/parquet")
     assert sorted((r["key"], r["title"], r["metadata"]) for r in frame.collect()) == [
         ("h1", "Stream parquet", '{"n":1}'),
