@@ -33,6 +33,8 @@ def import_file(path: Path, module_name: str) -> ModuleType:
     folder = str(path.parent)
     known = set(sys.modules)
     spec = importlib.util.spec_from_file_location(module_name, path)
+    if spec is None or spec.loader is None:  # not a file Python can load as a module
+        raise ImportError(f"cannot import {path}")
     module = importlib.util.module_from_spec(spec)
     sys.modules[module_name] = module
     sys.path.insert(0, folder)

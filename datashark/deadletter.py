@@ -241,7 +241,7 @@ class DeadLetters:
         with os.fdopen(handle, "ab") as out:
             size = cut_torn_row(handle)  # a line cut by a full disk; its batch failed and comes again
             room = self.max_bytes_per_day - size if self.max_bytes_per_day else None
-            lines = []
+            lines: list[bytes] = []
             for index, record in enumerate(records):
                 line = (record + "\n").encode("utf-8", "backslashreplace")
                 if room is not None:

@@ -108,7 +108,8 @@ def marked(row: Any) -> str:
 def debug_lines(rows: Iterable[Any]) -> list[str]:
     """A batch's rows as ``-d`` prints them: the valid ones in one list, as they always were,
     then each bad one on a line of its own (at most ``MAX_BAD_ROWS_SHOWN``)."""
-    valid, bad = [], []
+    valid: list[Any] = []
+    bad: list[Any] = []
     for row in rows:
         (valid if row_problem(row) is None else bad).append(row)
     lines = [repr(valid), *(marked(row) for row in bad[:MAX_BAD_ROWS_SHOWN])]

@@ -54,8 +54,15 @@ class Prepared:
     plugin: OutputPlugin | LegacyPlugin
     parser: EventParser
     log_filter: LogFilter
-    source: InputPlugin | None
+    source: InputPlugin | None  # a streaming use case's input; None for a batch one
     max_event_bytes: int = DEFAULT_MAX_EVENT_BYTES
+
+    @property
+    def input(self) -> InputPlugin:
+        """The input of a streaming use case."""
+        if self.source is None:
+            raise TypeError(f"{self.usecase.name} is a batch use case: it has no input")
+        return self.source
 
 
 def prepare(settings: Settings, usecase: UseCase) -> Prepared:

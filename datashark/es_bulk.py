@@ -26,6 +26,7 @@ import ssl
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from functools import partial
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import orjson
@@ -76,13 +77,14 @@ class Connection:
         return ",".join(self.hosts)
 
     def client(self) -> Elasticsearch:
+        from elastic_transport.client_utils import DEFAULT
         from elasticsearch import Elasticsearch
 
         return Elasticsearch(
             list(self.hosts),
             basic_auth=self.basic_auth,
             api_key=self.api_key,
-            ca_certs=self.ca_certs,
+            ca_certs=self.ca_certs or DEFAULT,
             verify_certs=self.verify_certs,
             request_timeout=self.request_timeout,
             max_retries=0,
@@ -278,6 +280,11 @@ class PartitionWriter:
         if chunk:
             yield chunk
 
+    @staticmethod
+    def _bulk(client: Elasticsearch, request: bytes) -> Any:
+        # The client sends bytes as they are: the NDJSON built once with orjson (see module doc).
+        return client.bulk(operations=request, filter_path=BULK_FILTER)  # type: ignore[arg-type]
+
     def _send(self, client: Elasticsearch, chunk: list[tuple[tuple, bytes]]) -> int:
         """One chunk: rejected documents dead-lettered, 429/5xx documents sent again, 401/403 fatal."""
         written = 0
@@ -285,11 +292,7 @@ class PartitionWriter:
         backoff = Backoff(self.connection.retry_seconds)
         while True:
             request = b"".join(line for _, line in pending)
-            answer = retrying(
-                self.connection,
-                "bulk",
-                lambda request=request: client.bulk(operations=request, filter_path=BULK_FILTER),
-            )
+            answer = retrying(self.connection, "bulk", partial(self._bulk, client, request))
             if not answer.get("errors"):
                 return written + len(pending)
             again = []

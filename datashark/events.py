@@ -66,6 +66,7 @@ class EventParser:
             return raw
         if self.format == "json":
             return parse_json(raw)
+        assert self.pattern is not None  # format = regex requires it (checked when prepared)
         match = self.pattern.match(raw)
         if match is None:
             raise UnmatchedEventError("does not match the use case's pattern")
@@ -122,7 +123,7 @@ class EventStage:
             if too_large:
                 dead.add(self.stage, too_large, raw[:MAX_SHOWN_OF_OVERSIZE])
                 continue
-            if type(raw) is bytes:  # from an input that could not decode it
+            if isinstance(raw, bytes):  # from an input that could not decode it
                 dead.add(self.stage, _undecodable(raw), raw.decode("utf-8", "backslashreplace"))
                 continue
             if passes_as_is:
@@ -160,9 +161,9 @@ MAX_SHOWN_OF_OVERSIZE = 4096  # characters of an oversized event kept in its dea
 
 def oversize(raw: str | bytes, limit: int) -> str | None:
     """Why ``raw`` is over ``limit`` bytes (UTF-8), or None. Only long texts are encoded."""
-    if len(raw) * (1 if type(raw) is bytes else 4) <= limit:
+    if len(raw) * (1 if isinstance(raw, bytes) else 4) <= limit:
         return None
-    size = len(raw) if type(raw) is bytes else len(raw.encode("utf-8", "surrogatepass"))
+    size = len(raw) if isinstance(raw, bytes) else len(raw.encode("utf-8", "surrogatepass"))
     return f"event of {size} bytes is larger than max.event.bytes ({limit})" if size > limit else None
 
 

@@ -294,7 +294,10 @@ def dstream(ssc, folder_source: FolderSource):
 
 def _batch_rdd(source_id: str, batch_time, tick):
     sc = tick.context
-    uris = source(source_id).next_files(batch_time)
+    running = source(source_id)
+    if running is None:
+        raise RuntimeError(f"folder stream {source_id} is not registered in this driver")
+    uris = running.next_files(batch_time)
     if not uris:
         return sc.parallelize([], 1).flatMap(file_lines)
     files = [sc.binaryFiles(inputs) for inputs in hadoop_inputs(uris)]

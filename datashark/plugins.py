@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -123,9 +123,9 @@ def debug_print(text: str) -> None:
     sys.stdout.flush()
 
 
-def _counted(write_partition: Callable[[Iterator[tuple]], int]) -> Callable[[Iterator[tuple]], list[int]]:
-    def count_of_partition(rows: Iterator[tuple]) -> list[int]:
-        return [write_partition(rows)]
+def _counted(write_partition: Callable[[Iterator[tuple]], int]) -> Callable[[Iterable[Any]], list[int]]:
+    def count_of_partition(rows: Iterable[Any]) -> list[int]:
+        return [write_partition(iter(rows))]
 
     return count_of_partition
 

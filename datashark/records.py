@@ -71,7 +71,7 @@ def _number_problem(number: Any) -> str | None:
     if isinstance(number, bool) or not isinstance(number, Real):
         return f"is {type(number).__name__}, not a number"
     if isinstance(number, Integral):
-        return None if SMALLEST_INT <= number <= LARGEST_INT else "is an integer beyond 64 bits"
+        return None if SMALLEST_INT <= int(number) <= LARGEST_INT else "is an integer beyond 64 bits"
     try:
         value = float(number)
     except (OverflowError, ValueError):

@@ -75,6 +75,8 @@ class Stager:
     """
 
     def __init__(self, settings: Settings, app_name: str) -> None:
+        if settings.hdfs_host is None:
+            raise ValueError("staging needs hdfs.host")  # production stages only when it is set
         if find_spec("hdfs") is None:
             raise ConfigError(
                 f"{settings.conf_path}: hdfs.host is set, and staging files on HDFS needs the hdfs "

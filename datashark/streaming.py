@@ -69,7 +69,7 @@ def run_streaming(
     ssc = StreamingContext(sc, settings.batch_interval)
     checkpoint = private_checkpoint(sc, settings.checkpoint_dir)
     ssc.checkpoint(checkpoint)
-    readers = Counter(item.source.key for item in prepared)
+    readers = Counter(item.input.key for item in prepared)
     shared: dict[tuple, object] = {}
     running = [_register(item) for item in prepared]
     failures.clear()
@@ -78,18 +78,19 @@ def run_streaming(
     try:
         for item, run_id in zip(prepared, running, strict=True):
             with scheduler_pool(sc, item.usecase):
-                _wire(ssc, sc, settings, run_id, shared, debug=debug, readers=readers[item.source.key])
+                _wire(ssc, sc, settings, run_id, shared, debug=debug, readers=readers[item.input.key])
         stop = GracefulStop(timeout)
         ssc.start()
         try:
             while (reason := stop.reason()) is None:
-                if ssc.awaitTerminationOrTimeout(1):
+                # True once the stream ended (PySpark returns the JVM's answer, though typed None).
+                if ssc.awaitTerminationOrTimeout(1):  # type: ignore[func-returns-value]
                     break
             else:
                 console.info(f"Stopping streaming ({reason}): finishing the batch in flight")
                 _STOPPING.set()
                 for item in prepared:
-                    item.source.stop_reading()
+                    item.input.stop_reading()
         except Exception as err:  # a batch failed: the stream stops, the error says which use case
             failed = True
             first = failures.first()
@@ -101,7 +102,7 @@ def run_streaming(
             ssc.stop(stopSparkContext=False, stopGraceFully=not failed)
     finally:
         for item, run_id in zip(prepared, running, strict=True):
-            item.source.close()
+            item.input.close()
             _RUNNING.pop(run_id, None)
         remove_checkpoint(sc, checkpoint)
 
@@ -128,7 +129,7 @@ def _wire(ssc, sc, settings: Settings, run_id: str, shared: dict, *, debug: bool
 
     prepared = _RUNNING[run_id]
     usecase = prepared.usecase
-    source = prepared.source
+    source = prepared.input
     console.say(f" - Starting {usecase.name}")
     console.say(f"   + Input Module: {source.description}")
     console.say(f"   + Output Module: {usecase.output.title()}")
@@ -169,7 +170,7 @@ def _generated(run_id: str):
 
     def announce(batch_time, rdd):
         prepared = _running(run_id)
-        prepared.source.batch_generated(prepared.usecase.name, batch_time)
+        prepared.input.batch_generated(prepared.usecase.name, batch_time)
         # transform() hands its RDD on as read with the context's serializer
         return rdd if rdd._jrdd_deserializer == rdd.ctx.serializer else rdd.map(_same)
 
@@ -185,7 +186,7 @@ def _delivery(run_id: str, dead_letters: DeadLetters):
 
     def deliver_batch(batch_time, rdd) -> None:
         prepared = _running(run_id)
-        name, source = prepared.usecase.name, prepared.source
+        name, source = prepared.usecase.name, prepared.input
         if _stopping():
             # Queued behind the stop: neither delivered nor acknowledged, so the input gives it
             # again at the next start (Kafka replays the batches it had cut), and the stop waits

@@ -177,10 +177,11 @@ def _read_confluent(config: KafkaConfig, offset_range: OffsetRange) -> Iterator[
                 if error is not None:
                     if error.code() != KafkaError._PARTITION_EOF:
                         raise KafkaException(error)
-                    if message.offset() >= end:  # the log's end (high watermark) passed the range's
+                    if (message.offset() or 0) >= end:  # the log's end (high watermark) passed the range's
                         return
                     continue
                 offset = message.offset()
+                assert offset is not None  # a message that is not an error has its offset
                 if offset >= end:
                     return
                 yield message.value()

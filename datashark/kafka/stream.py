@@ -49,9 +49,7 @@ class KafkaSource:
             with self.commit_lock:
                 self.tracker.add_batch(batch_time, self.positions)
             return []
-        if self.client is None:
-            self.client = OffsetClient(self.config)
-        partitions = self.client.partitions()
+        partitions = self.connected().partitions()
         new = [part for part in partitions if part not in self.positions]
         if new:
             self._start(new)
@@ -61,13 +59,19 @@ class KafkaSource:
                 self.first_times[batch_time] = batch_time_of(first_ms)
                 ranges = cut_ranges(self.positions, ends, sys.maxsize)
             else:
-                ends = self.client.ends(partitions)
+                ends = self.connected().ends(partitions)
                 ranges = cut_ranges(self.positions, ends, self.config.max_records_per_partition)
             for offset_range in ranges:
                 self.positions[Partition(offset_range.topic, offset_range.partition)] = offset_range.end
             self.tracker.add_batch(batch_time, self.positions)
             self._commit()
         return ranges
+
+    def connected(self) -> OffsetClient:
+        """The driver's Kafka client, connected on first use (and again after ``close``)."""
+        if self.client is None:
+            self.client = OffsetClient(self.config)
+        return self.client
 
     def batch_time(self, batch_time: Any) -> Any:
         """The time outputs see: a replayed batch keeps the time it was first cut at."""
@@ -83,8 +87,8 @@ class KafkaSource:
         """
         first = not self.positions
         reset = self.config.starting_offsets if first else "earliest"
-        stored = self.client.committed(partitions)
-        beginnings, ends = self.client.bounds(partitions)
+        stored = self.connected().committed(partitions)
+        beginnings, ends = self.connected().bounds(partitions)
         plans = {}
         for part in partitions:
             committed, stored_metadata = stored[part]
@@ -117,7 +121,7 @@ class KafkaSource:
         entries = commit_entries(self.acknowledged, in_flight, self.replays)
         changed = {part: entry for part, entry in entries.items() if self.last_commit.get(part) != entry}
         if changed:
-            self.client.commit(changed)
+            self.connected().commit(changed)
             self.last_commit.update(changed)
 
     def expect(self, consumer: str, batch_time: Any) -> None:
@@ -194,5 +198,5 @@ def _batch_rdd(source_id: str, batch_time, tick):
         if isinstance(err, DataSharkError):
             failures.record(err)
         raise
-    reader = RangeReader(kafka_source.config, kafka_source.client.api_version)
+    reader = RangeReader(kafka_source.config, kafka_source.connected().api_version)
     return tick.context.parallelize(ranges, max(1, len(ranges))).mapPartitions(reader)
