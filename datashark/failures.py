@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from datashark.errors import DataSharkError
 
+# The failures of the current streaming run, oldest first; run_streaming clears it as a run starts.
 _RECORDED: list[DataSharkError] = []
 
 

@@ -38,6 +38,7 @@ GLOB_SPECIALS = re.compile(r"([\\\[\]{}*?,])")
 
 FileId = tuple[int, int]  # (size in bytes, modification time in ms)
 
+# Driver-side: the folder streams of this process by source id; the input's close() unregisters its own.
 _SOURCES: dict[str, FolderSource] = {}
 _REGISTRY_LOCK = threading.Lock()
 _IDS = itertools.count()

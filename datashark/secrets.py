@@ -31,6 +31,7 @@ SECRET_KEY = re.compile(
 REFERENCE = re.compile(r"^\$\{(?P<kind>env|file):(?P<name>[^}]+)\}$")
 URL_USERINFO = re.compile(r"(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*://)[^/@\s:]*(?::[^/@\s]*)?@")
 MIN_SCRUBBED = 4  # shorter values would blank out ordinary words
+# Every secret value this process resolved, for scrub(); lives as long as the process.
 _KNOWN: set[str] = set()
 
 

@@ -95,6 +95,7 @@ def read_usecase(path: Path) -> UseCase:
     return usecase
 
 
+# Warnings about a conf's sections already printed: once per process, never reset.
 _WARNED: set[str] = set()
 
 

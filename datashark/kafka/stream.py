@@ -21,6 +21,7 @@ from datashark.kafka.offsets import CommitTracker, Partition, cut_ranges, starti
 from datashark.kafka.reader import RangeReader, client_name
 from datashark.kafka.replay import batch_time_of, commit_entries, epoch_ms, read_plan, replay_batches
 
+# Driver-side: the direct streams of this process by source id; an input's close() unregisters its own.
 _SOURCES: dict[str, KafkaSource] = {}
 _REGISTRY_LOCK = threading.Lock()
 

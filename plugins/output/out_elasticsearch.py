@@ -1,4 +1,4 @@
-"""Elasticsearch 8/9 output: each batch's rows as documents, bulk-indexed from the executors.
+"""Elasticsearch 9 output: each batch's rows as documents, bulk-indexed from the executors.
 
 Keeps the original's keys (``host``, ``port``, ``index_name``, ``pkey``, ``score``, ``title``,
 ``debug``) without its bugs: ``@timestamp`` is an ISO-8601 UTC date, metadata cannot overwrite
