@@ -9,8 +9,7 @@ filesystem, so every scheme Spark can checkpoint to is handled alike.
 from __future__ import annotations
 
 from datashark import console
-
-PRIVATE = "700"
+from datashark.private import private_hadoop_folder
 
 
 def private_checkpoint(sc, base: str) -> str:
@@ -18,12 +17,9 @@ def private_checkpoint(sc, base: str) -> str:
     location = f"{base.rstrip('/')}/{sc.applicationId}"
     hadoop = sc._jvm.org.apache.hadoop.fs
     path = hadoop.Path(location)
-    filesystem = path.getFileSystem(sc._jsc.hadoopConfiguration())
-    private = hadoop.permission.FsPermission(PRIVATE)
-    for folder, ours in ((path.getParent(), False), (path, True)):
-        if ours or not filesystem.exists(folder):
-            filesystem.mkdirs(folder, private)
-            filesystem.setPermission(folder, private)  # mkdirs applies the umask on top
+    if not path.getFileSystem(sc._jsc.hadoopConfiguration()).exists(path.getParent()):
+        private_hadoop_folder(sc, path.getParent())
+    private_hadoop_folder(sc, path)
     return location
 
 

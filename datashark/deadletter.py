@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING
 from pyspark.accumulators import AccumulatorParam
 
 from datashark.errors import UseCaseError
+from datashark.private import FILE_MODE, private_folder
 from datashark.textfile import cut_torn_row, open_regular_file
 from datashark.usecase import folder_name
 
@@ -33,8 +34,6 @@ if TYPE_CHECKING:
 MAX_RAW_CHARS = 4096
 MAX_KEPT_PER_BATCH = 10_000  # records one flush keeps; the driver holds them in memory
 OUTPUT = "output"  # the stage of rows an output rejected: their events are committed with the batch
-FOLDER_MODE = 0o700
-FILE_MODE = 0o600
 DAY_FILE = re.compile(r"(\d{4}-\d{2}-\d{2})\.jsonl")
 # Line breaks to str.splitlines and JavaScript, though JSON lets them stand in a string.
 LINE_BREAKS = re.compile("[\x85\u2028\u2029]")
@@ -189,6 +188,7 @@ class DeadLetters:
         self.folder = folder / folder_name(usecase_name)
         self.max_bytes_per_day = max_bytes_per_day
         self.retention_days = retention_days
+        self.announced = False  # whether the run said where this store is (each run makes its own)
 
     def add(self, stage: str, reason: str, raw: object) -> None:
         """Record one dead letter (on an executor)."""
@@ -235,8 +235,8 @@ class DeadLetters:
 
     def _store(self, records: list[str]) -> int:
         """Append ``records`` within today's cap; returns how many did not fit it."""
-        _private_folder(self.base)
-        _private_folder(self.folder)
+        private_folder(self.base)
+        private_folder(self.folder)
         handle = open_regular_file(self.path, os.O_RDWR | os.O_APPEND | os.O_CREAT, FILE_MODE, "dead letters")
         with os.fdopen(handle, "ab") as out:
             size = cut_torn_row(handle)  # a line cut by a full disk; its batch failed and comes again
@@ -279,12 +279,3 @@ def dead_letters_for(sc, settings: Settings, usecase: UseCase) -> DeadLetters:
         max_bytes_per_day=setting("deadletter.max.bytes.per.day", settings.deadletter_max_bytes_per_day),
         retention_days=setting("deadletter.retention.days", settings.deadletter_retention_days),
     )
-
-
-def _private_folder(folder: Path) -> None:
-    """Create ``folder`` 0700; one made by someone else is left as it is."""
-    try:
-        folder.mkdir(mode=FOLDER_MODE, parents=True)
-    except FileExistsError:
-        return
-    os.chmod(folder, FOLDER_MODE)  # mkdir applies the umask

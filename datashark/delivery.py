@@ -5,7 +5,6 @@ Shared by batch runs and by every streaming batch, so both report the same Writt
 
 from __future__ import annotations
 
-import weakref
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
@@ -25,8 +24,6 @@ if TYPE_CHECKING:
 
 MAX_BAD_ROWS_SHOWN = 10  # -d marks this many bad rows of a batch, then counts the others
 MAX_BAD_ROW_CHARS = 200
-# The stores that said where their dead letters go, once a run (each run makes its own).
-_ANNOUNCED: weakref.WeakSet[DeadLetters] = weakref.WeakSet()
 
 
 def events_for_load(
@@ -88,8 +85,8 @@ def report_dead_letters(prepared: Prepared, dead_letters: DeadLetters) -> None:
 def flush_dead_letters(prepared: Prepared, dead_letters: DeadLetters) -> Flushed:
     """Store what was collected; the first time a run stores any, say where they go."""
     flushed = dead_letters.flush()
-    if flushed.count and dead_letters not in _ANNOUNCED:
-        _ANNOUNCED.add(dead_letters)
+    if flushed.count and not dead_letters.announced:
+        dead_letters.announced = True
         console.info(f"Dead letters of ({prepared.usecase.name}) go to {dead_letters.path}")
     return flushed
 

@@ -16,8 +16,7 @@ from contextlib import suppress
 from pathlib import Path
 from typing import Any
 
-FOLDER_MODE = 0o700
-FILE_MODE = 0o600
+from datashark.private import FILE_MODE, private_folder, private_hadoop_folder
 
 
 class StateFile:
@@ -51,9 +50,7 @@ class _LocalStore:
 
     def replace(self, text: str) -> None:
         folder = self.path.parent
-        if not folder.is_dir():
-            folder.mkdir(mode=FOLDER_MODE, parents=True, exist_ok=True)
-            os.chmod(folder, FOLDER_MODE)  # mkdir applies the umask
+        private_folder(folder)
         tmp = folder / f".{self.path.name}.{uuid.uuid4().hex}"
         flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
         handle = os.open(tmp, flags, FILE_MODE)
@@ -99,9 +96,7 @@ class _HadoopStore:
         filesystem = self._filesystem(path)
         folder = path.getParent()
         if not filesystem.exists(folder):
-            private = hadoop.permission.FsPermission(format(FOLDER_MODE, "o"))
-            filesystem.mkdirs(folder, private)
-            filesystem.setPermission(folder, private)  # mkdirs applies the umask on top
+            private_hadoop_folder(self.sc, folder)
         tmp = hadoop.Path(folder, f".{path.getName()}.{uuid.uuid4().hex}")
         stream = filesystem.create(tmp, False)
         try:
