@@ -27,13 +27,13 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from datashark.deadletter import DeadLetters  # noqa: E402
-from datashark.documents import document  # noqa: E402
-from datashark.engine import start_spark  # noqa: E402
-from datashark.es_bulk import document_id, document_json  # noqa: E402
-from datashark.plugins import Batch, load_output_plugin  # noqa: E402
-from datashark.settings import load_settings  # noqa: E402
-from datashark.usecase import read_usecase  # noqa: E402
+from datashark.config.settings import load_settings  # noqa: E402
+from datashark.config.usecase import read_usecase  # noqa: E402
+from datashark.events.deadletter import DeadLetters  # noqa: E402
+from datashark.plugin_api import OutputBatch, load_output_plugin  # noqa: E402
+from datashark.run.spark import start_spark  # noqa: E402
+from datashark.sinks.documents import document  # noqa: E402
+from datashark.sinks.es_bulk import document_id, document_json  # noqa: E402
 from tests.services.servers.elasticsearch import ElasticsearchNode, running_node  # noqa: E402
 
 NAME, TITLE = "ES Bench", "ES Bench"
@@ -68,7 +68,7 @@ def run_datashark(sc, settings, conf: Path, docs: int, partitions: int) -> float
     rows = sc.range(docs, numSlices=partitions).map(row)
     start = time.perf_counter()
     plugin.start()
-    written = plugin.write(rows, Batch(BATCH_TIME, dead_letters))
+    written = plugin.write(rows, OutputBatch(BATCH_TIME, dead_letters))
     elapsed = time.perf_counter() - start
     assert written == docs and dead_letters.flush().count == 0, (written, docs)
     return elapsed
@@ -78,7 +78,7 @@ def run_single_process(node: ElasticsearchNode, index: str, docs: int) -> float:
     """Seconds for one process to build the same documents and ``helpers.bulk`` them."""
     from elasticsearch import helpers
 
-    utc_iso = Batch(BATCH_TIME, None).utc_iso
+    utc_iso = OutputBatch(BATCH_TIME, None).utc_iso
     documents = (document(row(n), utc_iso, TITLE, "source_ip", "anomaly_score") for n in range(docs))
     with node.client(request_timeout=60) as client:
         actions = (

@@ -17,8 +17,8 @@ import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
-from datashark.events import DEFAULT_MAX_EVENT_BYTES, EventParser, EventStage
-from datashark.filters import LogFilter
+from datashark.events.log_filter import LogFilter
+from datashark.events.parsing import DEFAULT_MAX_EVENT_BYTES, EventParser, EventStage
 
 INCLUDE = {"id.orig_h": r"10\.18\.", "proto": "udp", "qtype_name": "^(SRV|A|AAAA)$"}
 EXCLUDE = {"query": r".*\.local$", "rcode_name": "NXDOMAIN"}

@@ -89,9 +89,9 @@ def raw_rate(pool, bootstrap_servers: str, topic: str, client: str, ends: dict[i
 
 def pipeline_rate(sc, settings, bootstrap_servers: str, topic: str, client: str, total: int) -> float:
     """Events per second through dataShark, from the first batch to the last commit."""
-    from datashark.engine import prepare
-    from datashark.streaming import run_streaming
-    from datashark.usecase import read_usecase
+    from datashark.config.usecase import read_usecase
+    from datashark.run.prepare import prepare
+    from datashark.run.streaming import run_streaming
 
     group = f"bench-{client}-{time.monotonic_ns()}"
     raw = {
@@ -160,8 +160,8 @@ def main() -> None:
             )
             ends = end_offsets(servers, topic)
 
-            from datashark.engine import start_spark
-            from datashark.settings import load_settings
+            from datashark.config.settings import load_settings
+            from datashark.run.spark import start_spark
 
             home = bench_home(work / "home", args.batch_interval)
             settings = dataclasses.replace(

@@ -107,8 +107,8 @@ def main() -> None:
             for topic, bad in topics.values():
                 produce(servers, topic, args.good, bad)
 
-            from datashark.engine import start_spark
-            from datashark.settings import load_settings
+            from datashark.config.settings import load_settings
+            from datashark.run.spark import start_spark
 
             home = bench_home(work / "home", 2)
             with open(home / "datashark.conf", "a") as conf:

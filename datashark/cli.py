@@ -11,13 +11,15 @@ import os
 from pathlib import Path
 
 from datashark import __version__, console
-from datashark.batch import run_batch
-from datashark.engine import prepare, report_failure, start_spark
+from datashark.config.settings import load_settings
+from datashark.config.usecase import read_usecase
 from datashark.errors import ConfigError, DataSharkError
-from datashark.production import EXIT_FAILED, EXIT_OK, LOCAL_MASTER, run_production
-from datashark.settings import load_settings
-from datashark.streaming import run_streaming
-from datashark.usecase import read_usecase
+from datashark.run.batch import run_batch
+from datashark.run.failures import report_failure
+from datashark.run.prepare import prepare
+from datashark.run.production import EXIT_FAILED, EXIT_OK, LOCAL_MASTER, run_production
+from datashark.run.spark import start_spark
+from datashark.run.streaming import run_streaming
 
 EXIT_CONFIG = 2
 

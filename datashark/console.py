@@ -11,7 +11,7 @@ import sys
 from datetime import datetime
 
 from datashark import __version__
-from datashark.secrets import scrub
+from datashark.config.secrets import scrub
 
 _LOGO = r"""               __      __        _____ __               __
           ____/ /___ _/ /_____ _/ ___// /_  ____ ______/ /__

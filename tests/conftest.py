@@ -34,8 +34,8 @@ def spark_scratch(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
 @pytest.fixture(scope="session")
 def spark_context():
     """One local SparkContext for the whole session: Spark takes seconds to start."""
-    from datashark.engine import start_spark
-    from datashark.settings import load_settings
+    from datashark.config.settings import load_settings
+    from datashark.run.spark import start_spark
 
     sc = start_spark(load_settings(REPO), "local[2]", "dataShark tests")
     yield sc

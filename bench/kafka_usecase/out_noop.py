@@ -1,6 +1,6 @@
 """Benchmark output: counts the rows (which computes the whole batch) and writes nothing."""
 
-from datashark.plugins import OutputPlugin
+from datashark.plugin_api import OutputPlugin
 
 
 class Plugin(OutputPlugin):

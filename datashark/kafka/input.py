@@ -14,7 +14,7 @@ from datashark import console
 from datashark.errors import ConfigError
 from datashark.kafka import config as kafka_config
 from datashark.kafka import stream as kafka_stream
-from datashark.plugins import InputPlugin
+from datashark.plugin_api import InputPlugin
 
 # Notices about datashark.conf's Kafka keys already printed: once per process, never reset.
 _NOTICES_GIVEN: set[str] = set()

@@ -13,13 +13,14 @@ import threading
 from datetime import datetime
 from typing import Any
 
-from datashark import console, failures
+from datashark import console
 from datashark.errors import ConfigError, DataSharkError
 from datashark.kafka.client import OffsetClient
 from datashark.kafka.config import KafkaConfig
 from datashark.kafka.offsets import CommitTracker, Partition, cut_ranges, starting_position
 from datashark.kafka.reader import RangeReader, client_name
 from datashark.kafka.replay import batch_time_of, commit_entries, epoch_ms, read_plan, replay_batches
+from datashark.run import failures
 
 # Driver-side: the direct streams of this process by source id; an input's close() unregisters its own.
 _SOURCES: dict[str, KafkaSource] = {}

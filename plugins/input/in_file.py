@@ -14,8 +14,8 @@ from __future__ import annotations
 from datetime import datetime
 from pathlib import Path
 
-from datashark import folder_stream
-from datashark.plugins import InputPlugin
+from datashark.files import folder_stream
+from datashark.plugin_api import InputPlugin
 
 
 class Plugin(InputPlugin):

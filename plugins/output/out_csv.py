@@ -15,12 +15,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from datashark.errors import ConfigError
-from datashark.plugins import OutputPlugin, debug_print
-from datashark.records import metadata_of
-from datashark.textfile import HdfsFile, LocalFile, text_file
+from datashark.events.records import metadata_of
+from datashark.plugin_api import OutputPlugin, debug_print
+from datashark.sinks.textfile import HdfsFile, LocalFile, text_file
 
 if TYPE_CHECKING:
-    from datashark.usecase import UseCase
+    from datashark.config.usecase import UseCase
 
 CHUNK_CHARS = 1 << 16
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")

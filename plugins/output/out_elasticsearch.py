@@ -17,16 +17,16 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from datashark import console
-from datashark.documents import TIMESTAMP_FIELD, TITLE_FIELD, document
+from datashark.config.secrets import redact_url
 from datashark.errors import ConfigError
-from datashark.es_bulk import Connection, Fields, PartitionWriter, put_template
-from datashark.plugins import Batch, OutputPlugin
-from datashark.secrets import redact_url
+from datashark.plugin_api import OutputBatch, OutputPlugin
+from datashark.sinks.documents import TIMESTAMP_FIELD, TITLE_FIELD, document
+from datashark.sinks.es_bulk import Connection, Fields, PartitionWriter, put_template
 
 if TYPE_CHECKING:
     from pyspark import RDD
 
-    from datashark.usecase import UseCase
+    from datashark.config.usecase import UseCase
 
 SECTION = "[out_elasticsearch]"
 DEFAULT_HOST, DEFAULT_PORT = "127.0.0.1", 9200
@@ -162,7 +162,7 @@ class Plugin(OutputPlugin):
         refuses the login fails the start, after the usual retries."""
         put_template(self.connection, self.index_name, self.fields.key_field, self.fields.score_field)
 
-    def write(self, rdd: RDD, batch: Batch) -> int:
+    def write(self, rdd: RDD, batch: OutputBatch) -> int:
         """The rows from the executors (printed first with ``debug``)."""
         self.last_index = self.index_for(batch.time)
         if not self.debug:
@@ -174,7 +174,7 @@ class Plugin(OutputPlugin):
         finally:
             rdd.unpersist()
 
-    def _print_documents(self, rdd: RDD, batch: Batch) -> None:
+    def _print_documents(self, rdd: RDD, batch: OutputBatch) -> None:
         fields = self.fields
         make = functools.partial(
             document,
@@ -186,7 +186,7 @@ class Plugin(OutputPlugin):
         for doc in rdd.map(make).toLocalIterator():
             console.say(json.dumps(doc, default=str))
 
-    def partition_writer(self, batch: Batch) -> PartitionWriter:
+    def partition_writer(self, batch: OutputBatch) -> PartitionWriter:
         return PartitionWriter(
             self.connection, self.index_for(batch.time), self.fields, batch, self.conf["chunk_size"]
         )

@@ -19,8 +19,8 @@ from pathlib import Path
 
 import orjson
 
-from datashark.plugins import Batch, OutputPlugin, debug_print
-from datashark.records import metadata_of
+from datashark.events.records import metadata_of
+from datashark.plugin_api import OutputBatch, OutputPlugin, debug_print
 
 JSON_OPTIONS = orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS
 
@@ -41,7 +41,7 @@ class Plugin(OutputPlugin):
     def destination(self) -> str:
         return f"Parquet {self.path}"
 
-    def write(self, rdd, batch: Batch) -> int:
+    def write(self, rdd, batch: OutputBatch) -> int:
         """One Spark job appends the batch; the count comes from an observation of that same job,
         so the rows (and the dead-letter check before them) are computed once."""
         from pyspark.sql import Observation, SparkSession
@@ -71,7 +71,7 @@ class Plugin(OutputPlugin):
 class ParquetRow:
     """A result row as a tuple of ``schema()``; runs on the executors."""
 
-    def __init__(self, batch: Batch, title: str) -> None:
+    def __init__(self, batch: OutputBatch, title: str) -> None:
         # The second-precision UTC time documents carry as @timestamp.
         self.timestamp = datetime.fromisoformat(batch.utc_iso.replace("Z", "+00:00"))
         self.title = title

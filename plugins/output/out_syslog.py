@@ -35,13 +35,13 @@ from typing import TYPE_CHECKING, Any
 
 import numpy
 
-from datashark import syslog_format
-from datashark.documents import document
 from datashark.errors import ConfigError
-from datashark.plugins import Batch, OutputPlugin, debug_print
+from datashark.plugin_api import OutputBatch, OutputPlugin, debug_print
+from datashark.sinks import syslog_format
+from datashark.sinks.documents import document
 
 if TYPE_CHECKING:
-    from datashark.usecase import UseCase
+    from datashark.config.usecase import UseCase
 
 UDP_MAX_BYTES = 8192  # what RFC 5426 asks receivers to accept, and rsyslog's default maxMessageSize
 TCP_MAX_BYTES = 1 << 20  # sanity only: a receiver needs a maxMessageSize this large to keep it whole
@@ -148,7 +148,7 @@ class Plugin(OutputPlugin):
         framing = f", {self.endpoint.framing}" if self.endpoint.protocol != "udp" else ""
         return f"Syslog {self.endpoint} ({FORMAT_NAMES[self.layout.format]}{framing})"
 
-    def partition_writer(self, batch: Batch) -> Callable[[Iterator[tuple]], int]:
+    def partition_writer(self, batch: OutputBatch) -> Callable[[Iterator[tuple]], int]:
         return PartitionWriter(self.endpoint, self.layout, batch, self)
 
 
@@ -254,7 +254,7 @@ class Layout:
     app_name: str
     msg_id: str
 
-    def header(self, batch: Batch) -> bytes:
+    def header(self, batch: OutputBatch) -> bytes:
         if self.format == "rfc3164":
             text = syslog_format.rfc3164_header(self.prival, batch.time, self.hostname, self.app_name)
         else:
@@ -269,7 +269,7 @@ class PartitionWriter:
     the plugin's settings, not the plugin). ``debug`` prints each message on its executor, whose
     output Spark sends to stderr in local mode."""
 
-    def __init__(self, endpoint: Endpoint, layout: Layout, batch: Batch, plugin: Plugin) -> None:
+    def __init__(self, endpoint: Endpoint, layout: Layout, batch: OutputBatch, plugin: Plugin) -> None:
         self.endpoint = endpoint
         self.layout = layout
         self.batch = batch

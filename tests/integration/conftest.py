@@ -57,7 +57,7 @@ def wordcount_copy(tmp_path: Path) -> Path:
 def stream_while(sc, settings, prepared: list, action: Callable[[], None], *, timeout: float) -> None:
     """Run the streaming use cases for ``timeout`` seconds while ``action`` (dropping files,
     say) runs beside them in a thread."""
-    from datashark.streaming import run_streaming
+    from datashark.run.streaming import run_streaming
 
     thread = threading.Thread(target=action)
     thread.start()
@@ -69,7 +69,7 @@ def stream_while(sc, settings, prepared: list, action: Callable[[], None], *, ti
 
 def settings_for(tmp_path: Path, home: Path = REPO):
     """The home's settings with dead letters and checkpoints inside the test's folder."""
-    from datashark.settings import load_settings
+    from datashark.config.settings import load_settings
 
     return dataclasses.replace(
         load_settings(home), deadletter_dir=tmp_path / "deadletter", checkpoint_dir=str(tmp_path / "ckpt")

@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from datashark.batch import run_batch
-from datashark.engine import prepare
+from datashark.config.usecase import read_usecase
 from datashark.errors import UseCaseError
-from datashark.usecase import read_usecase
+from datashark.run.batch import run_batch
+from datashark.run.prepare import prepare
 from tests.integration.conftest import WORDCOUNT_ROWS, read_csv, settings_for
 
 pytestmark = pytest.mark.spark

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from datashark.batch import run_batch
-from datashark.engine import prepare
-from datashark.usecase import read_usecase
+from datashark.config.usecase import read_usecase
+from datashark.run.batch import run_batch
+from datashark.run.prepare import prepare
 from tests.integration.conftest import read_csv, settings_for
 
 pytestmark = pytest.mark.spark

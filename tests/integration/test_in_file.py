@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from datashark.engine import prepare
-from datashark.usecase import read_usecase
+from datashark.config.usecase import read_usecase
+from datashark.run.prepare import prepare
 from tests.integration.conftest import read_csv, settings_for, stream_while
 
 pytestmark = pytest.mark.spark

@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from datashark.engine import prepare
+from datashark.config.usecase import read_usecase
 from datashark.errors import UseCaseError
-from datashark.streaming import run_streaming
-from datashark.usecase import read_usecase
+from datashark.run.prepare import prepare
+from datashark.run.streaming import run_streaming
 from tests.services.kafka_helpers import kafka_settings, usecase
 from tests.services.server import free_port
 

@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from datashark.batch import run_batch
-from datashark.engine import prepare
+from datashark.config.usecase import read_usecase
 from datashark.errors import ConfigError
-from datashark.usecase import read_usecase
+from datashark.run.batch import run_batch
+from datashark.run.prepare import prepare
 from tests.integration.conftest import PARQUET_COLUMNS, settings_for
 
 pytestmark = pytest.mark.spark

@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from datashark.engine import prepare
+from datashark.config.usecase import read_usecase
 from datashark.errors import UseCaseError
-from datashark.usecase import read_usecase
+from datashark.run.prepare import prepare
 from tests.conftest import REPO
 from tests.integration.conftest import read_csv, settings_for, stream_while
 

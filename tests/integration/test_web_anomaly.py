@@ -16,10 +16,10 @@ from typing import Any
 import numpy as np
 import pytest
 
-from datashark.codeimport import import_file, unique_module_name
-from datashark.events import EventError, EventParser
-from datashark.records import row_problem
-from datashark.usecase import UseCase, read_usecase
+from datashark.config.usecase import UseCase, read_usecase
+from datashark.events.parsing import EventError, EventParser
+from datashark.events.records import row_problem
+from datashark.loading.codeimport import import_file, unique_module_name
 from tests.conftest import REPO
 
 pytestmark = [

@@ -15,11 +15,11 @@ from pathlib import Path
 
 from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, TopicPartition
 
-from datashark.configspec import validate_section
-from datashark.engine import prepare
+from datashark.config.spec import validate_section
+from datashark.config.usecase import read_usecase
 from datashark.kafka import config as kafka_config
-from datashark.streaming import run_streaming
-from datashark.usecase import read_usecase
+from datashark.run.prepare import prepare
+from datashark.run.streaming import run_streaming
 from tests.integration.conftest import read_csv, settings_for
 
 

@@ -15,10 +15,10 @@ from pathlib import Path
 
 import pytest
 
+from datashark.cluster.staging import Stager
+from datashark.config.usecase import read_usecase
 from datashark.errors import DataSharkError
-from datashark.staging import Stager
-from datashark.usecase import read_usecase
-from datashark.webhdfs import WebHdfs
+from datashark.files.webhdfs import WebHdfs
 from tests.services import kdc
 from tests.services.servers import hdfs as hdfs_server
 from tests.services.test_staging import settings_on, usecase_in

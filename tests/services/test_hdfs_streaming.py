@@ -10,8 +10,8 @@ from pathlib import Path
 
 from hdfs import InsecureClient
 
-from datashark.engine import prepare
-from datashark.usecase import read_usecase
+from datashark.config.usecase import read_usecase
+from datashark.run.prepare import prepare
 from tests.integration.conftest import read_csv, settings_for, stream_while
 from tests.services.servers.hdfs import HdfsCluster
 

@@ -9,9 +9,9 @@ import pytest
 import requests
 from hdfs import InsecureClient
 
+from datashark.cluster.staging import Stager
+from datashark.config.usecase import read_usecase
 from datashark.errors import DataSharkError, UseCaseError
-from datashark.staging import Stager
-from datashark.usecase import read_usecase
 from tests.services import tls
 from tests.services.servers.hdfs import HdfsCluster
 from tests.services.test_out_hdfs import ROWS, hdfs_bytes, write_batches

@@ -35,7 +35,7 @@ def load(streamingData, trainingData, context, conf):
 LATE_ACK_OUTPUT = """
 import time
 
-from datashark.plugins import OutputPlugin
+from datashark.plugin_api import OutputPlugin
 
 
 class Plugin(OutputPlugin):

@@ -15,13 +15,13 @@ from pathlib import Path
 
 import pytest
 
-from datashark.engine import prepare
+from datashark.config.usecase import read_usecase
 from datashark.errors import UseCaseError
 from datashark.kafka.client import OffsetClient
 from datashark.kafka.offsets import OffsetRange
 from datashark.kafka.reader import RangeReader, ReaderRefusedError
-from datashark.streaming import run_streaming
-from datashark.usecase import read_usecase
+from datashark.run.prepare import prepare
+from datashark.run.streaming import run_streaming
 from tests.services.kafka_helpers import (
     committed,
     end_offsets,

@@ -18,11 +18,11 @@ from pathlib import Path
 import pytest
 from kafka import KafkaConsumer, TopicPartition
 
-from datashark.engine import prepare
+from datashark.config.usecase import read_usecase
 from datashark.errors import UseCaseError
 from datashark.kafka.replay import batch_time_of
-from datashark.streaming import run_streaming
-from datashark.usecase import read_usecase
+from datashark.run.prepare import prepare
+from datashark.run.streaming import run_streaming
 from tests.conftest import REPO
 from tests.integration.conftest import run_script
 from tests.services.kafka_helpers import (

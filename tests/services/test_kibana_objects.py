@@ -17,8 +17,8 @@ from pathlib import Path
 import pytest
 from pyspark.streaming import StreamingContext
 
-from datashark.engine import prepare
-from datashark.usecase import read_usecase
+from datashark.config.usecase import read_usecase
+from datashark.run.prepare import prepare
 from tests.conftest import REPO
 from tests.integration.conftest import settings_for, stream_while
 

@@ -23,14 +23,14 @@ import pytest
 from elastic_transport import SecurityWarning
 from elasticsearch import Elasticsearch
 
-from datashark.batch import run_batch
-from datashark.deadletter import DeadLetters
-from datashark.delivery import deliver
-from datashark.engine import prepare
+from datashark.config.usecase import read_usecase
 from datashark.errors import ConfigError, UseCaseError
-from datashark.plugins import load_output_plugin
-from datashark.streaming import run_streaming
-from datashark.usecase import read_usecase
+from datashark.events.deadletter import DeadLetters
+from datashark.loading.plugin_loader import load_output_plugin
+from datashark.run.batch import run_batch
+from datashark.run.delivery import deliver
+from datashark.run.prepare import prepare
+from datashark.run.streaming import run_streaming
 from tests.conftest import REPO
 from tests.integration.conftest import settings_for
 from tests.services.kafka_helpers import (

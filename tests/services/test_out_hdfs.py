@@ -15,12 +15,12 @@ from pathlib import Path
 import pytest
 from hdfs import InsecureClient
 
-from datashark.batch import run_batch
-from datashark.deadletter import DeadLetters
-from datashark.engine import prepare
+from datashark.config.usecase import read_usecase
 from datashark.errors import UseCaseError
-from datashark.plugins import Batch
-from datashark.usecase import read_usecase
+from datashark.events.deadletter import DeadLetters
+from datashark.plugin_api import OutputBatch
+from datashark.run.batch import run_batch
+from datashark.run.prepare import prepare
 from tests.conftest import REPO
 from tests.integration.conftest import PARQUET_COLUMNS, WORDCOUNT_ROWS, settings_for
 from tests.services.kafka_helpers import run_until
@@ -58,7 +58,9 @@ def write_batches(sc, tmp_path: Path, path: str, extra: str = "") -> list[int]:
     settings = settings_for(folder)
     plugin = prepare(settings, read_usecase(usecase(folder, "csv", f"path = {path}\n{extra}"))).plugin
     rdd = sc.parallelize(ROWS, 3)
-    return [plugin.write(rdd, Batch(time, DeadLetters(sc, folder / "dl", "uc"))) for time in BATCH_TIMES]
+    return [
+        plugin.write(rdd, OutputBatch(time, DeadLetters(sc, folder / "dl", "uc"))) for time in BATCH_TIMES
+    ]
 
 
 def hdfs_bytes(client: InsecureClient, path: str) -> bytes:
@@ -158,7 +160,7 @@ def test_parquet_on_hdfs(spark_context, hdfs: HdfsCluster, folder: str, tmp_path
     prepared = prepare(settings, read_usecase(usecase(tmp_path / "uc", "parquet", f"path = {uri}\n")))
     rdd = spark_context.parallelize(ROWS, 2)
     written = [
-        prepared.plugin.write(rdd, Batch(time, DeadLetters(spark_context, tmp_path, "uc")))
+        prepared.plugin.write(rdd, OutputBatch(time, DeadLetters(spark_context, tmp_path, "uc")))
         for time in BATCH_TIMES
     ]
     assert written == [4, 4]

@@ -19,10 +19,10 @@ from pathlib import Path
 
 import pytest
 
-from datashark.batch import run_batch
-from datashark.engine import prepare
+from datashark.config.usecase import read_usecase
 from datashark.errors import ConfigError, UseCaseError
-from datashark.usecase import read_usecase
+from datashark.run.batch import run_batch
+from datashark.run.prepare import prepare
 from tests.integration.conftest import run_script, settings_for, stream_while
 from tests.integration.test_streaming import drop
 from tests.services import tls

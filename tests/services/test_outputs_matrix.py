@@ -19,9 +19,9 @@ from hdfs import InsecureClient
 from pyspark.sql import SparkSession
 from pyspark.streaming import StreamingContext
 
-from datashark.batch import run_batch
-from datashark.engine import prepare
-from datashark.usecase import read_usecase
+from datashark.config.usecase import read_usecase
+from datashark.run.batch import run_batch
+from datashark.run.prepare import prepare
 from tests.conftest import REPO
 from tests.integration.conftest import WORDCOUNT_ROWS, settings_for, stream_while
 

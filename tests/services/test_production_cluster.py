@@ -17,7 +17,7 @@ from pathlib import Path
 
 from hdfs import InsecureClient
 
-from datashark.cluster_auth import UNAUTHENTICATED_WARNING
+from datashark.cluster.auth import UNAUTHENTICATED_WARNING
 from tests.conftest import REPO
 from tests.integration.conftest import WORDCOUNT_ROWS, assert_console_flow, read_csv
 from tests.services.kafka_helpers import (

@@ -13,7 +13,7 @@ import sys
 import time
 import uuid
 
-from datashark.cluster_auth import SECRET_FILE_VARIABLE
+from datashark.cluster.auth import SECRET_FILE_VARIABLE
 from tests.conftest import REPO
 from tests.services.servers.spark_cluster import SparkCluster
 
@@ -23,9 +23,9 @@ JOB = r"""
 import dataclasses, json, os, socket, sys, tempfile
 from pathlib import Path
 from pyspark import TaskContext
-from datashark.cluster_auth import cluster_security, secret_for_driver
-from datashark.engine import start_spark
-from datashark.settings import load_settings
+from datashark.cluster.auth import cluster_security, secret_for_driver
+from datashark.run.spark import start_spark
+from datashark.config.settings import load_settings
 
 master_url, app_name, repo = sys.argv[1:4]
 

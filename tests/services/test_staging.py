@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 from hdfs import InsecureClient
 
+from datashark.cluster.staging import Stager
+from datashark.config.settings import load_settings
+from datashark.config.usecase import read_usecase
 from datashark.errors import DataSharkError
-from datashark.settings import load_settings
-from datashark.staging import Stager
-from datashark.usecase import read_usecase
 from tests.services.servers.hdfs import HdfsCluster
 
 

@@ -6,8 +6,8 @@ from pathlib import Path
 
 from hdfs import InsecureClient
 
-from datashark.staging import Stager
-from datashark.usecase import read_usecase
+from datashark.cluster.staging import Stager
+from datashark.config.usecase import read_usecase
 from tests.services.servers.hdfs import HdfsCluster
 from tests.services.test_staging import settings_on, usecase_in
 

@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from datashark.codeimport import import_file
-from datashark.plugins import load_output_plugin
-from datashark.usecase import read_usecase
+from datashark.config.usecase import read_usecase
+from datashark.loading.codeimport import import_file
+from datashark.loading.plugin_loader import load_output_plugin
 
 REPO = Path(__file__).resolve().parents[2]
 CSV_PLUGIN = REPO / "plugins" / "output" / "out_csv.py"

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from datashark import cluster_auth
-from datashark.cluster_auth import (
+from datashark.cluster import auth as cluster_auth
+from datashark.cluster.auth import (
     AUTHENTICATED,
     SECRET_FILE_VARIABLE,
     SUBMIT_ARGS_VARIABLE,
@@ -131,7 +131,7 @@ def test_start_warns_once_on_an_unauthenticated_standalone_cluster(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
     """Up to the point where the conf is read: the warning comes before anything else can fail."""
-    from datashark import production
+    from datashark.run import production
 
     monkeypatch.delenv(SECRET_FILE_VARIABLE, raising=False)
     monkeypatch.setattr(production, "load_settings", _stop_here)
@@ -147,7 +147,7 @@ def test_start_warns_once_on_an_unauthenticated_standalone_cluster(
 def test_start_refuses_a_readable_secret_file_before_reading_the_confs(
     monkeypatch: pytest.MonkeyPatch, secret_file: Path
 ) -> None:
-    from datashark import production
+    from datashark.run import production
 
     secret_file.chmod(0o644)
     monkeypatch.setenv(SECRET_FILE_VARIABLE, str(secret_file))

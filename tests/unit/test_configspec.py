@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from datashark.configspec import read_conf, spec_lines, validate_section
+from datashark.config.settings import load_settings
+from datashark.config.spec import read_conf, spec_lines, validate_section
+from datashark.config.usecase import read_usecase
 from datashark.errors import ConfigError
-from datashark.settings import load_settings
-from datashark.usecase import read_usecase
 
 from .conftest import usecase_conf, write
 

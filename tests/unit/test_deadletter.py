@@ -14,9 +14,9 @@ from typing import ClassVar
 import pytest
 from pyspark.accumulators import Accumulator
 
-from datashark import deadletter
-from datashark.deadletter import DeadLetters, Letters, RejectedRowsOverflowError, _Collected
 from datashark.errors import UseCaseError
+from datashark.events import deadletter
+from datashark.events.deadletter import DeadLetters, Letters, RejectedRowsOverflowError, _Collected
 
 
 class DriverOnly:
@@ -141,7 +141,7 @@ def test_take_loses_no_update_merged_at_the_same_time():
 
 
 def test_the_use_case_conf_overrides_the_global_policy(tmp_path):
-    from datashark.deadletter import dead_letters_for
+    from datashark.events.deadletter import dead_letters_for
 
     class Settings:
         deadletter_dir = tmp_path

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-from datashark.deadletter import DeadLetters
-from datashark.documents import document
-from datashark.plugins import Batch
+from datashark.events.deadletter import DeadLetters
+from datashark.plugin_api import OutputBatch
+from datashark.sinks.documents import document
 
 UTC = "2026-11-23T10:00:00Z"
 
@@ -39,6 +39,6 @@ def test_two_tuples_and_none_metadata():
 
 def test_batch_time_in_utc():
     local = datetime(2026, 11, 23, 12, 30, 5, tzinfo=timezone.utc).astimezone().replace(tzinfo=None)
-    batch = Batch(local, DeadLetters.__new__(DeadLetters))
+    batch = OutputBatch(local, DeadLetters.__new__(DeadLetters))
     assert batch.utc_iso == "2026-11-23T12:30:05Z"
     assert batch.timestamp == local.strftime("%Y-%m-%d %H:%M:%S")

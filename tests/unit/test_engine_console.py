@@ -7,7 +7,7 @@ import re
 import pytest
 
 from datashark import __version__, console
-from datashark.engine import summarize
+from datashark.run.failures import summarize
 
 WORKER_TRACEBACK = (
     "An error occurred while calling o42.collect.\n"

@@ -6,8 +6,8 @@ from typing import Any
 
 import pytest
 
-from datashark.events import EventParser, EventStage
-from datashark.filters import LogFilter
+from datashark.events.log_filter import LogFilter
+from datashark.events.parsing import EventParser, EventStage
 
 NESTED_BOMB = "[" * 100_000
 NESTED_OBJECT_BOMB = '{"a":' * 50_000 + "1" + "}" * 50_000
@@ -170,7 +170,7 @@ def test_the_pattern_is_anchored_at_the_start_as_re_match() -> None:
 
 
 def test_unmatched_is_in_the_usecase_spec(tmp_path) -> None:
-    from datashark.configspec import read_conf, spec_lines, validate_section
+    from datashark.config.spec import read_conf, spec_lines, validate_section
     from datashark.errors import ConfigError
 
     path = tmp_path / "uc.conf"
@@ -189,7 +189,7 @@ def test_unmatched_counts_travel_with_the_dead_letters_and_are_taken_once() -> N
     """``count_unmatched`` on executors, merged on the driver, taken (and reset) by a flush."""
     import pickle
 
-    from datashark.deadletter import _UNMATCHED, Flushed, Letters, _Collected
+    from datashark.events.deadletter import _UNMATCHED, Flushed, Letters, _Collected
 
     param = _Collected()
     task = param.zero(None)

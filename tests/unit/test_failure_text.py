@@ -10,12 +10,14 @@ from types import SimpleNamespace
 import pytest
 from pyspark.accumulators import Accumulator
 
-from datashark import console, delivery, failures
-from datashark.deadletter import DeadLetters
-from datashark.engine import UseCaseFailedError, report_failure, spark_conf, usecase_failure
+from datashark import console
+from datashark.config.settings import load_settings
 from datashark.errors import UseCaseError
-from datashark.settings import load_settings
-from datashark.tracebacks import Frame, frames_in_text, own_frames, where_in_code
+from datashark.events.deadletter import DeadLetters
+from datashark.run import delivery, failures
+from datashark.run.failures import UseCaseFailedError, report_failure, usecase_failure
+from datashark.run.spark import spark_conf
+from datashark.run.tracebacks import Frame, frames_in_text, own_frames, where_in_code
 from tests.unit.conftest import REPO
 
 

@@ -7,7 +7,7 @@ import pickle
 import pytest
 
 from datashark.errors import ConfigError
-from datashark.filters import LogFilter, field_text
+from datashark.events.log_filter import LogFilter, field_text
 
 
 def make(include=None, exclude=None) -> LogFilter:

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from datashark.errors import ConfigError
-from datashark.folder_stream import (
+from datashark.files.folder_stream import (
     ListedFile,
     SeenFiles,
     document,
@@ -19,7 +19,7 @@ from datashark.folder_stream import (
     seen_in,
     state_location,
 )
-from datashark.state_file import StateFile
+from datashark.files.state_file import StateFile
 
 
 def listed(name: str, size: int = 10, mtime: int = 1) -> ListedFile:

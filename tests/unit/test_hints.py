@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from datashark.configspec.hints import did_you_mean, unused_sections
+from datashark.config.spec.hints import did_you_mean, unused_sections
+from datashark.config.usecase import read_usecase
 from datashark.errors import ConfigError
-from datashark.usecase import read_usecase
 
 from .conftest import usecase_conf
 
@@ -53,7 +53,7 @@ def test_reading_a_conf_warns_once_of_a_section_nothing_reads(make_usecase, caps
 
 
 def test_an_unknown_plugin_names_the_likely_one(make_usecase):
-    from datashark.plugins import load_output_plugin
+    from datashark.loading.plugin_loader import load_output_plugin
     from tests.conftest import REPO
 
     usecase = read_usecase(make_usecase(conf=usecase_conf(output="cvs")))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import io
 
-from datashark import jvm_output
+from datashark.run import jvm_output
 
 
 def test_only_the_noise_lines_are_dropped(capsysbinary):

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from datashark.engine import prepare
+from datashark.config.settings import load_settings
+from datashark.config.usecase import read_usecase
 from datashark.errors import ConfigError
-from datashark.settings import load_settings
-from datashark.usecase import read_usecase
+from datashark.run.prepare import prepare
 
 from .conftest import REPO, usecase_conf, write
 

@@ -7,8 +7,9 @@ import sys
 
 import pytest
 
+from datashark.config.usecase import read_usecase
 from datashark.errors import UseCaseError
-from datashark.usecase import bind_load_arguments, call_load, import_code, read_usecase
+from datashark.loading.load_call import bind_load_arguments, call_load, import_code
 
 from .conftest import usecase_conf
 

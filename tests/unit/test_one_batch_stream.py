@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datashark.one_batch_stream import call_with_time
+from datashark.loading.one_batch_stream import call_with_time
 
 TIME, RDD = "batch-time", "the-rdd"
 

@@ -8,8 +8,8 @@ import io
 import pytest
 
 from datashark.errors import ConfigError
-from datashark.plugins import debug_print, printable
-from datashark.textfile import drop_torn_row
+from datashark.plugin_api import debug_print, printable
+from datashark.sinks.textfile import drop_torn_row
 
 TIME = "2024-01-02 03:04:05"
 COMMA = {"delimiter": ",", "quotechar": '"', "quoting": csv.QUOTE_MINIMAL, "lineterminator": "\n"}

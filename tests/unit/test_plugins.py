@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import re
 import shutil
+from datetime import datetime
 
 import pytest
 
+from datashark.config.usecase import read_usecase
 from datashark.errors import ConfigError
-from datashark.plugins import LegacyPlugin, OutputPlugin, load_output_plugin, plugin_path
-from datashark.usecase import read_usecase
+from datashark.loading.legacy_output import LegacyOutput
+from datashark.loading.plugin_loader import load_output_plugin, plugin_path
+from datashark.plugin_api import OutputBatch, OutputPlugin
 
 from .conftest import CSV_PLUGIN, REPO, usecase_conf, write
 
@@ -81,9 +84,10 @@ def test_bad_value_in_plugin_section_is_named(plugin_for):
 
 def test_legacy_plugin_gets_the_raw_section(plugin_for):
     _, plugin = plugin_for(output="old", extra="[out_old]\nhost = localhost\nport = 9200\ndebug = true\n")
-    assert isinstance(plugin, LegacyPlugin)
+    assert isinstance(plugin, LegacyOutput)
+    assert isinstance(plugin, OutputPlugin)  # delivery knows one interface
     assert plugin.plugin.conf == {"host": "localhost", "port": "9200", "debug": "true"}
-    plugin.save("rdd", "batch")
+    assert plugin.write("rdd", OutputBatch(datetime(2026, 1, 1), None)) is None  # it reports itself
     assert plugin.plugin.saved == ("rdd", "batch")
 
 

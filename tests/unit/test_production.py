@@ -10,11 +10,11 @@ from types import SimpleNamespace
 
 import pytest
 
-from datashark.engine import pool_allocations
-from datashark.production import submit_config
-from datashark.settings import load_settings
-from datashark.staging import StagingArea, is_local
-from datashark.usecase import discover, read_usecase
+from datashark.cluster.staging import StagingArea, is_local
+from datashark.config.settings import load_settings
+from datashark.config.usecase import discover, read_usecase
+from datashark.run.production import submit_config
+from datashark.run.spark import pool_allocations
 
 from .conftest import usecase_conf
 

@@ -9,7 +9,7 @@ from fractions import Fraction
 import numpy
 import pytest
 
-from datashark.records import MAX_DEPTH, MAX_RAW_CHARS, ValidRows, metadata_of, raw_text, row_problem
+from datashark.events.records import MAX_DEPTH, MAX_RAW_CHARS, ValidRows, metadata_of, raw_text, row_problem
 
 
 @pytest.mark.parametrize(

@@ -7,12 +7,13 @@ from pathlib import Path
 
 import pytest
 
-from datashark import secrets
-from datashark.configspec import read_conf, validate_section
-from datashark.engine import prepare
+from datashark.config import secrets
+from datashark.config.settings import load_settings
+from datashark.config.spec import read_conf, validate_section
+from datashark.config.usecase import read_usecase
 from datashark.errors import ConfigError
-from datashark.settings import load_settings
-from datashark.usecase import load_arguments, read_usecase
+from datashark.loading.load_call import load_arguments
+from datashark.run.prepare import prepare
 
 from .conftest import REPO, usecase_conf, write
 
@@ -200,7 +201,7 @@ def test_scrub_blanks_known_secrets_and_url_credentials() -> None:
 
 def test_console_lines_and_verbose_tracebacks_are_scrubbed(capsys) -> None:
     from datashark import console
-    from datashark.engine import print_traceback
+    from datashark.run.failures import print_traceback
 
     secrets.remember(CANARY)
     console.error(f"login with {CANARY} refused")

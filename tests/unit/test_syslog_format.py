@@ -6,7 +6,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from datashark.syslog_format import (
+from datashark.sinks.syslog_format import (
     FACILITIES,
     SEVERITIES,
     frame,

@@ -20,10 +20,10 @@ from types import ModuleType
 
 import pytest
 
-from datashark.codeimport import import_file
+from datashark.config.usecase import read_usecase
 from datashark.errors import ConfigError
-from datashark.plugins import load_output_plugin
-from datashark.usecase import read_usecase
+from datashark.loading.codeimport import import_file
+from datashark.loading.plugin_loader import load_output_plugin
 from tests.services import tls
 
 from .conftest import REPO, usecase_conf

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from datashark.errors import UseCaseError
-from datashark.textfile import LocalFile, drop_torn_row
+from datashark.sinks.textfile import LocalFile, drop_torn_row
 
 from .conftest import REPO
 

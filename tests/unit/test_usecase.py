@@ -6,8 +6,8 @@ import re
 
 import pytest
 
+from datashark.config.usecase import discover, read_usecase
 from datashark.errors import ConfigError
-from datashark.usecase import discover, read_usecase
 
 from .conftest import usecase_conf
 
@@ -181,8 +181,8 @@ def test_streaming_training_named_but_missing_is_still_an_error(make_usecase):
 def test_no_training_has_no_data_location_staged_or_not(make_usecase, home):
     import dataclasses
 
-    from datashark.settings import load_settings
-    from datashark.staging import StagingArea
+    from datashark.cluster.staging import StagingArea
+    from datashark.config.settings import load_settings
 
     usecase = read_usecase(make_usecase(conf=usecase_conf(**{**STREAMING_KEYS, "training": None}), files={}))
     settings = load_settings(home)

@@ -16,9 +16,9 @@ from types import ModuleType
 import numpy as np
 import pytest
 
-from datashark.codeimport import import_file, unique_module_name
-from datashark.events import EventError, EventParser
-from datashark.usecase import read_usecase
+from datashark.config.usecase import read_usecase
+from datashark.events.parsing import EventError, EventParser
+from datashark.loading.codeimport import import_file, unique_module_name
 
 REPO = Path(__file__).resolve().parents[2]
 FOLDER = REPO / "conf" / "web-anomaly-detection"

@@ -11,11 +11,11 @@ import pytest
 import requests
 from hdfs import InsecureClient
 
-from datashark import webhdfs as webhdfs_module
+from datashark.cluster.staging import Stager
+from datashark.config.settings import load_settings
 from datashark.errors import ConfigError, UseCaseError
-from datashark.settings import load_settings
-from datashark.staging import Stager
-from datashark.webhdfs import WebHdfs, webhdfs_errors
+from datashark.files import webhdfs as webhdfs_module
+from datashark.files.webhdfs import WebHdfs, webhdfs_errors
 
 
 @pytest.fixture

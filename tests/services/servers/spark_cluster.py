@@ -25,7 +25,7 @@ from pathlib import Path
 
 import pytest
 
-from datashark.cluster_auth import AUTHENTICATED, secret_properties
+from datashark.cluster.auth import AUTHENTICATED, secret_properties
 from tests.services.server import Server, free_port, port_open
 
 NAME = "spark_cluster"

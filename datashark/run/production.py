@@ -19,15 +19,17 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from datashark import console
-from datashark.batch import run_batch
-from datashark.cluster_auth import SECRET_FILE_VARIABLE, cluster_security, is_standalone, secret_for_driver
-from datashark.engine import Prepared, prepare, report_failure, scheduler_pool, start_spark
+from datashark.cluster.auth import SECRET_FILE_VARIABLE, cluster_security, is_standalone, secret_for_driver
+from datashark.cluster.pyfiles import framework_archive
+from datashark.cluster.staging import Stager, is_local
+from datashark.config.settings import Settings, load_settings
+from datashark.config.usecase import discover
 from datashark.errors import ConfigError, DataSharkError, UseCaseError
-from datashark.pyfiles import framework_archive
-from datashark.settings import Settings, load_settings
-from datashark.staging import Stager, is_local
-from datashark.streaming import STOP_SIGNALS, run_streaming
-from datashark.usecase import discover
+from datashark.run.batch import run_batch
+from datashark.run.failures import report_failure
+from datashark.run.prepare import Prepared, prepare
+from datashark.run.spark import scheduler_pool, start_spark
+from datashark.run.streaming import STOP_SIGNALS, run_streaming
 
 LOCAL_MASTER = "local[*]"
 EXIT_OK, EXIT_FAILED, EXIT_INTERRUPTED = 0, 1, 130

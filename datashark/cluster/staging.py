@@ -22,11 +22,11 @@ from typing import TYPE_CHECKING
 
 from datashark import console
 from datashark.errors import ConfigError, DataSharkError
-from datashark.webhdfs import webhdfs, webhdfs_errors
+from datashark.files.webhdfs import webhdfs, webhdfs_errors
 
 if TYPE_CHECKING:
-    from datashark.settings import Settings
-    from datashark.usecase import UseCase
+    from datashark.config.settings import Settings
+    from datashark.config.usecase import UseCase
 
 EXTERNAL = "_external"
 CHECKPOINT = "_checkpoint"

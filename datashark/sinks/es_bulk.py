@@ -31,13 +31,13 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import orjson
 
-from datashark.documents import TIMESTAMP_FIELD, TITLE_FIELD, document
 from datashark.errors import DataSharkError
+from datashark.sinks.documents import TIMESTAMP_FIELD, TITLE_FIELD, document
 
 if TYPE_CHECKING:
     from elasticsearch import Elasticsearch
 
-    from datashark.plugins import Batch
+    from datashark.plugin_api import OutputBatch
 
 DEFAULT_RETRY_SECONDS = 120.0  # how long one request may keep failing before its batch fails
 FIRST_BACKOFF = 0.5  # seconds; doubled after each failure, up to MAX_BACKOFF
@@ -238,7 +238,7 @@ class PartitionWriter:
     """Writes one partition's rows to one index; returns how many Elasticsearch accepted."""
 
     def __init__(
-        self, connection: Connection, index: str, fields: Fields, batch: Batch, chunk_size: int
+        self, connection: Connection, index: str, fields: Fields, batch: OutputBatch, chunk_size: int
     ) -> None:
         self.connection = connection
         self.index = index

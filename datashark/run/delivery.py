@@ -9,18 +9,17 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 from datashark import console
-from datashark.events import EventStage
-from datashark.one_batch_stream import OneBatchStream
-from datashark.plugins import Batch, OutputPlugin
-from datashark.records import ValidRows, raw_text, row_problem
+from datashark.events.parsing import EventStage
+from datashark.events.records import ValidRows, raw_text, row_problem
+from datashark.plugin_api import OutputBatch
 
 if TYPE_CHECKING:
     from datetime import datetime
 
     from pyspark import RDD
 
-    from datashark.deadletter import DeadLetters, Flushed
-    from datashark.engine import Prepared
+    from datashark.events.deadletter import DeadLetters, Flushed
+    from datashark.run.prepare import Prepared
 
 MAX_BAD_ROWS_SHOWN = 10  # -d marks this many bad rows of a batch, then counts the others
 MAX_BAD_ROW_CHARS = 200
@@ -49,30 +48,27 @@ def events_for_load(
 
 
 def start_output(prepared: Prepared) -> None:
-    """The output plugin prepares its sink before the first batch (original-style ones cannot)."""
-    if isinstance(prepared.plugin, OutputPlugin):
-        prepared.plugin.start()
+    """The output plugin prepares its sink before the first batch."""
+    prepared.plugin.start()
 
 
 def deliver(prepared: Prepared, rdd: RDD, dead_letters: DeadLetters, batch_time: datetime) -> None:
     """Write the valid rows of ``rdd``, store the dead letters, print the batch's line."""
     valid = rdd.mapPartitions(ValidRows(dead_letters), preservesPartitioning=True)
     plugin = prepared.plugin
-    if isinstance(plugin, OutputPlugin):
-        count = plugin.write(valid, Batch(batch_time, dead_letters))
-        flushed = flush_dead_letters(prepared, dead_letters)
-        console.written(
-            plugin.title,
-            count,
-            plugin.destination,
-            str(flushed),
-            rejected=flushed.rejected_rows,
-            where=str(dead_letters.path),
-        )
-    else:
-        prog_type = prepared.usecase.type
-        plugin.save(valid if prog_type == "batch" else OneBatchStream(valid, batch_time), prog_type)
+    count = plugin.write(valid, OutputBatch(batch_time, dead_letters))
+    if count is None:  # the plugin printed its own report
         report_dead_letters(prepared, dead_letters)
+        return
+    flushed = flush_dead_letters(prepared, dead_letters)
+    console.written(
+        plugin.title,
+        count,
+        plugin.destination,
+        str(flushed),
+        rejected=flushed.rejected_rows,
+        where=str(dead_letters.path),
+    )
 
 
 def report_dead_letters(prepared: Prepared, dead_letters: DeadLetters) -> None:

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from datashark.errors import ConfigError, UseCaseError
-from datashark.webhdfs import WebHdfs, webhdfs, webhdfs_errors
+from datashark.files.webhdfs import WebHdfs, webhdfs, webhdfs_errors
 
 if TYPE_CHECKING:
     from hdfs import Client

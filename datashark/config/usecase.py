@@ -1,4 +1,4 @@
-"""One use-case conf -> UseCase: discovery, validation, importing its code, calling load().
+"""One use-case conf -> UseCase: discovery and validation.
 
 A conf is checked completely when it is read (keys, code file, data files), so a mistake
 is reported before Spark starts instead of in the middle of a run.
@@ -7,29 +7,21 @@ is reported before Spark starts instead of in the middle of a run.
 from __future__ import annotations
 
 import glob
-import inspect
 import re
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from types import ModuleType
-from typing import Any
 
 from configobj import ConfigObj
 
 from datashark import console
-from datashark.codeimport import import_file, unique_module_name
-from datashark.configspec import read_conf, spec_lines, validate_section
-from datashark.configspec.hints import FILTER_SECTION, unused_sections
-from datashark.errors import ConfigError, UseCaseError
-from datashark.secrets import redacted
+from datashark.config.spec import read_conf, spec_lines, validate_section
+from datashark.config.spec.hints import FILTER_SECTION, unused_sections
+from datashark.errors import ConfigError
 
 FALSE_WORDS = ("false", "no", "off", "0")  # what configobj's boolean reads as False
 DATA_KEY_BY_TYPE = {"batch": "file", "streaming": "training"}
 # Types whose data key may be left out: a streaming use case's load() then gets an empty trainingData.
 OPTIONAL_DATA_TYPES = frozenset({"streaming"})
-# How many data arguments load() receives: batchData; or streamingData, trainingData.
-DATA_ARGUMENTS_BY_TYPE = {"batch": 1, "streaming": 2}
 
 
 @dataclass
@@ -150,76 +142,6 @@ def _switched_off(path: Path) -> bool:
     except ConfigError:
         return False
     return isinstance(enabled, str) and enabled.strip().lower() in FALSE_WORDS
-
-
-def import_code(usecase: UseCase) -> ModuleType:
-    """Import the use case's code file and check it has a callable ``load``."""
-    try:
-        module = import_file(usecase.code_path, unique_module_name("datashark_usecase", usecase.code_path))
-    except Exception as err:  # the user's module may raise anything while importing
-        raise UseCaseError(f"{usecase.code_path}: import failed: {type(err).__name__}: {err}") from err
-    if not callable(getattr(module, "load", None)):
-        raise UseCaseError(f"{usecase.code_path}: no load() function defined")
-    try:
-        bind_load_arguments(inspect.signature(module.load), *load_arguments(usecase, None))
-    except UseCaseError as err:
-        raise UseCaseError(f"{usecase.code_path}: {err}") from None
-    return module
-
-
-def load_arguments(usecase: UseCase, context: Any, *data: Any) -> tuple[list[Any], dict[str, Any]]:
-    """The data and named values ``load()`` may take, in the original's order and names.
-
-    The conf comes without its secrets: what ``load()``'s functions close over is shipped to
-    executors and written into streaming checkpoints, and plugins get theirs on their own.
-    """
-    values = list(data) or [None] * DATA_ARGUMENTS_BY_TYPE[usecase.type]
-    return values, {"conf": redacted(usecase.conf), "context": context}
-
-
-def call_load(load: Callable[..., Any], data: list[Any], named: dict[str, Any]) -> Any:
-    """Call ``load`` with what its signature accepts.
-
-    ``data`` fills the parameters that are not named like an entry of ``named`` (``conf``,
-    ``context``), in order: so ``load(batchData)``, ``load(batchData, conf)`` and the
-    original's ``load(streamingData, trainingData, context, conf)`` all work.
-    """
-    args, kwargs = bind_load_arguments(inspect.signature(load), data, named)
-    return load(*args, **kwargs)
-
-
-def bind_load_arguments(
-    signature: inspect.Signature, data: list[Any], named: dict[str, Any]
-) -> tuple[list[Any], dict[str, Any]]:
-    """The ``(args, kwargs)`` that ``call_load`` passes; a TypeError-free mapping or UseCaseError.
-
-    Data goes positionally until a parameter has been bound by name: after that, passing more
-    positionally would collide with it, so later data goes by name too.
-    """
-    pending = list(data)
-    args: list[Any] = []
-    kwargs: dict[str, Any] = {}
-    unused_named = dict(named)
-    for param in signature.parameters.values():
-        if param.kind is param.VAR_POSITIONAL:
-            if not kwargs:
-                args.extend(pending)
-                pending.clear()
-        elif param.kind is param.VAR_KEYWORD:
-            kwargs.update(unused_named)
-        elif param.name in unused_named and param.kind is not param.POSITIONAL_ONLY:
-            kwargs[param.name] = unused_named.pop(param.name)
-        elif pending and param.kind is not param.KEYWORD_ONLY:
-            if kwargs:
-                kwargs[param.name] = pending.pop(0)
-            else:
-                args.append(pending.pop(0))
-        elif param.default is param.empty:
-            accepted = ", ".join([*(f"<data {i + 1}>" for i in range(len(data))), *named])
-            raise UseCaseError(
-                f"load() parameter '{param.name}' cannot be supplied (dataShark passes: {accepted})"
-            )
-    return args, kwargs
 
 
 def folder_name(usecase_name: str) -> str:

@@ -16,15 +16,18 @@ import time
 import warnings
 from collections import Counter
 
-from datashark import console, failures
-from datashark.checkpoint import private_checkpoint, remove_checkpoint
-from datashark.deadletter import DeadLetters, dead_letters_for
-from datashark.delivery import deliver, events_for_load, marked, report_dead_letters, start_output
-from datashark.engine import Prepared, scheduler_pool, summarize, usecase_failure
+from datashark import console
+from datashark.config.settings import Settings
 from datashark.errors import UseCaseError
-from datashark.one_batch_stream import PPRINT_RULE
-from datashark.settings import Settings
-from datashark.usecase import call_load, load_arguments
+from datashark.events.deadletter import DeadLetters, dead_letters_for
+from datashark.loading.load_call import call_load, load_arguments
+from datashark.loading.one_batch_stream import PPRINT_RULE
+from datashark.run import failures
+from datashark.run.checkpoint import private_checkpoint, remove_checkpoint
+from datashark.run.delivery import deliver, events_for_load, marked, report_dead_letters, start_output
+from datashark.run.failures import summarize, usecase_failure
+from datashark.run.prepare import Prepared
+from datashark.run.spark import scheduler_pool
 
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 # Driver-side: the use cases of the running streams, by an id unique in this process.

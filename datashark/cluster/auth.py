@@ -21,8 +21,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from datashark.config.secrets import remember
 from datashark.errors import ConfigError
-from datashark.secrets import remember
 
 SECRET_FILE_VARIABLE = "SPARK_AUTH_SECRET_FILE"
 UI_VARIABLE = "DATASHARK_SPARK_UI"

@@ -22,14 +22,14 @@ from typing import TYPE_CHECKING
 
 from pyspark.accumulators import AccumulatorParam
 
+from datashark.config.usecase import folder_name
 from datashark.errors import UseCaseError
-from datashark.private import FILE_MODE, private_folder
-from datashark.textfile import cut_torn_row, open_regular_file
-from datashark.usecase import folder_name
+from datashark.files.private import FILE_MODE, private_folder
+from datashark.sinks.textfile import cut_torn_row, open_regular_file
 
 if TYPE_CHECKING:
-    from datashark.settings import Settings
-    from datashark.usecase import UseCase
+    from datashark.config.settings import Settings
+    from datashark.config.usecase import UseCase
 
 MAX_RAW_CHARS = 4096
 MAX_KEPT_PER_BATCH = 10_000  # records one flush keeps; the driver holds them in memory

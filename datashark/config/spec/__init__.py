@@ -14,8 +14,8 @@ from pathlib import Path
 from configobj import ConfigObj, ConfigObjError, Section, flatten_errors, get_extra_values
 from validate import ValidateError, Validator
 
-from datashark.configspec.hints import did_you_mean
-from datashark.secrets import is_secret_key, resolve_secrets
+from datashark.config.secrets import is_secret_key, resolve_secrets
+from datashark.config.spec.hints import did_you_mean
 
 _QUOTES = ("'", '"')
 _QUOTED = re.compile(r"[\'\"]([^\'\"]*)[\'\"]")

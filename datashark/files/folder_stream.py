@@ -26,9 +26,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from datashark import console
+from datashark.config.usecase import folder_name
 from datashark.errors import ConfigError
-from datashark.state_file import StateFile
-from datashark.usecase import folder_name
+from datashark.files.state_file import StateFile
 
 FORMAT = "datashark-in_file-seen-1"
 STATE_NAME = "in_file-seen.json"

@@ -16,7 +16,7 @@ from contextlib import suppress
 from pathlib import Path
 from typing import Any
 
-from datashark.private import FILE_MODE, private_folder, private_hadoop_folder
+from datashark.files.private import FILE_MODE, private_folder, private_hadoop_folder
 
 
 class StateFile:

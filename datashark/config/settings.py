@@ -11,12 +11,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from datashark.configspec import read_conf, spec_lines, validate_section
+from datashark.config.spec import read_conf, spec_lines, validate_section
 from datashark.kafka import config as kafka_config
 
 if TYPE_CHECKING:
-    from datashark.staging import StagingArea
-    from datashark.usecase import UseCase
+    from datashark.cluster.staging import StagingArea
+    from datashark.config.usecase import UseCase
 
 HOME_ENV = "DATASHARK_HOME"
 
@@ -24,7 +24,7 @@ HOME_ENV = "DATASHARK_HOME"
 def datashark_home() -> Path:
     """``$DATASHARK_HOME`` when set (the scripts set it), else the checkout this package is in."""
     configured = os.environ.get(HOME_ENV)
-    return Path(configured).resolve() if configured else Path(__file__).resolve().parent.parent
+    return Path(configured).resolve() if configured else Path(__file__).resolve().parents[2]
 
 
 @dataclass(frozen=True)

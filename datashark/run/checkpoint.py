@@ -9,7 +9,7 @@ filesystem, so every scheme Spark can checkpoint to is handled alike.
 from __future__ import annotations
 
 from datashark import console
-from datashark.private import private_hadoop_folder
+from datashark.files.private import private_hadoop_folder
 
 
 def private_checkpoint(sc, base: str) -> str:

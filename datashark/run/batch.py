@@ -5,12 +5,13 @@ from __future__ import annotations
 from datetime import datetime
 
 from datashark import console
-from datashark.deadletter import dead_letters_for
-from datashark.delivery import debug_lines, deliver, events_for_load, report_dead_letters, start_output
-from datashark.engine import Prepared, usecase_failure
+from datashark.config.settings import Settings
 from datashark.errors import UseCaseError
-from datashark.settings import Settings
-from datashark.usecase import call_load, load_arguments
+from datashark.events.deadletter import dead_letters_for
+from datashark.loading.load_call import call_load, load_arguments
+from datashark.run.delivery import debug_lines, deliver, events_for_load, report_dead_letters, start_output
+from datashark.run.failures import usecase_failure
+from datashark.run.prepare import Prepared
 
 
 def run_batch(sc, settings: Settings, prepared: Prepared, *, debug: bool) -> None:

@@ -22,7 +22,7 @@ MAX_SOURCE_CHARS = 100
 MAX_CHAINED = 10  # causes followed from one error
 # Never the use case's code, even when its folder holds them (a use case at the top of a home).
 NOT_USE_CASE_CODE = (
-    Path(__file__).resolve().parent,
+    Path(__file__).resolve().parents[1],  # the datashark package
     *{Path(sysconfig.get_paths()[key]).resolve() for key in ("purelib", "platlib")},
 )
 PLUGINS_FOLDER = "plugins"

@@ -1,0 +1,1 @@
+"""What datashark.conf and a use case's conf mean: reading, validating, secrets."""

@@ -1,0 +1,1 @@
+"""Bringing a user's code in: importing files, finding plugins by name, calling ``load()``."""

@@ -1,0 +1,1 @@
+"""Running use cases: the SparkContext, batch and streaming runs, delivery, failures, ./start.sh."""

@@ -1,0 +1,59 @@
+"""Getting a use case ready to run: everything that can fail before Spark starts.
+
+Confs, code, plugins, the event pattern and the filter are all checked here, so a typo costs a
+second, not a JVM start.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from types import ModuleType
+
+from datashark.config.settings import Settings
+from datashark.config.usecase import UseCase
+from datashark.events.log_filter import LogFilter
+from datashark.events.parsing import DEFAULT_MAX_EVENT_BYTES, EventParser
+from datashark.loading.load_call import import_code
+from datashark.loading.plugin_loader import load_input_plugin, load_output_plugin
+from datashark.plugin_api import InputPlugin, OutputPlugin
+
+
+@dataclass
+class Prepared:
+    """A use case ready to run: code imported, plugins configured, parser and filter compiled."""
+
+    usecase: UseCase
+    module: ModuleType
+    plugin: OutputPlugin
+    parser: EventParser
+    log_filter: LogFilter
+    source: InputPlugin | None  # a streaming use case's input; None for a batch one
+    max_event_bytes: int = DEFAULT_MAX_EVENT_BYTES
+
+    @property
+    def input(self) -> InputPlugin:
+        """The input of a streaming use case."""
+        if self.source is None:
+            raise TypeError(f"{self.usecase.name} is a batch use case: it has no input")
+        return self.source
+
+
+def prepare(settings: Settings, usecase: UseCase) -> Prepared:
+    """Everything that can fail before Spark starts: code, plugins, pattern, filter, input."""
+    conf = usecase.conf
+    where = str(usecase.path)
+    parser = EventParser(conf["format"], conf["pattern"], where=where, unmatched=conf["unmatched"])
+    log_filter = LogFilter(conf["log_filter"]["include"], conf["log_filter"]["exclude"], where=where)
+    source = None
+    if usecase.type == "streaming":
+        source = load_input_plugin(settings, usecase) if conf["input"] else global_input(settings, usecase)
+    plugin = load_output_plugin(settings.home, usecase)
+    max_event_bytes = conf["max.event.bytes"] or settings.max_event_bytes
+    return Prepared(usecase, import_code(usecase), plugin, parser, log_filter, source, max_event_bytes)
+
+
+def global_input(settings: Settings, usecase: UseCase) -> InputPlugin:
+    """The global Kafka stream, for streaming use cases that name no ``input``."""
+    from datashark.kafka.input import KafkaInput
+
+    return KafkaInput.global_stream(settings, usecase)
