@@ -8,7 +8,7 @@ set -uo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 "$root/install.sh" --dev || exit $?
 cd "$root" || exit 1
-"$root/bin/venv-python" -m tests.services.provision || exit $?
+"$root/bin/venv-python" -m tests.support.provision || exit $?
 "$root/bin/venv-python" -m ruff check . || exit $?
 "$root/bin/venv-python" -m ruff format --check . || exit $?
 "$root/bin/venv-python" -m mypy || exit $?

@@ -23,8 +23,8 @@ sys.path.insert(0, str(REPO))
 from datashark.kafka.client import OffsetClient  # noqa: E402
 from datashark.kafka.offsets import Partition  # noqa: E402
 from datashark.kafka.replay import commit_entries  # noqa: E402
-from tests.services.kafka_helpers import kafka_settings, new_topic  # noqa: E402
-from tests.services.servers.kafka import running_broker  # noqa: E402
+from tests.support.kafka_helpers import kafka_settings, new_topic  # noqa: E402
+from tests.support.servers.kafka import running_broker  # noqa: E402
 
 WARM_UP = 20
 FIRST_BATCH_MS = 1_795_000_000_000

@@ -34,7 +34,7 @@ from datashark.plugin_api import OutputBatch, load_output_plugin  # noqa: E402
 from datashark.run.spark import start_spark  # noqa: E402
 from datashark.sinks.documents import document  # noqa: E402
 from datashark.sinks.es_bulk import document_id, document_json  # noqa: E402
-from tests.services.servers.elasticsearch import ElasticsearchNode, running_node  # noqa: E402
+from tests.support.servers.elasticsearch import ElasticsearchNode, running_node  # noqa: E402
 
 NAME, TITLE = "ES Bench", "ES Bench"
 BATCH_TIME = datetime(2026, 11, 23, 12, 0, 0)

@@ -17,6 +17,7 @@ import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
+from datashark.errors import ConfLocation
 from datashark.events.log_filter import LogFilter
 from datashark.events.parsing import DEFAULT_MAX_EVENT_BYTES, EventParser, EventStage
 
@@ -51,8 +52,8 @@ def original_filter(line: str) -> bool:
 
 def datashark_filter(lines: Iterable[str]) -> list:
     stage = EventStage(
-        EventParser("text", None, where="bench"),
-        LogFilter(INCLUDE, EXCLUDE, where="bench"),
+        EventParser("text", None, where=ConfLocation("bench")),
+        LogFilter(INCLUDE, EXCLUDE, where=ConfLocation("bench")),
         NoDeadLetters(),
         stage="input",
         max_event_bytes=DEFAULT_MAX_EVENT_BYTES,

@@ -37,8 +37,9 @@ from datashark.kafka.client import OffsetClient  # noqa: E402
 from datashark.kafka.config import KafkaConfig  # noqa: E402
 from datashark.kafka.offsets import OffsetRange  # noqa: E402
 from datashark.kafka.reader import RangeReader  # noqa: E402
-from tests.services.kafka_helpers import committed, end_offsets, new_topic  # noqa: E402
-from tests.services.servers.kafka import running_broker  # noqa: E402
+from datashark.run.context import RunContext  # noqa: E402
+from tests.support.kafka_helpers import committed, end_offsets, new_topic  # noqa: E402
+from tests.support.servers.kafka import running_broker  # noqa: E402
 
 SAMPLE = Path(__file__).with_name("zeek_dns.json")
 USECASE = Path(__file__).with_name("kafka_usecase")
@@ -121,7 +122,7 @@ def pipeline_rate(sc, settings, bootstrap_servers: str, topic: str, client: str,
     watcher = threading.Thread(target=watch, daemon=True)
     watcher.start()
     try:
-        run_streaming(sc, run_settings, prepared, debug=False, timeout=600)
+        run_streaming(sc, RunContext(run_settings), prepared, debug=False, timeout=600)
     finally:
         finished.set()
         watcher.join()

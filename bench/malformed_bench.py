@@ -30,8 +30,8 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from bench.kafka_bench import SAMPLE, bench_home, pipeline_rate  # noqa: E402
-from tests.services.kafka_helpers import new_topic  # noqa: E402
-from tests.services.servers.kafka import running_broker  # noqa: E402
+from tests.support.kafka_helpers import new_topic  # noqa: E402
+from tests.support.servers.kafka import running_broker  # noqa: E402
 
 MAX_EVENT_BYTES = 16_384  # the bench use case's limit: the huge lines are 20 KB
 

@@ -15,6 +15,7 @@ from datashark.config.settings import load_settings
 from datashark.config.usecase import read_usecase
 from datashark.errors import ConfigError, DataSharkError
 from datashark.run.batch import run_batch
+from datashark.run.context import RunContext
 from datashark.run.failures import report_failure
 from datashark.run.prepare import prepare
 from datashark.run.production import EXIT_FAILED, EXIT_OK, LOCAL_MASTER, run_production
@@ -90,9 +91,9 @@ def run_standalone(args: argparse.Namespace) -> int:
     )
     try:
         if prepared.usecase.type == "batch":
-            run_batch(sc, settings, prepared, debug=args.debug)
+            run_batch(sc, RunContext(settings), prepared, debug=args.debug)
         else:
-            run_streaming(sc, settings, [prepared], debug=args.debug, timeout=args.timeout)
+            run_streaming(sc, RunContext(settings), [prepared], debug=args.debug, timeout=args.timeout)
     finally:
         sc.stop()
     return EXIT_OK

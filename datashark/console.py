@@ -1,7 +1,7 @@
 """Everything dataShark prints for people: the banner and the timestamped status lines.
 
-The wording follows the original dataShark so users' log watchers keep matching, minus its
-typos ("Recieved") and trailing spaces. Every line is scrubbed of the secrets the confs hold.
+The wording is part of the contract: users' log watchers match these lines, so they keep the
+original dataShark's words. Every line is scrubbed of the secrets the confs hold.
 """
 
 from __future__ import annotations

@@ -53,7 +53,7 @@ class OutputPlugin:
     network sink implements ``partition_writer``: the returned function runs on the executors,
     one call per partition, with one connection each, and returns how many rows it wrote;
     ``write`` sums the counts. A plugin that must write on the driver (one local file)
-    overrides ``write`` instead. The engine prints the Written line, so every plugin reports alike.
+    overrides ``write`` instead. Delivery prints the Written line, so every plugin reports alike.
     ``start`` runs once before the first batch, for a sink that needs setting up.
     A ``write`` that returns None has printed its own report, and no Written line is printed
     (``LegacyOutput``: the original's plugins print their own lines).
@@ -67,6 +67,8 @@ class OutputPlugin:
         self.usecase = usecase
         self.title: str = conf["title"] or usecase.name
         self.debug: bool = conf["debug"]
+        # The plugin's section, for its errors: self.location.at("path").error("...")
+        self.location = usecase.location.section(f"out_{usecase.output}")
 
     @property
     def destination(self) -> str:

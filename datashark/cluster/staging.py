@@ -1,9 +1,7 @@
 """A production run's use-case data, copied to HDFS so executors on any machine can read it.
 
-The original copied every file under conf/ into one flat ``/user/root/driverFiles``, so two use
-cases' ``data.txt`` overwrote each other, and it removed the folder only when spark-submit
-returned normally. Here each run gets ``<hdfs.staging.dir>/<app name>/``, in which every use
-case's folder keeps its name and layout (``conf/wordcount/wordcount.txt`` is staged as
+Each run gets ``<hdfs.staging.dir>/<app name>/``, in which every use case's folder keeps its
+name and layout, so two use cases' ``data.txt`` never meet (``conf/wordcount/wordcount.txt`` is staged as
 ``<run>/wordcount/wordcount.txt``); data named outside the folder goes under
 ``<folder>/_external/<absolute path>``. Only what Spark reads (``file``, ``training``) is copied;
 a streaming use case without ``training`` stages nothing.
@@ -22,6 +20,7 @@ from typing import TYPE_CHECKING
 
 from datashark import console
 from datashark.errors import ConfigError, DataSharkError
+from datashark.files.paths import is_local, local_path
 from datashark.files.webhdfs import webhdfs, webhdfs_errors
 
 if TYPE_CHECKING:
@@ -30,11 +29,6 @@ if TYPE_CHECKING:
 
 EXTERNAL = "_external"
 CHECKPOINT = "_checkpoint"
-
-
-def is_local(location: str) -> bool:
-    """A path on the driver's disk, as opposed to a Hadoop URI Spark reads as it is."""
-    return "://" not in location or location.startswith("file://")
 
 
 @dataclass(frozen=True)
@@ -59,7 +53,7 @@ class StagingArea:
     @staticmethod
     def relative(usecase: UseCase, location: str) -> str:
         """The staged path of a local file or pattern, relative to the run folder."""
-        path = PurePosixPath(os.path.normpath(location.removeprefix("file://")))
+        path = PurePosixPath(os.path.normpath(local_path(location)))
         folder = PurePosixPath(os.path.normpath(usecase.folder))
         if path.is_relative_to(folder):
             return str(folder.name / path.relative_to(folder))
@@ -91,7 +85,7 @@ class Stager:
             user=settings.hdfs_user,
             auth=settings.hdfs_auth,
             ca_file=settings.hdfs_ca_file,
-            where=str(settings.conf_path),
+            where=settings.location,
             keys=("hdfs.webhdfs.scheme = http", "hdfs.ca.file", "hdfs.auth", "hdfs.user"),
         )
         self.client = self.connection.client()
@@ -112,7 +106,7 @@ class Stager:
             location = usecase.data_path()
             if location is None or not is_local(location):
                 continue
-            for local in sorted(glob.glob(location.removeprefix("file://"))):
+            for local in sorted(glob.glob(local_path(location))):
                 staged = f"{root}/{self.area.relative(usecase, local)}"
                 if staged not in copied:
                     with self._errors(local):

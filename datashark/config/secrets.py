@@ -22,7 +22,7 @@ from pathlib import Path
 
 from configobj import ConfigObj, Section
 
-from datashark.errors import ConfigError
+from datashark.errors import ConfLocation
 
 REDACTED = "********"
 SECRET_KEY = re.compile(
@@ -49,10 +49,10 @@ def resolve_secrets(conf: ConfigObj, path: Path) -> None:
     """
     written_out = []
     for section, key in _secret_entries(conf):
-        where = f"{path}: {_place(section, key)}"
+        where = _location(path, section, key)
         if section.inline_comments.get(key):
-            raise ConfigError(
-                f"{where}: '#' starts a comment in an unquoted value, which would cut the secret: "
+            raise where.error(
+                "'#' starts a comment in an unquoted value, which would cut the secret: "
                 'quote the value ("...") or use ${env:NAME} / ${file:PATH}'
             )
         value = section[key]
@@ -60,7 +60,7 @@ def resolve_secrets(conf: ConfigObj, path: Path) -> None:
         if reference:
             section[key] = value = _dereference(reference["kind"], reference["name"].strip(), path, where)
         elif value:
-            written_out.append(_place(section, key))
+            written_out.append(where.place)
         remember(value)
     if written_out and _readable_by_others(path):
         from datashark import console
@@ -108,11 +108,11 @@ def _secret_entries(section: Section) -> Iterator[tuple[Section, str]]:
         yield from _secret_entries(section[name])
 
 
-def _dereference(kind: str, name: str, conf_path: Path, where: str) -> str:
+def _dereference(kind: str, name: str, conf_path: Path, where: ConfLocation) -> str:
     if kind == "env":
         value = os.environ.get(name)
         if value is None:
-            raise ConfigError(f"{where}: environment variable {name} is not set")
+            raise where.error(f"environment variable {name} is not set")
         return value
     secret_file = Path(name).expanduser()
     if not secret_file.is_absolute():
@@ -120,7 +120,7 @@ def _dereference(kind: str, name: str, conf_path: Path, where: str) -> str:
     try:
         value = secret_file.read_text(encoding="utf-8").rstrip("\r\n")
     except (OSError, UnicodeDecodeError) as err:
-        raise ConfigError(f"{where}: cannot read {secret_file}: {err.__class__.__name__}") from None
+        raise where.error(f"cannot read {secret_file}: {err.__class__.__name__}") from None
     if _readable_by_others(secret_file):
         from datashark import console
 
@@ -135,10 +135,9 @@ def _readable_by_others(path: Path) -> bool:
         return False
 
 
-def _place(section: Section, key: str) -> str:
+def _location(path: Path, section: Section, key: str) -> ConfLocation:
     names = []
     while section.parent is not section:
         names.append(section.name)
         section = section.parent
-    inside = "".join(f"[{name}]" for name in reversed(names))
-    return f"section {inside}, key '{key}'" if inside else f"key '{key}'"
+    return ConfLocation(str(path), tuple(reversed(names)), key)

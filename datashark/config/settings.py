@@ -12,11 +12,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from datashark.config.spec import read_conf, spec_lines, validate_section
+from datashark.errors import ConfLocation
+from datashark.files.paths import has_scheme
 from datashark.kafka import config as kafka_config
 
 if TYPE_CHECKING:
-    from datashark.cluster.staging import StagingArea
-    from datashark.config.usecase import UseCase
+    pass
 
 HOME_ENV = "DATASHARK_HOME"
 
@@ -42,8 +43,6 @@ class Settings:
     hdfs_staging_dir: str
     spark_config: dict[str, str] = field(default_factory=dict)
     kafka: dict[str, object] = field(default_factory=dict)
-    # Set for a production run whose data files were copied to HDFS (see datashark.staging).
-    staging: StagingArea | None = None
     max_event_bytes: int = 4 << 20
     deadletter_max_bytes_per_day: int = 0
     deadletter_retention_days: int = 0
@@ -55,24 +54,21 @@ class Settings:
     def conf_path(self) -> Path:
         return self.home / "datashark.conf"
 
+    @property
+    def location(self) -> ConfLocation:
+        """datashark.conf, for errors about it: ``settings.location.at("hdfs.host")``."""
+        return ConfLocation(str(self.conf_path))
+
     def global_kafka(self) -> kafka_config.KafkaConfig | None:
         """The global Kafka stream's config, None when datashark.conf sets none up.
 
         Checked when a use case needs it, so an old ZooKeeper setting only matters to streams.
         """
-        return kafka_config.global_config(self.kafka, str(self.conf_path))
+        return kafka_config.global_config(self.kafka, self.location)
 
     def kafka_defaults(self) -> dict[str, object]:
         """The values an ``[in_kafka]`` override inherits."""
-        return kafka_config.inherited_values(self.kafka, str(self.conf_path))
-
-    def data_location(self, usecase: UseCase) -> str | None:
-        """Where Spark reads the use case's ``file``/``training``: its staged copy when there is one;
-        None for a streaming use case without ``training``."""
-        location = usecase.data_path()
-        if location is None or not self.staging:
-            return location
-        return self.staging.location(usecase, location)
+        return kafka_config.inherited_values(self.kafka, self.location)
 
     @property
     def jars(self) -> list[Path]:
@@ -86,9 +82,9 @@ def load_settings(home: Path | None = None) -> Settings:
     path = home / "datashark.conf"
     raw = read_conf(path) if path.exists() else {}
     spec = [*kafka_config.GLOBAL_LEGACY_SPEC, *kafka_config.spec("kafka."), *spec_lines("datashark")]
-    conf = validate_section(raw, spec, where=str(path), allow_extra=False)
+    conf = validate_section(raw, spec, where=ConfLocation(str(path)), allow_extra=False)
     checkpoint = conf["checkpoint.dir"]
-    if "://" not in checkpoint:
+    if not has_scheme(checkpoint):
         checkpoint = str(home / checkpoint)
     return Settings(
         home=home,

@@ -16,7 +16,8 @@ from configobj import ConfigObj
 from datashark import console
 from datashark.config.spec import read_conf, spec_lines, validate_section
 from datashark.config.spec.hints import FILTER_SECTION, unused_sections
-from datashark.errors import ConfigError
+from datashark.errors import ConfigError, ConfLocation
+from datashark.files.paths import has_scheme, is_local, local_path
 
 FALSE_WORDS = ("false", "no", "off", "0")  # what configobj's boolean reads as False
 DATA_KEY_BY_TYPE = {"batch": "file", "streaming": "training"}
@@ -30,6 +31,11 @@ class UseCase:
 
     path: Path
     conf: ConfigObj = field(repr=False)  # holds the plugins' secrets
+
+    @property
+    def location(self) -> ConfLocation:
+        """The conf file, for errors about it: ``usecase.location.at("code")``."""
+        return ConfLocation(str(self.path))
 
     @property
     def folder(self) -> Path:
@@ -58,7 +64,7 @@ class UseCase:
     def resolve(self, value: str) -> str:
         """A path from the conf: URIs (``hdfs://``...) and absolute paths as they are,
         relative ones against the use case's folder."""
-        if "://" in value:
+        if has_scheme(value):
             return value
         path = Path(value).expanduser()
         return str(path if path.is_absolute() else self.folder / path)
@@ -73,16 +79,17 @@ class UseCase:
 def read_usecase(path: Path) -> UseCase:
     """Read and check one conf; every problem is a ConfigError naming the file and key."""
     path = path.resolve()
-    conf = validate_section(read_conf(path), spec_lines("usecase"), where=str(path), allow_extra=True)
+    where = ConfLocation(str(path))
+    conf = validate_section(read_conf(path), spec_lines("usecase"), where=where, allow_extra=True)
     usecase = UseCase(path, conf)
     data_key = DATA_KEY_BY_TYPE[usecase.type]
     if not conf[data_key] and usecase.type not in OPTIONAL_DATA_TYPES:
-        raise ConfigError(f"{path}: key '{data_key}' is required for a {usecase.type} use case")
+        raise where.at(data_key).error(f"is required for a {usecase.type} use case")
     if not usecase.code_path.is_file():
-        raise ConfigError(f"{path}: key 'code': file not found: {usecase.code_path}")
+        raise where.at("code").error(f"file not found: {usecase.code_path}")
     location = usecase.data_path()
     if location is not None:
-        _check_data_exists(path, data_key, location)
+        _check_data_exists(where.at(data_key), location)
     _warn_of_unread_sections(usecase)
     return usecase
 
@@ -102,13 +109,13 @@ def _warn_of_unread_sections(usecase: UseCase) -> None:
             console.to_stderr(line)
 
 
-def _check_data_exists(conf_path: Path, key: str, location: str) -> None:
+def _check_data_exists(key: ConfLocation, location: str) -> None:
     """Local inputs must exist at start; Hadoop URIs are Spark's to check."""
-    if "://" in location and not location.startswith("file://"):
+    if not is_local(location):
         return
-    local = location.removeprefix("file://")
+    local = local_path(location)
     if not glob.glob(local):
-        raise ConfigError(f"{conf_path}: key '{key}': no such file or directory: {local}")
+        raise key.error(f"no such file or directory: {local}")
 
 
 @dataclass

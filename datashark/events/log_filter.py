@@ -1,9 +1,8 @@
 """``[log_filter]`` -> one compiled predicate over parsed JSON events.
 
 ``[[include]]`` patterns must all match, any ``[[exclude]]`` pattern drops the event, with
-``re.match`` (anchored at the start only) as in the original dataShark. Unlike the original,
-a missing field is a non-match rather than a crash, non-string values are matched on their
-text, and each event is parsed once, not once per key.
+``re.match`` (anchored at the start only). A missing field is a non-match, non-string values
+are matched on their JSON text, and each event is parsed once, whatever the number of keys.
 """
 
 from __future__ import annotations
@@ -13,15 +12,17 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from datashark.errors import ConfigError
+from datashark.errors import ConfLocation
 
 
 class LogFilter:
     """The compiled ``[log_filter]`` of one use case; picklable, so it runs on the executors."""
 
-    def __init__(self, include: Mapping[str, str], exclude: Mapping[str, str], *, where: str) -> None:
-        self.include = _compile(include, f"{where}: section [log_filter][include]")
-        self.exclude = _compile(exclude, f"{where}: section [log_filter][exclude]")
+    def __init__(
+        self, include: Mapping[str, str], exclude: Mapping[str, str], *, where: ConfLocation
+    ) -> None:
+        self.include = _compile(include, where.section("log_filter", "include"))
+        self.exclude = _compile(exclude, where.section("log_filter", "exclude"))
 
     def __bool__(self) -> bool:
         return bool(self.include or self.exclude)
@@ -47,11 +48,11 @@ def field_text(event: Mapping[str, Any], key: str) -> str | None:
     return value if isinstance(value, str) else json.dumps(value)
 
 
-def _compile(patterns: Mapping[str, str], where: str) -> list[tuple[str, re.Pattern[str]]]:
+def _compile(patterns: Mapping[str, str], where: ConfLocation) -> list[tuple[str, re.Pattern[str]]]:
     compiled = []
     for key, pattern in patterns.items():
         try:
             compiled.append((key, re.compile(pattern)))
         except re.error as err:
-            raise ConfigError(f"{where}, key '{key}': invalid regex {pattern!r}: {err}") from None
+            raise where.at(key).error(f"invalid regex {pattern!r}: {err}") from None
     return compiled

@@ -17,7 +17,7 @@ from typing import Any
 
 import orjson
 
-from datashark.errors import ConfigError
+from datashark.errors import ConfLocation
 
 FORMATS = ("text", "json", "regex")
 # What becomes of a line that ``pattern`` does not match (the use case's ``unmatched``).
@@ -42,19 +42,21 @@ class EventParser:
     pattern does not match: dead-letter it, drop it, or drop it and count it.
     """
 
-    def __init__(self, fmt: str, pattern: str | None, *, where: str, unmatched: str = "deadletter") -> None:
+    def __init__(
+        self, fmt: str, pattern: str | None, *, where: ConfLocation, unmatched: str = "deadletter"
+    ) -> None:
         self.format = fmt
         self.unmatched = unmatched
         self.pattern: re.Pattern[str] | None = None
         if fmt == "regex":
             if not pattern:
-                raise ConfigError(f"{where}: key 'pattern' is required with format = regex")
+                raise where.at("pattern").error("is required with format = regex")
             try:
                 self.pattern = re.compile(pattern)
             except re.error as err:
-                raise ConfigError(f"{where}: key 'pattern': invalid regex: {err}") from None
+                raise where.at("pattern").error(f"invalid regex: {err}") from None
             if not self.pattern.groupindex:
-                raise ConfigError(f"{where}: key 'pattern' has no named group such as (?P<source>...)")
+                raise where.at("pattern").error("has no named group such as (?P<source>...)")
 
     @property
     def structured(self) -> bool:

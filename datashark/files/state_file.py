@@ -16,6 +16,7 @@ from contextlib import suppress
 from pathlib import Path
 from typing import Any
 
+from datashark.files.paths import has_scheme
 from datashark.files.private import FILE_MODE, private_folder, private_hadoop_folder
 
 
@@ -24,7 +25,7 @@ class StateFile:
 
     def __init__(self, sc, location: str) -> None:
         self.location = location
-        self._store = _HadoopStore(sc, location) if "://" in location else _LocalStore(Path(location))
+        self._store = _HadoopStore(sc, location) if has_scheme(location) else _LocalStore(Path(location))
 
     def __str__(self) -> str:
         return self.location

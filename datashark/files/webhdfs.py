@@ -17,7 +17,7 @@ from importlib.util import find_spec
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from datashark.errors import ConfigError, UseCaseError
+from datashark.errors import ConfLocation, UseCaseError
 
 if TYPE_CHECKING:
     from hdfs import Client
@@ -90,30 +90,27 @@ def webhdfs(
     user: str | None,
     auth: str,
     ca_file: str | None,
-    where: str,
+    where: ConfLocation,
     keys: tuple[str, str, str, str],
 ) -> WebHdfs:
     """The checked connection; ``keys`` names the scheme (as it reads when plain HTTP), the CA
     file, the auth and the user keys.
 
-    Errors (one line, starting with ``where``): a CA file with plain HTTP or that is not a readable
+    Errors (one line, naming ``where``): a CA file with plain HTTP or that is not a readable
     file, Kerberos without the ``requests-kerberos`` package or with a user name.
     """
     scheme_key, ca_key, auth_key, user_key = keys
     if ca_file is not None:
         if scheme != "https":
-            raise ConfigError(f"{where}: {ca_key} is set, but WebHDFS is plain HTTP ({scheme_key})")
+            raise where.error(f"{ca_key} is set, but WebHDFS is plain HTTP ({scheme_key})")
         if not os.access(ca_file, os.R_OK) or not Path(ca_file).is_file():
-            raise ConfigError(f"{where}: {ca_key}: {ca_file} is not a readable file")
+            raise where.error(f"{ca_key}: {ca_file} is not a readable file")
     if auth == "kerberos" and find_spec("requests_kerberos") is None:
-        raise ConfigError(
-            f"{where}: {auth_key} = kerberos needs the requests-kerberos package: "
-            "pip install 'datashark[kerberos]'"
+        raise where.error(
+            f"{auth_key} = kerberos needs the requests-kerberos package: pip install 'datashark[kerberos]'"
         )
     if auth == "kerberos" and user is not None:
-        raise ConfigError(
-            f"{where}: {user_key} is set, but with {auth_key} = kerberos the ticket names the user"
-        )
+        raise where.error(f"{user_key} is set, but with {auth_key} = kerberos the ticket names the user")
     host = f"[{host}]" if ":" in host else host
     return WebHdfs(
         f"{scheme}://{host}:{port}",

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from datashark.errors import ConfigError
+from datashark.errors import ConfLocation
 
 # key -> (configspec check, default). Security keys use librdkafka's names, which Kafka's own
 # documentation mostly shares; each client gets them translated (see ``client_options``).
@@ -106,16 +106,15 @@ class KafkaConfig:
         return {"bootstrap.servers": ",".join(self.bootstrap_servers), **options}
 
 
-def global_config(conf: Mapping[str, Any], where: str) -> KafkaConfig | None:
+def global_config(conf: Mapping[str, Any], where: ConfLocation) -> KafkaConfig | None:
     """The global stream's config from datashark.conf's ``kafka.*`` keys; None when not set up."""
     values = {key: conf[f"kafka.{key}"] for key in KEYS}
     values["topics"] = _one_of(conf, "kafka.topics", "kafka.queue.name", where)
     values["group.id"] = _one_of(conf, "kafka.group.id", "kafka.consumer.name", where) or DEFAULT_GROUP
     if not values["bootstrap.servers"]:
         if conf["zookeeper.host"]:
-            raise ConfigError(
-                f"{where}: key 'zookeeper.host': {NO_ZOOKEEPER}: write "
-                "kafka.bootstrap.servers = <broker>:9092 instead"
+            raise where.at("zookeeper.host").error(
+                f"{NO_ZOOKEEPER}: write kafka.bootstrap.servers = <broker>:9092 instead"
             )
         return None
     return _config(values, where, "kafka.")
@@ -131,60 +130,58 @@ def global_notes(conf: Mapping[str, Any]) -> list[str]:
     return notes
 
 
-def override_config(section: Mapping[str, Any], inherited: Mapping[str, Any], where: str) -> KafkaConfig:
+def override_config(
+    section: Mapping[str, Any], inherited: Mapping[str, Any], where: ConfLocation
+) -> KafkaConfig:
     """An ``[in_kafka]`` section over the global values (``inherited``: un-prefixed keys)."""
     if section["host"] or section["port"]:
-        raise ConfigError(
-            f"{where}: keys 'host'/'port' named ZooKeeper: {NO_ZOOKEEPER}: write "
+        raise where.error(
+            f"keys 'host'/'port' named ZooKeeper: {NO_ZOOKEEPER}: write "
             "bootstrap.servers = <broker>:9092 instead"
         )
     values = dict(inherited)
     values.update({key: section[key] for key in KEYS if section[key] is not None})
     if section["topic"] and section["topics"]:
-        raise ConfigError(f"{where}: set 'topics' or the original's 'topic', not both")
+        raise where.error("set 'topics' or the original's 'topic', not both")
     values["topics"] = section["topics"] or section["topic"]
     if not values["bootstrap.servers"]:
-        raise ConfigError(
-            f"{where}: key 'bootstrap.servers' is required "
-            "(here, or as kafka.bootstrap.servers in datashark.conf)"
+        raise where.at("bootstrap.servers").error(
+            "is required (here, or as kafka.bootstrap.servers in datashark.conf)"
         )
     return _config(values, where, "")
 
 
-def inherited_values(conf: Mapping[str, Any], where: str) -> dict[str, Any]:
+def inherited_values(conf: Mapping[str, Any], where: ConfLocation) -> dict[str, Any]:
     """datashark.conf's Kafka values under their ``[in_kafka]`` names, for overrides to inherit."""
     values = {key: conf[f"kafka.{key}"] for key in KEYS}
     values["group.id"] = _one_of(conf, "kafka.group.id", "kafka.consumer.name", where) or DEFAULT_GROUP
     return values
 
 
-def _one_of(conf: Mapping[str, Any], key: str, legacy: str, where: str) -> Any:
+def _one_of(conf: Mapping[str, Any], key: str, legacy: str, where: ConfLocation) -> Any:
     if conf[key] and conf[legacy] and conf[key] != conf[legacy]:
-        raise ConfigError(f"{where}: keys '{key}' and '{legacy}' disagree: keep '{key}' only")
+        raise where.error(f"keys '{key}' and '{legacy}' disagree: keep '{key}' only")
     return conf[key] or conf[legacy]
 
 
-def _config(values: Mapping[str, Any], where: str, prefix: str) -> KafkaConfig:
+def _config(values: Mapping[str, Any], where: ConfLocation, prefix: str) -> KafkaConfig:
     servers = _split(values["bootstrap.servers"])
     topics = _split(values["topics"] or "")
     if not topics:
-        raise ConfigError(f"{where}: key '{prefix}topics' is required: the topic(s) to read, comma-separated")
+        raise where.at(f"{prefix}topics").error("is required: the topic(s) to read, comma-separated")
     bad = [server for server in servers if not _is_host_port(server)]
     if bad:
-        raise ConfigError(
-            f"{where}: key '{prefix}bootstrap.servers': expected host:port, got {', '.join(bad)}"
-        )
+        raise where.at(f"{prefix}bootstrap.servers").error(f"expected host:port, got {', '.join(bad)}")
     security = tuple((key, values[key]) for key in SECURITY_KEYS if values[key] is not None)
     protocol = values["security.protocol"]
     if protocol.startswith("SASL") and not (values["sasl.mechanism"] and values["sasl.username"]):
-        raise ConfigError(
-            f"{where}: security.protocol = {protocol} needs "
-            f"'{prefix}sasl.mechanism' and '{prefix}sasl.username'"
+        raise where.error(
+            f"security.protocol = {protocol} needs '{prefix}sasl.mechanism' and '{prefix}sasl.username'"
         )
     if protocol == "SASL_PLAINTEXT" and not values["allow_insecure"]:
-        raise ConfigError(
-            f"{where}: key '{prefix}allow_insecure': security.protocol = SASL_PLAINTEXT sends the "
-            f"password unencrypted: use SASL_SSL, or set {prefix}allow_insecure = true"
+        raise where.at(f"{prefix}allow_insecure").error(
+            "security.protocol = SASL_PLAINTEXT sends the password unencrypted: "
+            f"use SASL_SSL, or set {prefix}allow_insecure = true"
         )
     return KafkaConfig(
         bootstrap_servers=servers,

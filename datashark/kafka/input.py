@@ -36,7 +36,7 @@ class KafkaInput(InputPlugin):
         if global_config is not None:
             self.config, self.kind = global_config, "Global Kafka Stream"
             return
-        where = f"{usecase.path}: [in_kafka]"
+        where = usecase.location.section("in_kafka")
         self.config = kafka_config.override_config(conf, settings.kafka_defaults(), where)
         self.kind = "Local Kafka Stream"
         if conf["partitions"]:

@@ -1,10 +1,9 @@
-"""One streaming batch, shaped like the DStream an original plugin's ``save()`` was given.
+"""One streaming batch, shaped like the DStream an original-style plugin's ``save()`` expects.
 
-The original called ``save(dstream, "streaming")`` once, and its plugins registered
-``dstream.foreachRDD(lambda rdd: ...)``. Those writes ran beside the stream, where nothing
-knew whether they succeeded. dataShark calls ``save()`` once per batch, inside the batch's
-delivery, with this view of the batch's RDD: a plugin's ``foreachRDD`` runs on the spot, so
-its writes finish (or fail the batch) before the batch's Kafka offsets are committed.
+Such plugins register ``dstream.foreachRDD(lambda rdd: ...)``. ``save()`` is called once per
+batch, inside the batch's delivery, with this view of the batch's RDD: a plugin's
+``foreachRDD`` runs on the spot, so its writes finish (or fail the batch) before the batch
+counts as delivered and its Kafka offsets are committed.
 """
 
 from __future__ import annotations

@@ -13,7 +13,6 @@ from typing import TYPE_CHECKING, Any
 
 from datashark.config.spec import validate_section
 from datashark.config.spec.hints import did_you_mean
-from datashark.errors import ConfigError
 from datashark.loading.codeimport import import_file, unique_module_name
 from datashark.loading.legacy_output import LegacyOutput
 from datashark.plugin_api import InputPlugin, OutputPlugin
@@ -58,14 +57,14 @@ def load_input_plugin(settings: Settings, usecase: UseCase) -> InputPlugin:
     """The ``input`` override of a streaming use case; ConfigError if it cannot be."""
     plugin_class, section = _plugin_class(settings.home, "input", usecase.conf["input"], usecase)
     if not issubclass(plugin_class, InputPlugin):
-        raise ConfigError(f"{usecase.path}: key 'input': {plugin_class.__module__} is not an InputPlugin")
+        raise usecase.location.at("input").error(f"{plugin_class.__module__} is not an InputPlugin")
     conf = _validated(section, list(plugin_class.CONFIGSPEC), "input", usecase)
     return plugin_class(conf, usecase, settings)
 
 
 def _plugin_class(home: Path, kind: str, name: str, usecase: UseCase) -> tuple[type, dict[str, Any]]:
     path = plugin_path(home, kind, name)
-    where = f"{usecase.path}: key '{kind}'"
+    where = usecase.location.at(kind)
     if not path.is_file():
         known = sorted(
             {
@@ -74,20 +73,20 @@ def _plugin_class(home: Path, kind: str, name: str, usecase: UseCase) -> tuple[t
                 for found in folder.glob(f"{PREFIX_BY_KIND[kind]}_*.py")
             }
         )
-        raise ConfigError(
-            f"{where}: unknown {kind} plugin '{name}'{did_you_mean(name, known)} "
+        raise where.error(
+            f"unknown {kind} plugin '{name}'{did_you_mean(name, known)} "
             f"(available: {', '.join(known)}; a home's own go in {home / 'plugins' / kind})"
         )
     try:
         module = import_file(path, unique_module_name("datashark_plugin", path))
     except Exception as err:  # a plugin file may raise anything while importing
-        raise ConfigError(f"{where}: plugin {path} failed to import: {type(err).__name__}: {err}") from err
+        raise where.error(f"plugin {path} failed to import: {type(err).__name__}: {err}") from err
     plugin_class = getattr(module, "Plugin", None)
     if not isinstance(plugin_class, type):
-        raise ConfigError(f"{where}: plugin {path} defines no class Plugin")
+        raise where.error(f"plugin {path} defines no class Plugin")
     return plugin_class, usecase.conf.get(f"{PREFIX_BY_KIND[kind]}_{name}", {})
 
 
 def _validated(section: dict[str, Any], spec: list[str], kind: str, usecase: UseCase) -> dict[str, Any]:
     name = f"{PREFIX_BY_KIND[kind]}_{usecase.conf[kind]}"
-    return validate_section(section, spec, where=f"{usecase.path}: [{name}]", allow_extra=False)
+    return validate_section(section, spec, where=usecase.location.section(name), allow_extra=False)

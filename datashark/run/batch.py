@@ -5,25 +5,25 @@ from __future__ import annotations
 from datetime import datetime
 
 from datashark import console
-from datashark.config.settings import Settings
 from datashark.errors import UseCaseError
 from datashark.events.deadletter import dead_letters_for
 from datashark.loading.load_call import call_load, load_arguments
+from datashark.run.context import RunContext
 from datashark.run.delivery import debug_lines, deliver, events_for_load, report_dead_letters, start_output
 from datashark.run.failures import usecase_failure
 from datashark.run.prepare import Prepared
 
 
-def run_batch(sc, settings: Settings, prepared: Prepared, *, debug: bool) -> None:
+def run_batch(sc, run: RunContext, prepared: Prepared, *, debug: bool) -> None:
     """One batch use case; any failure becomes a one-line UseCaseError naming it."""
     from pyspark import RDD
 
     usecase = prepared.usecase
-    dead_letters = dead_letters_for(sc, settings, usecase)
+    dead_letters = dead_letters_for(sc, run.settings, usecase)
     try:
         if not debug:
             start_output(prepared)
-        lines = sc.textFile(settings.data_location(usecase))
+        lines = sc.textFile(run.data_location(usecase))
         data = events_for_load(prepared, lines, dead_letters, stage="input", filtered=True)
         result = call_load(prepared.module.load, *load_arguments(usecase, sc, data))
         if not isinstance(result, RDD):

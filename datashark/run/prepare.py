@@ -41,7 +41,7 @@ class Prepared:
 def prepare(settings: Settings, usecase: UseCase) -> Prepared:
     """Everything that can fail before Spark starts: code, plugins, pattern, filter, input."""
     conf = usecase.conf
-    where = str(usecase.path)
+    where = usecase.location
     parser = EventParser(conf["format"], conf["pattern"], where=where, unmatched=conf["unmatched"])
     log_filter = LogFilter(conf["log_filter"]["include"], conf["log_filter"]["exclude"], where=where)
     source = None

@@ -8,7 +8,6 @@ out a process can see: success, failure, Ctrl-C and SIGTERM.
 
 from __future__ import annotations
 
-import dataclasses
 import os
 import shutil
 import signal
@@ -21,11 +20,12 @@ from pathlib import Path
 from datashark import console
 from datashark.cluster.auth import SECRET_FILE_VARIABLE, cluster_security, is_standalone, secret_for_driver
 from datashark.cluster.pyfiles import framework_archive
-from datashark.cluster.staging import Stager, is_local
+from datashark.cluster.staging import Stager
 from datashark.config.settings import Settings, load_settings
 from datashark.config.usecase import discover
 from datashark.errors import ConfigError, DataSharkError, UseCaseError
 from datashark.run.batch import run_batch
+from datashark.run.context import RunContext
 from datashark.run.failures import report_failure
 from datashark.run.prepare import Prepared, prepare
 from datashark.run.spark import scheduler_pool, start_spark
@@ -55,17 +55,17 @@ def run_production(master: str, *, timeout: float | None, verbose: bool) -> int:
     try:
         with _interrupts():
             console.info("Preparing FileSystem")
-            with _staged(settings, ready, app_name) as (run_settings, folder):
+            with _staged(settings, ready, app_name) as (run, folder):
                 console.info("Starting Spark")
                 console.say(f"Loaded Confs: {[str(p.usecase.path) for p in ready]}")
                 console.say(f"App Name: {app_name}")
                 run_config = {**submit_config(ready, folder), **security.config}
                 pools = [p.usecase.name for p in ready]
                 with secret_for_driver(security, folder):
-                    sc = start_spark(run_settings, master, app_name, run_config, pools=pools, verbose=verbose)
+                    sc = start_spark(settings, master, app_name, run_config, pools=pools, verbose=verbose)
                 try:
                     _check_registered(sc, master)
-                    failed = _run_all(sc, run_settings, ready, timeout=timeout, verbose=verbose)
+                    failed = _run_all(sc, run, ready, timeout=timeout, verbose=verbose)
                 finally:
                     sc.stop()
     except KeyboardInterrupt as interrupt:
@@ -107,8 +107,8 @@ def submit_config(ready: list[Prepared], folder: Path) -> dict[str, str]:
     """What spark-submit needs for this run, under datashark.conf's ``[spark_config]``.
 
     ``spark.streaming.concurrentJobs`` lets every streaming use case's output job of a batch run
-    at once (the original counted batch use cases too); FAIR mode shares executors between the
-    per-use-case pools (``engine.scheduler_pool``). The archive it ships is written in ``folder``.
+    at once; FAIR mode shares executors between the per-use-case pools
+    (``run.spark.scheduler_pool``). The archive it ships is written in ``folder``.
     """
     streaming = sum(1 for p in ready if p.usecase.type == "streaming")
     config = {
@@ -134,18 +134,14 @@ def _check_registered(sc, master: str) -> None:
 
 
 @contextmanager
-def _staged(settings: Settings, ready: list[Prepared], app_name: str) -> Iterator[tuple[Settings, Path]]:
-    """The run's settings (data and checkpoint on HDFS when ``hdfs.host`` is set) and a local
+def _staged(settings: Settings, ready: list[Prepared], app_name: str) -> Iterator[tuple[RunContext, Path]]:
+    """The run (data and checkpoint on HDFS when ``hdfs.host`` is set) and a local
     folder for the files spark-submit takes; both removed afterwards, whatever happened."""
     stager = Stager(settings, app_name) if settings.hdfs_host else None
     folder = Path(tempfile.mkdtemp(prefix="datashark-submit-"))
     try:
-        run_settings = settings
-        if stager is not None:
-            area = stager.stage([p.usecase for p in ready])
-            checkpoint = area.checkpoint if is_local(settings.checkpoint_dir) else settings.checkpoint_dir
-            run_settings = dataclasses.replace(settings, staging=area, checkpoint_dir=checkpoint)
-        yield run_settings, folder
+        area = stager.stage([p.usecase for p in ready]) if stager is not None else None
+        yield RunContext(settings, area), folder
     finally:
         console.info("Cleaning Up")
         shutil.rmtree(folder, ignore_errors=True)
@@ -175,7 +171,7 @@ def _interrupts() -> Iterator[None]:
             signal.signal(sig, handler)
 
 
-def _run_all(sc, settings: Settings, ready: list[Prepared], *, timeout: float | None, verbose: bool) -> bool:
+def _run_all(sc, run: RunContext, ready: list[Prepared], *, timeout: float | None, verbose: bool) -> bool:
     """Batch use cases one by one (a failure is reported and the next one runs), then the
     streaming ones together. True if any failed."""
     batch = [p for p in ready if p.usecase.type == "batch"]
@@ -186,7 +182,7 @@ def _run_all(sc, settings: Settings, ready: list[Prepared], *, timeout: float | 
     for prepared in batch:
         try:
             with scheduler_pool(sc, prepared.usecase):
-                run_batch(sc, settings, prepared, debug=False)
+                run_batch(sc, run, prepared, debug=False)
         except UseCaseError as err:
             failed = True
             _report(err, verbose)
@@ -194,7 +190,7 @@ def _run_all(sc, settings: Settings, ready: list[Prepared], *, timeout: float | 
         console.say(" * Skip Stream Processing")
         return failed
     try:
-        run_streaming(sc, settings, streaming, debug=False, timeout=timeout)
+        run_streaming(sc, run, streaming, debug=False, timeout=timeout)
     except UseCaseError as err:
         failed = True
         _report(err, verbose)

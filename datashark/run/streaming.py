@@ -17,13 +17,13 @@ import warnings
 from collections import Counter
 
 from datashark import console
-from datashark.config.settings import Settings
 from datashark.errors import UseCaseError
 from datashark.events.deadletter import DeadLetters, dead_letters_for
 from datashark.loading.load_call import call_load, load_arguments
 from datashark.loading.one_batch_stream import PPRINT_RULE
 from datashark.run import failures
 from datashark.run.checkpoint import private_checkpoint, remove_checkpoint
+from datashark.run.context import RunContext
 from datashark.run.delivery import deliver, events_for_load, marked, report_dead_letters, start_output
 from datashark.run.failures import summarize, usecase_failure
 from datashark.run.prepare import Prepared
@@ -62,15 +62,15 @@ class GracefulStop:
 
 
 def run_streaming(
-    sc, settings: Settings, prepared: list[Prepared], *, debug: bool, timeout: float | None
+    sc, run: RunContext, prepared: list[Prepared], *, debug: bool, timeout: float | None
 ) -> None:
     """Wire every streaming use case into one StreamingContext and run until told to stop."""
     from pyspark.streaming import StreamingContext
 
     # dataShark keeps DStreams for the original load() contract; users cannot act on Spark's notice.
     warnings.filterwarnings("ignore", message="DStream is deprecated", category=FutureWarning)
-    ssc = StreamingContext(sc, settings.batch_interval)
-    checkpoint = private_checkpoint(sc, settings.checkpoint_dir)
+    ssc = StreamingContext(sc, run.settings.batch_interval)
+    checkpoint = private_checkpoint(sc, run.checkpoint_dir)
     ssc.checkpoint(checkpoint)
     readers = Counter(item.input.key for item in prepared)
     shared: dict[tuple, object] = {}
@@ -81,7 +81,7 @@ def run_streaming(
     try:
         for item, run_id in zip(prepared, running, strict=True):
             with scheduler_pool(sc, item.usecase):
-                _wire(ssc, sc, settings, run_id, shared, debug=debug, readers=readers[item.input.key])
+                _wire(ssc, sc, run, run_id, shared, debug=debug, readers=readers[item.input.key])
         stop = GracefulStop(timeout)
         ssc.start()
         try:
@@ -127,7 +127,7 @@ def _running(run_id: str) -> Prepared:
     return _RUNNING[run_id]
 
 
-def _wire(ssc, sc, settings: Settings, run_id: str, shared: dict, *, debug: bool, readers: int) -> None:
+def _wire(ssc, sc, run: RunContext, run_id: str, shared: dict, *, debug: bool, readers: int) -> None:
     from pyspark.streaming import DStream
 
     prepared = _RUNNING[run_id]
@@ -141,11 +141,11 @@ def _wire(ssc, sc, settings: Settings, run_id: str, shared: dict, *, debug: bool
         # costs a single reader more than it saves (bench/README.md, Kafka).
         stream = source.stream(ssc)
         shared[source.key] = stream.cache() if readers > 1 else stream
-    dead_letters = dead_letters_for(sc, settings, usecase)
+    dead_letters = dead_letters_for(sc, run.settings, usecase)
     events = events_for_load(
         prepared, shared[source.key], dead_letters, stage="input", filtered=True, text_only=source.TEXT_ONLY
     )
-    training_location = settings.data_location(usecase)  # None: no training, an empty trainingData
+    training_location = run.data_location(usecase)  # None: no training, an empty trainingData
     training_lines = sc.textFile(training_location) if training_location else sc.emptyRDD()
     training = events_for_load(prepared, training_lines, dead_letters, stage="training", filtered=False)
     try:

@@ -20,7 +20,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
-from datashark.errors import ConfigError, UseCaseError
+from datashark.errors import ConfLocation, UseCaseError
+from datashark.files.paths import has_scheme
 from datashark.files.webhdfs import WebHdfs, webhdfs, webhdfs_errors
 
 if TYPE_CHECKING:
@@ -269,7 +270,7 @@ def text_file(
     webhdfs_port: int,
     user: str | None,
     label: str,
-    where: str,
+    where: ConfLocation,
     ca_file: str | None = None,
     auth: str = "simple",
 ) -> LocalFile | HdfsFile:
@@ -280,20 +281,20 @@ def text_file(
     ``simple`` or ``kerberos``; ``label`` prefixes errors (``CSV File``); ``where`` names the conf
     key in config errors.
     """
-    if "://" not in path:
+    if not has_scheme(path):
         return LocalFile(Path(path), label)
     parts = urlsplit(path)
     if parts.scheme not in HDFS_SCHEMES or not parts.hostname or parts.path.endswith("/") or not parts.path:
-        raise ConfigError(
-            f"{where}: {path} is not a local file, hdfs://namenode:port/dir/file.csv "
+        raise where.error(
+            f"{path} is not a local file, hdfs://namenode:port/dir/file.csv "
             "webhdfs://namenode:http_port/dir/file.csv or swebhdfs://namenode:https_port/dir/file.csv"
         )
     if parts.scheme == "swebhdfs" and not parts.port:
-        raise ConfigError(f"{where}: {path} names no port (swebhdfs://namenode:https_port/dir/file.csv)")
+        raise where.error(f"{path} names no port (swebhdfs://namenode:https_port/dir/file.csv)")
     port = parts.port if parts.scheme != "hdfs" and parts.port else webhdfs_port
     scheme = "https" if parts.scheme == "swebhdfs" else "http"
     if find_spec("hdfs") is None:
-        raise ConfigError(f"{where}: writing to {path} needs the hdfs package: pip install 'datashark[hdfs]'")
+        raise where.error(f"writing to {path} needs the hdfs package: pip install 'datashark[hdfs]'")
     connection = webhdfs(
         parts.hostname,
         port,

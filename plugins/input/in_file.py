@@ -15,6 +15,7 @@ from datetime import datetime
 from pathlib import Path
 
 from datashark.files import folder_stream
+from datashark.files.paths import has_scheme
 from datashark.plugin_api import InputPlugin
 
 
@@ -40,7 +41,7 @@ class Plugin(InputPlugin):
 
     def stream(self, ssc):
         """The drop folder is created when the stream starts (not by ``datashark validate``)."""
-        if "://" not in self.folder:
+        if not has_scheme(self.folder):
             Path(self.folder).mkdir(parents=True, exist_ok=True)
         source = folder_stream.register(
             ssc.sparkContext, self.folder, self.state_location, self.existing, self.usecase.name

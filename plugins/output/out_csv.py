@@ -2,7 +2,7 @@
 
 Rows are formatted on the executors, in chunks, and streamed to the driver one partition at
 a time (``toLocalIterator``), so the driver never holds the whole result. The file lives on
-the driver's filesystem, as in the original dataShark, or on HDFS (``hdfs://`` or
+the driver's filesystem or on HDFS (``hdfs://`` or
 ``webhdfs://`` paths), written over WebHDFS with the same bytes a local file would get.
 """
 
@@ -14,7 +14,6 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from datashark.errors import ConfigError
 from datashark.events.records import metadata_of
 from datashark.plugin_api import OutputPlugin, debug_print
 from datashark.sinks.textfile import HdfsFile, LocalFile, text_file
@@ -48,10 +47,7 @@ class Plugin(OutputPlugin):
         self.fields = [f.strip() for f in fields.split(",") if f.strip()] if fields else None
         delimiter = "\t" if conf["separator"] == "\\t" else conf["separator"]
         if len(delimiter) != 1 or delimiter == conf["quote_char"]:
-            raise ConfigError(
-                f"{usecase.path}: [out_csv], key 'separator': must be one character or \\t, "
-                "other than quote_char"
-            )
+            raise self.location.at("separator").error("must be one character or \\t, other than quote_char")
         self.dialect = {
             "delimiter": delimiter,
             "quotechar": conf["quote_char"],
@@ -130,7 +126,7 @@ def _file_for(conf: dict[str, Any], usecase: UseCase) -> LocalFile | HdfsFile:
         webhdfs_port=conf["webhdfs_port"],
         user=conf["user"],
         label="CSV File",
-        where=f"{usecase.path}: [out_csv], key 'path'",
+        where=usecase.location.section("out_csv").at("path"),
         ca_file=usecase.resolve(conf["ca_file"]) if conf["ca_file"] else None,
         auth=conf["auth"],
     )

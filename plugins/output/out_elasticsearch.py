@@ -1,10 +1,10 @@
 """Elasticsearch 9 output: each batch's rows as documents, bulk-indexed from the executors.
 
-Keeps the original's keys (``host``, ``port``, ``index_name``, ``pkey``, ``score``, ``title``,
-``debug``) without its bugs: ``@timestamp`` is an ISO-8601 UTC date, metadata cannot overwrite
-the fields dataShark sets, a failed write fails the batch instead of being printed and dropped.
-``doc_type`` and ``[[options]]`` (es-hadoop settings) are accepted and ignored, with a notice:
-Elasticsearch 8+ has no mapping types and the writes no longer go through es-hadoop.
+Keys: ``host``, ``port``, ``index_name``, ``pkey``, ``score``, ``title``, ``debug`` as
+original-style confs write them, and the connection keys below. ``@timestamp`` is an ISO-8601
+UTC date, metadata cannot overwrite the fields dataShark sets, and a failed write fails the
+batch. ``doc_type`` and ``[[options]]`` (es-hadoop settings) are accepted and ignored, with a
+notice: Elasticsearch has no mapping types, and the writes do not go through es-hadoop.
 """
 
 from __future__ import annotations
@@ -18,7 +18,6 @@ from typing import TYPE_CHECKING, Any
 
 from datashark import console
 from datashark.config.secrets import redact_url
-from datashark.errors import ConfigError
 from datashark.plugin_api import OutputBatch, OutputPlugin
 from datashark.sinks.documents import TIMESTAMP_FIELD, TITLE_FIELD, document
 from datashark.sinks.es_bulk import Connection, Fields, PartitionWriter, put_template
@@ -28,7 +27,6 @@ if TYPE_CHECKING:
 
     from datashark.config.usecase import UseCase
 
-SECTION = "[out_elasticsearch]"
 DEFAULT_HOST, DEFAULT_PORT = "127.0.0.1", 9200
 # Elasticsearch's rules for index names (lowercase, none of these characters, no leading -_+).
 BAD_INDEX_CHARACTERS = re.compile(r'[\\/*?"<>| ,#:A-Z]')
@@ -59,7 +57,6 @@ class Plugin(OutputPlugin):
 
     def __init__(self, conf: dict[str, Any], usecase: UseCase) -> None:
         super().__init__(conf, usecase)
-        self.where = f"{usecase.path}: {SECTION}"
         self.connection = Connection(
             hosts=self._hosts(),
             basic_auth=self._basic_auth(),
@@ -74,18 +71,18 @@ class Plugin(OutputPlugin):
         self._check_index_name()
         fields = (conf["pkey"], conf["score"])
         if len({TIMESTAMP_FIELD, TITLE_FIELD, *fields}) < 4:
-            raise ConfigError(
-                f"{self.where}, keys 'pkey' and 'score': must differ from each other, @timestamp and title"
+            raise self.location.error(
+                "keys 'pkey' and 'score': must differ from each other, @timestamp and title"
             )
         self.fields = Fields(usecase.name, self.title, *fields)
         self.last_index = self.index_for(datetime.now())
         if conf["doc_type"] is not None:
             console.to_stderr(
-                f"{self.where}, key 'doc_type': ignored (Elasticsearch 8+ has no mapping types)"
+                f"{self.location.at('doc_type')}: ignored (Elasticsearch 8+ has no mapping types)"
             )
         if conf["options"]:
             console.to_stderr(
-                f"{self.where}, section [[options]]: ignored (es-hadoop settings; es-hadoop is not used)"
+                f"{self.location.section('options')}: ignored (es-hadoop settings; es-hadoop is not used)"
             )
 
     def _hosts(self) -> tuple[str, ...]:
@@ -95,28 +92,27 @@ class Plugin(OutputPlugin):
         if conf["hosts"] is None:
             return (f"{scheme}://{conf['host'] or DEFAULT_HOST}:{conf['port'] or DEFAULT_PORT}",)
         if conf["host"] is not None or conf["port"] is not None:
-            raise ConfigError(f"{self.where}, key 'hosts': set either hosts or host/port, not both")
+            raise self.location.at("hosts").error("set either hosts or host/port, not both")
         hosts = tuple(entry.strip() for entry in conf["hosts"].split(",") if entry.strip())
         for entry in hosts:
             if "@" in entry:
-                raise ConfigError(
-                    f"{self.where}, key 'hosts': {redact_url(entry)!r} carries credentials: "
-                    "give them as username/password or api_key"
+                raise self.location.at("hosts").error(
+                    f"{redact_url(entry)!r} carries credentials: give them as username/password or api_key"
                 )
             if not re.fullmatch(r"(https?://)?[^\s/:]+(:\d{1,5})?/?", entry):
-                raise ConfigError(f"{self.where}, key 'hosts': {entry!r} is neither a URL nor host:port")
+                raise self.location.at("hosts").error(f"{entry!r} is neither a URL nor host:port")
         return tuple(entry if "://" in entry else f"{scheme}://{entry}" for entry in hosts)
 
     def _basic_auth(self) -> tuple[str, str] | None:
         conf = self.conf
         if conf["username"] is None:
             if conf["password"] is not None:
-                raise ConfigError(f"{self.where}, key 'password': needs 'username'")
+                raise self.location.at("password").error("needs 'username'")
             return None
         if conf["password"] is None:
-            raise ConfigError(f"{self.where}, key 'username': needs 'password'")
+            raise self.location.at("username").error("needs 'password'")
         if conf["api_key"] is not None:
-            raise ConfigError(f"{self.where}, key 'api_key': use either api_key or username/password")
+            raise self.location.at("api_key").error("use either api_key or username/password")
         return (conf["username"], conf["password"])
 
     def _check_transport(self) -> None:
@@ -127,8 +123,8 @@ class Plugin(OutputPlugin):
         )
         clear = [host for host in connection.hosts if host.startswith("http://")]
         if credentials and clear and not self.conf["allow_insecure"]:
-            raise ConfigError(
-                f"{self.where}, key 'allow_insecure': {credentials} would cross the network unencrypted to "
+            raise self.location.at("allow_insecure").error(
+                f"{credentials} would cross the network unencrypted to "
                 f"{clear[0]}: use scheme = https (or https:// hosts), or set allow_insecure = true"
             )
 
@@ -137,14 +133,14 @@ class Plugin(OutputPlugin):
             return None
         path = Path(self.usecase.resolve(self.conf["ca_certs"]))
         if not path.is_file():
-            raise ConfigError(f"{self.where}, key 'ca_certs': file not found: {path}")
+            raise self.location.at("ca_certs").error(f"file not found: {path}")
         return str(path)
 
     def _check_index_name(self) -> None:
         sample = self.index_for(datetime(2026, 11, 23, tzinfo=timezone.utc))
         if BAD_INDEX_CHARACTERS.search(sample) or sample.startswith(("-", "_", "+")) or sample in (".", ".."):
-            raise ConfigError(
-                f"{self.where}, key 'index_name': {self.index_name!r} makes {sample!r}, not a valid index "
+            raise self.location.at("index_name").error(
+                f"{self.index_name!r} makes {sample!r}, not a valid index "
                 'name (lowercase, no spaces or \\/*?"<>|,#:, not starting with -, _ or +)'
             )
 

@@ -20,6 +20,7 @@ from pathlib import Path
 import orjson
 
 from datashark.events.records import metadata_of
+from datashark.files.paths import has_scheme
 from datashark.plugin_api import OutputBatch, OutputPlugin, debug_print
 
 JSON_OPTIONS = orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS
@@ -35,7 +36,7 @@ class Plugin(OutputPlugin):
         super().__init__(conf, usecase)
         self.path = usecase.resolve(conf["path"])
         # A plain path would go to Hadoop's default filesystem, which may be HDFS: name the local one.
-        self.uri = self.path if "://" in self.path else Path(self.path).as_uri()
+        self.uri = self.path if has_scheme(self.path) else Path(self.path).as_uri()
 
     @property
     def destination(self) -> str:

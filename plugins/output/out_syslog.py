@@ -4,7 +4,7 @@ RFC 5424 (or RFC 3164) over UDP, over TCP with RFC 6587 framing, or over TLS (RF
 counting, the server's certificate and name verified, optionally a client certificate for mutual
 TLS). Each partition is sent from its executor through one socket of its own, opened on the
 first row and closed when the partition is done, so no connection outlives its batch and no
-batch is sent twice (the original added a handler per batch and sent the Nth batch N times).
+batch is sent twice.
 
 Choices a receiver can rely on:
 
@@ -35,7 +35,6 @@ from typing import TYPE_CHECKING, Any
 
 import numpy
 
-from datashark.errors import ConfigError
 from datashark.plugin_api import OutputBatch, OutputPlugin, debug_print
 from datashark.sinks import syslog_format
 from datashark.sinks.documents import document
@@ -76,14 +75,13 @@ class Plugin(OutputPlugin):
 
     def __init__(self, conf: dict[str, Any], usecase: UseCase) -> None:
         super().__init__(conf, usecase)
-        self.where = f"{usecase.path}: [out_syslog]"
         facility = self._level(conf, "facility", syslog_format.FACILITIES, 23)
         severity = self._level(conf, "severity", syslog_format.SEVERITIES, 7)
         hostname = conf["hostname"] or local_hostname()
         self._check_header_field(conf, "hostname", hostname, syslog_format.MAX_HOSTNAME)
         self._check_header_field(conf, "app_name", conf["app_name"], syslog_format.MAX_APP_NAME)
         if conf["format"] == "rfc3164" and set(conf["app_name"]) & set(":[]"):
-            raise ConfigError(f"{self.where}: key 'app_name': must not contain ':', '[' or ']' for rfc3164")
+            raise self.location.at("app_name").error("must not contain ':', '[' or ']' for rfc3164")
         protocol = conf["protocol"]
         if protocol != "tls":
             self._check_no_tls_keys(conf)
@@ -102,11 +100,9 @@ class Plugin(OutputPlugin):
         """The TLS settings, each file checked here on the driver: a bad one is a ConfigError
         before Spark starts, not a failed batch on an executor."""
         if conf["framing"] != "octet-counting":
-            raise ConfigError(
-                f"{self.where}: key 'framing': protocol = tls frames by octet counting (RFC 5425)"
-            )
+            raise self.location.at("framing").error("protocol = tls frames by octet counting (RFC 5425)")
         if conf["key_file"] and not conf["cert_file"]:
-            raise ConfigError(f"{self.where}: key 'key_file': needs cert_file, the certificate of that key")
+            raise self.location.at("key_file").error("needs cert_file, the certificate of that key")
         paths = {key: usecase.resolve(conf[key]) if conf[key] else None for key in TLS_KEYS[:3]}
         tls = TlsFiles(**paths, server_name=conf["server_name"] or conf["host"])
         for key, path in paths.items():
@@ -115,33 +111,33 @@ class Plugin(OutputPlugin):
         try:
             tls.context()
         except TlsFileError as err:
-            raise ConfigError(f"{self.where}: key '{err.key}': {err.path}: {err.reason}") from None
+            raise self.location.at(err.key).error(f"{err.path}: {err.reason}") from None
         return tls
 
     def _check_no_tls_keys(self, conf: dict[str, Any]) -> None:
         """TLS keys left in a conf that does not use TLS would be a silent surprise."""
         for key in TLS_KEYS:
             if conf[key] is not None:
-                raise ConfigError(f"{self.where}: key '{key}': only used with protocol = tls")
+                raise self.location.at(key).error("only used with protocol = tls")
 
     def _check_readable(self, key: str, path: str) -> None:
         try:
             with open(path, "rb"):
                 pass
         except OSError as err:
-            raise ConfigError(f"{self.where}: key '{key}': cannot read {path}: {describe(err)}") from None
+            raise self.location.at(key).error(f"cannot read {path}: {describe(err)}") from None
 
     def _level(self, conf: dict[str, Any], key: str, names: dict[str, int], highest: int) -> int:
         try:
             return syslog_format.level(conf[key], names, highest)
         except ValueError as err:
-            raise ConfigError(f"{self.where}: key '{key}': {err}") from None
+            raise self.location.at(key).error(f"{err}") from None
 
     def _check_header_field(self, conf: dict[str, Any], key: str, value: str, longest: int) -> None:
         problem = syslog_format.header_field_problem(value, longest)
         if problem:
             source = "" if conf[key] else f" (the machine's name {value!r}; set {key})"
-            raise ConfigError(f"{self.where}: key '{key}': {problem}{source}")
+            raise self.location.at(key).error(f"{problem}{source}")
 
     @property
     def destination(self) -> str:

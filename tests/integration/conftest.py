@@ -57,12 +57,13 @@ def wordcount_copy(tmp_path: Path) -> Path:
 def stream_while(sc, settings, prepared: list, action: Callable[[], None], *, timeout: float) -> None:
     """Run the streaming use cases for ``timeout`` seconds while ``action`` (dropping files,
     say) runs beside them in a thread."""
+    from datashark.run.context import RunContext
     from datashark.run.streaming import run_streaming
 
     thread = threading.Thread(target=action)
     thread.start()
     try:
-        run_streaming(sc, settings, prepared, debug=False, timeout=timeout)
+        run_streaming(sc, RunContext(settings), prepared, debug=False, timeout=timeout)
     finally:
         thread.join()
 

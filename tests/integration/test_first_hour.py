@@ -11,7 +11,7 @@ import pytest
 from datashark.config.usecase import read_usecase
 from datashark.run.prepare import prepare
 from tests.integration.conftest import read_csv, settings_for, stream_while
-from tests.integration.test_batch_engine import make_usecase, run
+from tests.integration.test_batch import make_usecase, run
 from tests.integration.test_streaming import drop
 
 pytestmark = pytest.mark.spark

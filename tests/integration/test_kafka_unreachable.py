@@ -8,10 +8,11 @@ import pytest
 
 from datashark.config.usecase import read_usecase
 from datashark.errors import UseCaseError
+from datashark.run.context import RunContext
 from datashark.run.prepare import prepare
 from datashark.run.streaming import run_streaming
-from tests.services.kafka_helpers import kafka_settings, usecase
-from tests.services.server import free_port
+from tests.support.kafka_helpers import kafka_settings, usecase
+from tests.support.server import free_port
 
 pytestmark = pytest.mark.spark
 
@@ -23,4 +24,4 @@ def test_unreachable_brokers_stop_the_stream_with_a_clear_error(spark_context, t
     with pytest.raises(
         UseCaseError, match=rf"streaming stopped: Kafka at {servers} \(group g\): connecting failed"
     ):
-        run_streaming(spark_context, settings, prepared, debug=False, timeout=60)
+        run_streaming(spark_context, RunContext(settings), prepared, debug=False, timeout=60)

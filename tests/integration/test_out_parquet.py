@@ -13,6 +13,7 @@ import pytest
 from datashark.config.usecase import read_usecase
 from datashark.errors import ConfigError
 from datashark.run.batch import run_batch
+from datashark.run.context import RunContext
 from datashark.run.prepare import prepare
 from tests.integration.conftest import PARQUET_COLUMNS, settings_for
 
@@ -41,7 +42,7 @@ def run(sc, conf: Path) -> datetime:
     """Run the use case once; returns a time just before the batch started (local, seconds)."""
     settings = settings_for(conf.parent)
     started = datetime.now().replace(microsecond=0)
-    run_batch(sc, settings, prepare(settings, read_usecase(conf)), debug=False)
+    run_batch(sc, RunContext(settings), prepare(settings, read_usecase(conf)), debug=False)
     return started
 
 

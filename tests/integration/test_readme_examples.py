@@ -1,4 +1,4 @@
-"""The README's use-case and plugin examples, run as a user would copy them."""
+"""The use-case and plugin examples of README.md and docs/, run as a user would copy them."""
 
 from __future__ import annotations
 
@@ -12,18 +12,37 @@ import pytest
 
 from datashark.config.usecase import read_usecase
 from datashark.run.batch import run_batch
+from datashark.run.context import RunContext
 from datashark.run.prepare import prepare
 from tests.conftest import REPO
 from tests.integration.conftest import read_csv, settings_for
 
 pytestmark = pytest.mark.spark
-SSH_LOG = REPO / "tests" / "data" / "openssh_2k.log"
+SSH_LOG = REPO / "tests" / "data" / "auth.log"
 
 
-def readme_block(first_line: str) -> str:
-    """The fenced block of README.md whose first line is ``first_line``."""
-    blocks = re.findall(r"```\w*\n(.*?)```", (REPO / "README.md").read_text(), re.S)
-    return next(block for block in blocks if block.startswith(first_line + "\n"))
+FRONT_PAGE = REPO / "README.md"
+DOCUMENTATION = [FRONT_PAGE, *sorted((REPO / "docs").glob("*.md"))]
+
+
+def example_block(first_line: str, pages: list[Path] = DOCUMENTATION) -> str:
+    """The one fenced block of ``pages`` whose first line is ``first_line``."""
+    found = [
+        block
+        for page in pages
+        for block in re.findall(r"^```\w*\n(.*?)^```", page.read_text(), re.S | re.M)
+        if block.startswith(first_line + "\n")
+    ]
+    assert len(found) == 1, f"{len(found)} blocks start with {first_line!r} in {[p.name for p in pages]}"
+    return found[0]
+
+
+def expected_failures_per_ip() -> dict[str, int]:
+    """Computed independently of Spark: failed logins per source IP."""
+    failures: dict[str, int] = {}
+    for match in re.finditer(r"Failed password for (?:invalid user )?\S+ from (\S+)", SSH_LOG.read_text()):
+        failures[match[1]] = failures.get(match[1], 0) + 1
+    return failures
 
 
 def expected_users_per_ip(threshold: int) -> dict[str, set[str]]:
@@ -41,10 +60,10 @@ def example_home(tmp_path: Path) -> Path:
     folder.mkdir(parents=True)
     shutil.copytree(REPO / "plugins", home / "plugins")
     for name in ("out_jsonl.py", "out_udpjson.py"):
-        (home / "plugins" / "output" / name).write_text(readme_block(f"# plugins/output/{name}"))
-    (folder / "failed-logins.py").write_text(readme_block("# failed-logins.py"))
+        (home / "plugins" / "output" / name).write_text(example_block(f"# plugins/output/{name}"))
+    (folder / "failed-logins.py").write_text(example_block("# failed-logins.py"))
     shutil.copy(SSH_LOG, folder / "auth.log")
-    conf = readme_block("# failed-logins.conf").replace("/var/lib/datashark/", "")
+    conf = example_block("# failed-logins.conf").replace("/var/lib/datashark/", "")
     (folder / "failed-logins.conf").write_text(conf)
     return home
 
@@ -52,7 +71,23 @@ def example_home(tmp_path: Path) -> Path:
 def run_example(sc, home: Path) -> None:
     conf = home / "conf" / "failed-logins" / "failed-logins.conf"
     settings = settings_for(home, home)
-    run_batch(sc, settings, prepare(settings, read_usecase(conf)), debug=False)
+    run_batch(sc, RunContext(settings), prepare(settings, read_usecase(conf)), debug=False)
+
+
+def test_front_page_example(spark_context, tmp_path: Path) -> None:
+    """The README's short use case, written to the paths its blocks' first lines name."""
+    home = tmp_path / "home"
+    shutil.copytree(REPO / "plugins", home / "plugins")
+    for name in ("conf/failed-logins/failed-logins.conf", "conf/failed-logins/failed-logins.py"):
+        (home / name).parent.mkdir(parents=True, exist_ok=True)
+        (home / name).write_text(example_block(f"# {name}", [FRONT_PAGE]))
+    shutil.copy(SSH_LOG, home / "conf" / "failed-logins" / "auth.log")
+    run_example(spark_context, home)
+    rows = read_csv(home / "conf" / "failed-logins" / "output" / "failed-logins.csv")
+    expected = expected_failures_per_ip()
+    assert len(expected) >= 2
+    assert len(rows) == len(expected)
+    assert {row[1]: int(row[2]) for row in rows} == expected
 
 
 def test_failed_logins_example(spark_context, example_home: Path) -> None:

@@ -17,6 +17,7 @@ import numpy as np
 import pytest
 
 from datashark.config.usecase import UseCase, read_usecase
+from datashark.errors import ConfLocation
 from datashark.events.parsing import EventError, EventParser
 from datashark.events.records import row_problem
 from datashark.loading.codeimport import import_file, unique_module_name
@@ -76,7 +77,9 @@ def parse_or_skip(parser: EventParser) -> Callable[[str], list[dict]]:
 @pytest.fixture(scope="module")
 def events(spark_context, usecase: UseCase):
     """The sample's 9,999 parseable events as an RDD of dicts, as the engine hands them over."""
-    parser = EventParser(usecase.conf["format"], usecase.conf["pattern"], where=str(usecase.path))
+    parser = EventParser(
+        usecase.conf["format"], usecase.conf["pattern"], where=ConfLocation(str(usecase.path))
+    )
     rdd = spark_context.textFile(usecase.data_path()).flatMap(parse_or_skip(parser)).cache()
     assert rdd.count() == 9999
     yield rdd

@@ -1,14 +1,14 @@
 """Real servers for the tests in this folder: Kafka, Elasticsearch, HDFS, rsyslog, Spark.
 
-The fixtures come from ``servers/`` (see its ``__init__``). Every test that uses one is
-marked with that server's name, so ``pytest -m kafka`` runs exactly the Kafka tests.
+The fixtures come from ``tests/support/servers/`` (see its ``__init__``). Every test that
+uses one is marked with that server's name, so ``pytest -m kafka`` runs exactly the Kafka tests.
 """
 
 from __future__ import annotations
 
 import pytest
 
-from tests.services.servers import server_modules
+from tests.support.servers import server_modules
 
 SERVER_FIXTURES = {module.NAME: getattr(module, module.NAME) for module in server_modules()}
 globals().update(SERVER_FIXTURES)

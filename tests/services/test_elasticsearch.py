@@ -8,7 +8,7 @@ import elastic_transport
 import pytest
 from elasticsearch import AuthenticationException, Elasticsearch, helpers
 
-from tests.services.servers.elasticsearch import VERSION, ElasticsearchNode
+from tests.support.servers.elasticsearch import VERSION, ElasticsearchNode
 
 EVENTS = [
     {"host": "web-1", "event": "login_failed", "count": 3},

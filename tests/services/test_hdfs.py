@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from hdfs import InsecureClient
 
-from tests.services.servers.hdfs import HdfsCluster
+from tests.support.servers.hdfs import HdfsCluster
 
 LINES = ["2024-01-01T00:00:00 10.0.0.1 login ok", "2024-01-01T00:00:01 10.0.0.2 login failed", "é ünïcode"]
 

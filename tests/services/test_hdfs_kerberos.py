@@ -19,9 +19,9 @@ from datashark.cluster.staging import Stager
 from datashark.config.usecase import read_usecase
 from datashark.errors import DataSharkError
 from datashark.files.webhdfs import WebHdfs
-from tests.services import kdc
-from tests.services.servers import hdfs as hdfs_server
 from tests.services.test_staging import settings_on, usecase_in
+from tests.support import kdc
+from tests.support.servers import hdfs as hdfs_server
 
 pytestmark = pytest.mark.hdfs
 

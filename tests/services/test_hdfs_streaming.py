@@ -13,7 +13,7 @@ from hdfs import InsecureClient
 from datashark.config.usecase import read_usecase
 from datashark.run.prepare import prepare
 from tests.integration.conftest import read_csv, settings_for, stream_while
-from tests.services.servers.hdfs import HdfsCluster
+from tests.support.servers.hdfs import HdfsCluster
 
 
 def test_file_input_streams_new_files_from_hdfs(hdfs: HdfsCluster, spark_context, tmp_path: Path) -> None:

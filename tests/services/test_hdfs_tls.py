@@ -12,10 +12,10 @@ from hdfs import InsecureClient
 from datashark.cluster.staging import Stager
 from datashark.config.usecase import read_usecase
 from datashark.errors import DataSharkError, UseCaseError
-from tests.services import tls
-from tests.services.servers.hdfs import HdfsCluster
 from tests.services.test_out_hdfs import ROWS, hdfs_bytes, write_batches
 from tests.services.test_staging import settings_on, usecase_in
+from tests.support import tls
+from tests.support.servers.hdfs import HdfsCluster
 
 
 @pytest.fixture(autouse=True)

@@ -9,7 +9,7 @@ import uuid
 
 from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, TopicPartition
 
-from tests.services.servers.kafka import KafkaBroker, _cluster_id
+from tests.support.servers.kafka import KafkaBroker, _cluster_id
 
 PARTITIONS = 3
 MESSAGES = 300

@@ -18,9 +18,9 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import REPO
-from tests.services.kafka_helpers import committed, end_offsets, ids_in, json_events, new_topic, produce
-from tests.services.production_helpers import on_the_cluster, start, wait_for
-from tests.services.servers.kafka import KafkaBroker
+from tests.support.kafka_helpers import committed, end_offsets, ids_in, json_events, new_topic, produce
+from tests.support.production_helpers import on_the_cluster, start, wait_for
+from tests.support.servers.kafka import KafkaBroker
 
 PARTITIONS = 3
 CAP = 150  # max.records.per.partition: one batch holds at most CAP * PARTITIONS events

@@ -20,9 +20,10 @@ from datashark.errors import UseCaseError
 from datashark.kafka.client import OffsetClient
 from datashark.kafka.offsets import OffsetRange
 from datashark.kafka.reader import RangeReader, ReaderRefusedError
+from datashark.run.context import RunContext
 from datashark.run.prepare import prepare
 from datashark.run.streaming import run_streaming
-from tests.services.kafka_helpers import (
+from tests.support.kafka_helpers import (
     committed,
     end_offsets,
     group_of,
@@ -34,7 +35,7 @@ from tests.services.kafka_helpers import (
     run_until,
     usecase,
 )
-from tests.services.servers.kafka import KafkaBroker
+from tests.support.servers.kafka import KafkaBroker
 
 pytestmark = pytest.mark.spark
 
@@ -61,7 +62,7 @@ def connecting_fails(spark_context, settings, tmp_path: Path) -> str:
     """The one-line error that stops a stream whose driver cannot connect; nothing is written."""
     prepared = [prepare(settings, read_usecase(usecase(tmp_path / "uc", "Refused")))]
     with pytest.raises(UseCaseError) as failure:
-        run_streaming(spark_context, settings, prepared, debug=False, timeout=60)
+        run_streaming(spark_context, RunContext(settings), prepared, debug=False, timeout=60)
     assert not (tmp_path / "uc" / "out.csv").exists()
     message = str(failure.value)
     assert "\n" not in message

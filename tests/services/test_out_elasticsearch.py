@@ -28,12 +28,13 @@ from datashark.errors import ConfigError, UseCaseError
 from datashark.events.deadletter import DeadLetters
 from datashark.loading.plugin_loader import load_output_plugin
 from datashark.run.batch import run_batch
+from datashark.run.context import RunContext
 from datashark.run.delivery import deliver
 from datashark.run.prepare import prepare
 from datashark.run.streaming import run_streaming
 from tests.conftest import REPO
 from tests.integration.conftest import settings_for
-from tests.services.kafka_helpers import (
+from tests.support.kafka_helpers import (
     ONE_ROW_PER_EVENT,
     committed,
     end_offsets,
@@ -46,9 +47,9 @@ from tests.services.kafka_helpers import (
     run_until,
     usecase,
 )
-from tests.services.server import free_port
-from tests.services.servers.elasticsearch import ElasticsearchNode
-from tests.services.servers.kafka import KafkaBroker
+from tests.support.server import free_port
+from tests.support.servers.elasticsearch import ElasticsearchNode
+from tests.support.servers.kafka import KafkaBroker
 
 pytestmark = pytest.mark.spark
 
@@ -110,7 +111,7 @@ def test_batch_run_indexes_every_row_with_mapped_fields(
     )
     settings = settings_for(tmp_path)
     before = datetime.now(timezone.utc)
-    run_batch(spark_context, settings, prepare(settings, read_usecase(conf)), debug=False)
+    run_batch(spark_context, RunContext(settings), prepare(settings, read_usecase(conf)), debug=False)
 
     index = f"{prefix}-{before:%Y.%m.%d}"
     docs = sources(client, index)
@@ -141,7 +142,7 @@ def test_debug_prints_each_document_and_still_writes_them(
     index = unique_index()
     conf = batch_usecase(tmp_path / "uc", es_section(elasticsearch, index, "debug = true\ntitle = Scans\n"))
     settings = settings_for(tmp_path)
-    run_batch(spark_context, settings, prepare(settings, read_usecase(conf)), debug=False)
+    run_batch(spark_context, RunContext(settings), prepare(settings, read_usecase(conf)), debug=False)
 
     printed = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.startswith("{")]
     assert sorted(printed, key=lambda doc: doc["source_ip"]) == sources(client, index)
@@ -280,7 +281,11 @@ def test_an_outage_fails_the_batch_and_a_restart_delivers_what_it_missed(
     try:
         with pytest.raises(UseCaseError) as failure:
             run_streaming(
-                spark_context, settings, [prepare(settings, read_usecase(conf))], debug=False, timeout=120
+                spark_context,
+                RunContext(settings),
+                [prepare(settings, read_usecase(conf))],
+                debug=False,
+                timeout=120,
             )
         thread.join()
         assert re.fullmatch(
@@ -314,7 +319,7 @@ def test_a_batch_replayed_after_a_restart_overwrites_what_its_first_delivery_ind
     with pytest.raises(UseCaseError, match=r"\(Flaky Output\) - Failed"):
         run_streaming(
             spark_context,
-            settings,
+            RunContext(settings),
             [prepare(settings, read_usecase(conf)) for conf in (indexed, failing)],
             debug=False,
             timeout=30,
@@ -334,7 +339,7 @@ def run_port_scan(spark_context, tmp_path: Path, section: str) -> None:
     """The port-scan batch use case with ``section``, run through the engine."""
     settings = settings_for(tmp_path)
     conf = batch_usecase(tmp_path / "uc", section)
-    run_batch(spark_context, settings, prepare(settings, read_usecase(conf)), debug=False)
+    run_batch(spark_context, RunContext(settings), prepare(settings, read_usecase(conf)), debug=False)
 
 
 def port_scan_indexed(spark_context, client: Elasticsearch, tmp_path: Path, section: str, index: str) -> int:
@@ -431,7 +436,11 @@ def test_a_stream_refused_by_elasticsearch_stops_at_start_before_reading_kafka(
     conf = streaming_usecase(tmp_path / "uc", section)
     with pytest.raises(UseCaseError, match=r"^\(Every Event\) - Failed: .*putting index template.*HTTP 401"):
         run_streaming(
-            spark_context, settings, [prepare(settings, read_usecase(conf))], debug=False, timeout=60
+            spark_context,
+            RunContext(settings),
+            [prepare(settings, read_usecase(conf))],
+            debug=False,
+            timeout=60,
         )
     assert set(committed(kafka.bootstrap_servers, group_of(topic), topic).values()) == {None}
     assert not client.indices.exists(index=index)
@@ -580,8 +589,7 @@ def test_original_keys_load_with_notices_for_what_is_ignored(tmp_path: Path, cap
     )
     assert capsys.readouterr().err.splitlines() == [
         f"{conf}: [out_elasticsearch], key 'doc_type': ignored (Elasticsearch 8+ has no mapping types)",
-        f"{conf}: [out_elasticsearch], section [[options]]: ignored "
-        "(es-hadoop settings; es-hadoop is not used)",
+        f"{conf}: [out_elasticsearch][options]: ignored (es-hadoop settings; es-hadoop is not used)",
     ]
 
 

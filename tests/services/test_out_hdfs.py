@@ -20,12 +20,13 @@ from datashark.errors import UseCaseError
 from datashark.events.deadletter import DeadLetters
 from datashark.plugin_api import OutputBatch
 from datashark.run.batch import run_batch
+from datashark.run.context import RunContext
 from datashark.run.prepare import prepare
 from tests.conftest import REPO
 from tests.integration.conftest import PARQUET_COLUMNS, WORDCOUNT_ROWS, settings_for
-from tests.services.kafka_helpers import run_until
-from tests.services.server import free_port
-from tests.services.servers.hdfs import HdfsCluster
+from tests.support.kafka_helpers import run_until
+from tests.support.server import free_port
+from tests.support.servers.hdfs import HdfsCluster
 
 pytestmark = pytest.mark.spark
 
@@ -110,7 +111,7 @@ def test_wordcount_appends_to_an_hdfs_uri_over_two_runs(
     conf.write_text(conf_text + f"webhdfs_port = {hdfs.http_port}\nuser = analyst\n")
     settings = settings_for(tmp_path)
     for _ in range(2):
-        run_batch(spark_context, settings, prepare(settings, read_usecase(conf)), debug=False)
+        run_batch(spark_context, RunContext(settings), prepare(settings, read_usecase(conf)), debug=False)
 
     rows = list(csv.reader(io.StringIO(hdfs_bytes(client, f"{folder}/wordcount.csv").decode("utf-8"))))
     assert len(rows) == 2 * WORDCOUNT_ROWS
@@ -185,7 +186,7 @@ def test_parquet_on_hdfs(spark_context, hdfs: HdfsCluster, folder: str, tmp_path
         for key, score, *meta in ROWS
     )
     assert got == expected
-    run_batch(spark_context, settings, prepared, debug=False)
+    run_batch(spark_context, RunContext(settings), prepared, debug=False)
     assert SparkSession.builder.getOrCreate().read.parquet(uri).count() == 3 * len(ROWS)
 
 

@@ -21,6 +21,7 @@ from pyspark.streaming import StreamingContext
 
 from datashark.config.usecase import read_usecase
 from datashark.run.batch import run_batch
+from datashark.run.context import RunContext
 from datashark.run.prepare import prepare
 from tests.conftest import REPO
 from tests.integration.conftest import WORDCOUNT_ROWS, settings_for, stream_while
@@ -68,7 +69,7 @@ def test_wordcount_to_every_output(spark_context, elasticsearch, syslog, hdfs, t
     settings = settings_for(tmp_path)
     for output, section in sections.items():
         conf = pointed_at(REPO / "conf" / "wordcount", tmp_path / output, output, section)
-        run_batch(spark_context, settings, prepare(settings, read_usecase(conf)), debug=False)
+        run_batch(spark_context, RunContext(settings), prepare(settings, read_usecase(conf)), debug=False)
 
     with elasticsearch.client() as client:
         client.indices.refresh(index=index)

@@ -20,7 +20,7 @@ from hdfs import InsecureClient
 from datashark.cluster.auth import UNAUTHENTICATED_WARNING
 from tests.conftest import REPO
 from tests.integration.conftest import WORDCOUNT_ROWS, assert_console_flow, read_csv
-from tests.services.kafka_helpers import (
+from tests.support.kafka_helpers import (
     committed,
     end_offsets,
     ids_in,
@@ -29,7 +29,7 @@ from tests.services.kafka_helpers import (
     produce,
     usecase,
 )
-from tests.services.production_helpers import (
+from tests.support.production_helpers import (
     EXECUTOR_MEMORY_MB,
     HDFS_USER,
     app_name_in,
@@ -37,10 +37,10 @@ from tests.services.production_helpers import (
     start,
     wait_for,
 )
-from tests.services.server import free_port
-from tests.services.servers.hdfs import HdfsCluster
-from tests.services.servers.kafka import KafkaBroker
-from tests.services.servers.spark_cluster import SparkCluster
+from tests.support.server import free_port
+from tests.support.servers.hdfs import HdfsCluster
+from tests.support.servers.kafka import KafkaBroker
+from tests.support.servers.spark_cluster import SparkCluster
 
 EVENTS = 900
 LOOPBACK_HEX = "0100007F"  # 127.0.0.1 as /proc/net/tcp{,6} write it (IPv4-mapped in tcp6)

@@ -19,9 +19,9 @@ from pyspark.streaming.util import TransformFunctionSerializer
 
 from tests.conftest import REPO
 from tests.integration.conftest import run_script
-from tests.services.kafka_helpers import json_events, new_topic, produce, reading_from_start, run_until
-from tests.services.servers.elasticsearch import ElasticsearchNode
-from tests.services.servers.kafka import KafkaBroker
+from tests.support.kafka_helpers import json_events, new_topic, produce, reading_from_start, run_until
+from tests.support.servers.elasticsearch import ElasticsearchNode
+from tests.support.servers.kafka import KafkaBroker
 
 pytestmark = pytest.mark.spark
 

@@ -15,7 +15,7 @@ import uuid
 
 from datashark.cluster.auth import SECRET_FILE_VARIABLE
 from tests.conftest import REPO
-from tests.services.servers.spark_cluster import SparkCluster
+from tests.support.servers.spark_cluster import SparkCluster
 
 # Started through datashark.engine.start_spark, so the cluster sees dataShark's own conf
 # (Kryo, FAIR, its log4j file) and executors get PYSPARK_PYTHON from it.

@@ -13,7 +13,8 @@ from datashark.cluster.staging import Stager
 from datashark.config.settings import load_settings
 from datashark.config.usecase import read_usecase
 from datashark.errors import DataSharkError
-from tests.services.servers.hdfs import HdfsCluster
+from datashark.run.context import RunContext
+from tests.support.servers.hdfs import HdfsCluster
 
 
 def usecase_in(folder: Path, data_key: str, data: str, files: dict[str, str]) -> Path:
@@ -67,8 +68,10 @@ def test_globs_folders_and_outside_files_are_staged_without_clashes(
     assert [read("a/logs/1.log"), read("a/logs/2.log")] == ["a1\n", "a2\n"]
     assert [read("b/logs/1.log"), read("b/logs/deep/3.log")] == ["b1\n", "b3\n"]
     assert read(f"c/_external{shared}") == "shared\n"
-    staged = dataclasses.replace(settings, staging=area)
-    assert staged.data_location(usecases[0]) == f"hdfs://{hdfs.host}:{hdfs.port}{area.root}/a/logs/*.log"
+    assert (
+        RunContext(settings, area).data_location(usecases[0])
+        == f"hdfs://{hdfs.host}:{hdfs.port}{area.root}/a/logs/*.log"
+    )
     assert client.status(area.root)["permission"] == "700"
 
     stager.remove()

@@ -8,8 +8,8 @@ from hdfs import InsecureClient
 
 from datashark.cluster.staging import Stager
 from datashark.config.usecase import read_usecase
-from tests.services.servers.hdfs import HdfsCluster
 from tests.services.test_staging import settings_on, usecase_in
+from tests.support.servers.hdfs import HdfsCluster
 
 
 def test_a_streaming_use_case_without_training_stages_nothing(hdfs: HdfsCluster, tmp_path: Path) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 
-from tests.services.servers.syslog import Syslog, rfc5424
+from tests.support.servers.syslog import Syslog, rfc5424
 
 
 def test_udp_message_arrives_raw_and_parsed(syslog: Syslog) -> None:

@@ -7,8 +7,7 @@ import pytest
 from datashark.config.spec.hints import did_you_mean, unused_sections
 from datashark.config.usecase import read_usecase
 from datashark.errors import ConfigError
-
-from .conftest import usecase_conf
+from tests.unit.conftest import REPO, usecase_conf
 
 
 def test_a_missing_key_names_the_misspelt_one(make_usecase):
@@ -54,7 +53,6 @@ def test_reading_a_conf_warns_once_of_a_section_nothing_reads(make_usecase, caps
 
 def test_an_unknown_plugin_names_the_likely_one(make_usecase):
     from datashark.loading.plugin_loader import load_output_plugin
-    from tests.conftest import REPO
 
     usecase = read_usecase(make_usecase(conf=usecase_conf(output="cvs")))
     with pytest.raises(ConfigError, match=r"unknown output plugin 'cvs' \(did you mean 'csv'\?\)"):

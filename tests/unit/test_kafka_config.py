@@ -11,8 +11,7 @@ from datashark.config.settings import load_settings
 from datashark.config.usecase import read_usecase
 from datashark.errors import ConfigError
 from datashark.run.prepare import prepare
-
-from .conftest import REPO, usecase_conf, write
+from tests.unit.conftest import REPO, usecase_conf, write
 
 STREAMING = {"type": "streaming", "file": None, "training": "data.txt"}
 

@@ -10,13 +10,14 @@ from types import SimpleNamespace
 
 import pytest
 
-from datashark.cluster.staging import StagingArea, is_local
+from datashark.cluster.staging import StagingArea
 from datashark.config.settings import load_settings
 from datashark.config.usecase import discover, read_usecase
+from datashark.files.paths import is_local
+from datashark.run.context import RunContext
 from datashark.run.production import submit_config
 from datashark.run.spark import pool_allocations
-
-from .conftest import usecase_conf
+from tests.unit.conftest import usecase_conf
 
 AREA = StagingArea("hdfs://nn:9000", "/user/soc/.datashark-staging/dataShark_X")
 
@@ -43,12 +44,19 @@ def test_hadoop_uris_are_read_where_they_are(make_usecase) -> None:
     assert is_local("/tmp/x") and is_local("file:///tmp/x") and not is_local("s3a://bucket/x")
 
 
-def test_settings_read_the_staged_copy_only_during_a_staged_run(make_usecase, home: Path) -> None:
+def test_a_run_reads_the_staged_copy_only_when_it_staged(make_usecase, home: Path) -> None:
     usecase = read_usecase(make_usecase("uc"))
     settings = load_settings(home)
-    assert settings.data_location(usecase) == str(home / "conf" / "uc" / "data.txt")
-    staged = dataclasses.replace(settings, staging=AREA)
-    assert staged.data_location(usecase) == f"{AREA.uri}/uc/data.txt"
+    assert RunContext(settings).data_location(usecase) == str(home / "conf" / "uc" / "data.txt")
+    assert RunContext(settings, AREA).data_location(usecase) == f"{AREA.uri}/uc/data.txt"
+
+
+def test_a_staged_run_checkpoints_in_its_area_unless_checkpoint_dir_is_remote(home: Path) -> None:
+    settings = load_settings(home)
+    assert RunContext(settings).checkpoint_dir == settings.checkpoint_dir
+    assert RunContext(settings, AREA).checkpoint_dir == AREA.checkpoint
+    remote = dataclasses.replace(settings, checkpoint_dir="hdfs://other:8020/ckpt")
+    assert RunContext(remote, AREA).checkpoint_dir == "hdfs://other:8020/ckpt"
 
 
 def test_hdfs_keys_and_their_defaults(home: Path) -> None:

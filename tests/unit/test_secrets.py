@@ -11,11 +11,10 @@ from datashark.config import secrets
 from datashark.config.settings import load_settings
 from datashark.config.spec import read_conf, validate_section
 from datashark.config.usecase import read_usecase
-from datashark.errors import ConfigError
+from datashark.errors import ConfigError, ConfLocation
 from datashark.loading.load_call import load_arguments
 from datashark.run.prepare import prepare
-
-from .conftest import REPO, usecase_conf, write
+from tests.unit.conftest import REPO, usecase_conf, write
 
 CANARY = "Canary-7f3b9e-not-a-real-password"
 ES_HTTPS = "scheme = https\nverify_certs = false\n"
@@ -67,8 +66,7 @@ def test_a_missing_reference_names_the_key_and_the_variable(tmp_path: Path) -> N
     with pytest.raises(ConfigError) as error:
         read_conf(conf)
     assert str(error.value) == (
-        f"{conf}: section [in_kafka], key 'sasl.password': "
-        "environment variable DS_TEST_UNSET_VARIABLE is not set"
+        f"{conf}: [in_kafka], key 'sasl.password': environment variable DS_TEST_UNSET_VARIABLE is not set"
     )
     conf.write_text("password = ${file:nowhere.key}\n")
     with pytest.raises(ConfigError, match=r"key 'password': cannot read .*nowhere.key: FileNotFoundError"):
@@ -77,9 +75,7 @@ def test_a_missing_reference_names_the_key_and_the_variable(tmp_path: Path) -> N
 
 def test_a_hash_in_an_unquoted_password_is_an_error_not_a_cut_password(tmp_path: Path) -> None:
     conf = write(tmp_path / "uc.conf", "[out_elasticsearch]\npassword = abc#def\n")
-    with pytest.raises(
-        ConfigError, match=r"section \[out_elasticsearch\], key 'password': '#' starts a comment"
-    ):
+    with pytest.raises(ConfigError, match=r"\[out_elasticsearch\], key 'password': '#' starts a comment"):
         read_conf(conf)
     conf.write_text('[out_elasticsearch]\npassword = "abc#def"\n')
     assert read_conf(conf)["out_elasticsearch"]["password"] == "abc#def"
@@ -93,10 +89,7 @@ def test_a_secret_written_out_in_a_conf_others_can_read_is_warned_about_once(tmp
     read_conf(conf)
     warning = capsys.readouterr().err
     assert warning.count("\n") == 1
-    assert (
-        "holds a secret (section [out_elasticsearch], key 'password') and is readable by other users"
-        in warning
-    )
+    assert "holds a secret ([out_elasticsearch], key 'password') and is readable by other users" in warning
     assert CANARY not in warning
     conf.chmod(0o600)
     read_conf(conf)
@@ -124,7 +117,7 @@ def test_a_secret_key_of_the_wrong_type_is_reported_without_its_value() -> None:
         validate_section(
             {"password": CANARY, "port": "x"},
             ["password = integer", "port = integer"],
-            where="w",
+            where=ConfLocation("w"),
             allow_extra=False,
         )
     assert CANARY not in str(error.value)

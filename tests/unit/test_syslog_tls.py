@@ -24,9 +24,8 @@ from datashark.config.usecase import read_usecase
 from datashark.errors import ConfigError
 from datashark.loading.codeimport import import_file
 from datashark.loading.plugin_loader import load_output_plugin
-from tests.services import tls
-
-from .conftest import REPO, usecase_conf
+from tests.support import tls
+from tests.unit.conftest import REPO, usecase_conf
 
 SYSLOG_PLUGIN = REPO / "plugins" / "output" / "out_syslog.py"
 MESSAGES = [
@@ -168,14 +167,14 @@ def test_bad_tls_keys_are_one_line_config_errors(syslog_plugin, keys: str, messa
     with pytest.raises(ConfigError) as failure:
         syslog_plugin(f"protocol = tls\n{keys}\n")
     text = str(failure.value)
-    assert re.fullmatch(r"/\S+/uc\.conf: \[out_syslog\]: " + message + ".*", text), text
+    assert re.fullmatch(r"/\S+/uc\.conf: \[out_syslog\], " + message + ".*", text), text
     assert "\n" not in text and "PRIVATE KEY" not in text and "_ssl.c" not in text
 
 
 @pytest.mark.parametrize("key", ["ca_file = ca.pem", "cert_file = client.pem", "server_name = syslog"])
 def test_tls_keys_without_tls_are_config_errors(syslog_plugin, key: str) -> None:
     with pytest.raises(
-        ConfigError, match=rf"\[out_syslog\]: key '{key.split()[0]}': only used with protocol = tls"
+        ConfigError, match=rf"\[out_syslog\], key '{key.split()[0]}': only used with protocol = tls"
     ):
         syslog_plugin(f"protocol = tcp\n{key}\n")
 

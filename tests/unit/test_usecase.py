@@ -8,8 +8,7 @@ import pytest
 
 from datashark.config.usecase import discover, read_usecase
 from datashark.errors import ConfigError
-
-from .conftest import usecase_conf
+from tests.unit.conftest import usecase_conf
 
 STREAMING_KEYS = {"type": "streaming", "file": None, "training": "train.txt"}
 
@@ -179,15 +178,14 @@ def test_streaming_training_named_but_missing_is_still_an_error(make_usecase):
 
 
 def test_no_training_has_no_data_location_staged_or_not(make_usecase, home):
-    import dataclasses
-
     from datashark.cluster.staging import StagingArea
     from datashark.config.settings import load_settings
+    from datashark.run.context import RunContext
 
     usecase = read_usecase(make_usecase(conf=usecase_conf(**{**STREAMING_KEYS, "training": None}), files={}))
     settings = load_settings(home)
-    assert settings.data_location(usecase) is None
-    staged = dataclasses.replace(settings, staging=StagingArea("hdfs://nn:9000", "/staging/run"))
+    assert RunContext(settings).data_location(usecase) is None
+    staged = RunContext(settings, StagingArea("hdfs://nn:9000", "/staging/run"))
     assert staged.data_location(usecase) is None
 
 

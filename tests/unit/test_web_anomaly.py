@@ -17,6 +17,7 @@ import numpy as np
 import pytest
 
 from datashark.config.usecase import read_usecase
+from datashark.errors import ConfLocation
 from datashark.events.parsing import EventError, EventParser
 from datashark.loading.codeimport import import_file, unique_module_name
 
@@ -60,7 +61,7 @@ def conf():
 
 @pytest.fixture(scope="module")
 def parser(conf) -> EventParser:
-    return EventParser(conf["format"], conf["pattern"], where=str(CONF))
+    return EventParser(conf["format"], conf["pattern"], where=ConfLocation(str(CONF)))
 
 
 def event(**fields: str | None) -> dict[str, str | None]:

@@ -16,6 +16,7 @@ from validate import ValidateError, Validator
 
 from datashark.config.secrets import is_secret_key, resolve_secrets
 from datashark.config.spec.hints import did_you_mean
+from datashark.errors import ConfigError, ConfLocation
 
 _QUOTES = ("'", '"')
 _QUOTED = re.compile(r"[\'\"]([^\'\"]*)[\'\"]")
@@ -30,7 +31,6 @@ def spec_lines(name: str) -> list[str]:
 
 def read_conf(path: Path) -> ConfigObj:
     """Parse ``path`` without validating it; a missing or malformed file is a ConfigError."""
-    from datashark.errors import ConfigError
 
     if not path.is_file():
         raise ConfigError(f"{path}: file not found")
@@ -43,14 +43,13 @@ def read_conf(path: Path) -> ConfigObj:
     return conf
 
 
-def validate_section(section: Section, spec: list[str], *, where: str, allow_extra: bool) -> Section:
+def validate_section(section: Section, spec: list[str], *, where: ConfLocation, allow_extra: bool) -> Section:
     """Validate ``section`` in place against ``spec`` (defaults filled, values typed).
 
-    ``where`` prefixes every message (the file, and the section when it is a sub-section).
+    ``where`` is the section's location (the file, and the section when it is a plugin's).
     All problems go into one ConfigError, one line, so a user fixes them in one go.
     Unknown keys are errors unless ``allow_extra``: a misspelt plugin key should not be ignored.
     """
-    from datashark.errors import ConfigError
 
     holder = ConfigObj(list_values=False, interpolation=False)
     holder.merge(section.dict() if isinstance(section, Section) else dict(section))
@@ -61,21 +60,21 @@ def validate_section(section: Section, spec: list[str], *, where: str, allow_ext
     if result is not True:
         for sections, key, error in flatten_errors(holder, result):
             check = _spec_of(holder.configspec, sections, key)
-            problem = _describe(sections, key, error, check)
+            problem = _describe(where.section(*sections), key, error, check)
             if error is False and key is not None:  # missing: perhaps written with a typo
                 problem += did_you_mean(key, [name for at, name in extra if list(at) == list(sections)])
             problems.append(problem)
     if not allow_extra:
         for sections, key in extra:
             hint = did_you_mean(key, _spec_keys(holder.configspec, sections))
-            problems.append(f"{_place(sections, key)} is not a known key{hint}")
+            problems.append(f"{where.section(*sections).at(key).place} is not a known key{hint}")
     if problems:
-        raise ConfigError(f"{where}: {'; '.join(problems)}")
+        raise ConfigError(f"{where.file}: {'; '.join(problems)}")
     return holder
 
 
-def _describe(sections: list[str], key: str | None, error: object, check: str) -> str:
-    place = _place(sections, key)
+def _describe(section: ConfLocation, key: str | None, error: object, check: str) -> str:
+    place = (section.at(key) if key is not None else section).place
     if error is False:
         return f"{place} is required but missing"
     detail = _first_line(error) if isinstance(error, ValidateError) and str(error) else "invalid"
@@ -98,13 +97,6 @@ def _spec_keys(spec: Section, sections: list[str]) -> list[str]:
     for name in sections:
         spec = spec.get(name) or spec.get("__many__") or {}
     return [key for key in spec if key != "__many__"]
-
-
-def _place(sections: list[str], key: str | None) -> str:
-    section = "".join(f"[{name}]" for name in sections)
-    if key is None:
-        return f"section {section}"
-    return f"section {section}, key '{key}'" if section else f"key '{key}'"
 
 
 def _unquote(section: Section) -> None:

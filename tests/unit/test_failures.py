@@ -1,5 +1,5 @@
-"""What a failed use case prints without -v: its own frames, then one line; and the lines that
-say where rows went: all dead-lettered, where dead letters go, -d's bad rows."""
+"""What a failed use case prints: without -v its own frames, then one line naming the error;
+with -v the whole story first. The line is the error's summary, even when Spark wraps it."""
 
 from __future__ import annotations
 
@@ -8,14 +8,11 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
-from pyspark.accumulators import Accumulator
 
-from datashark import console
 from datashark.config.settings import load_settings
 from datashark.errors import UseCaseError
-from datashark.events.deadletter import DeadLetters
-from datashark.run import delivery, failures
-from datashark.run.failures import UseCaseFailedError, report_failure, usecase_failure
+from datashark.run import failures
+from datashark.run.failures import UseCaseFailedError, report_failure, summarize, usecase_failure
 from datashark.run.spark import spark_conf
 from datashark.run.tracebacks import Frame, frames_in_text, own_frames, where_in_code
 from tests.unit.conftest import REPO
@@ -139,66 +136,69 @@ def test_spark_logs_failed_tasks_only_with_verbose():
         )
 
 
-# All rows dead-lettered: not "No RDD Data Received".
-
-
-def test_written_line_when_every_row_was_dead_lettered(capsys):
-    console.written("Title", 0, "CSV File /x", "7 Dead Letters", rejected=7, where="/dl/uc/2026-01-01.jsonl")
-    assert re.fullmatch(
-        r"\S+ \S+ - \(Title\) - 0 of 7 rows written to CSV File /x: all dead-lettered \(7 Dead Letters\), "
-        r"see /dl/uc/2026-01-01\.jsonl\n",
-        capsys.readouterr().out,
-    )
-    console.written("Title", 0, "CSV File /x", "2 Dead Letters", rejected=0, where="/dl")
-    assert capsys.readouterr().out.endswith(" - (Title) - No RDD Data Received (2 Dead Letters)\n")
-
-
-class DriverOnly:
-    """Just enough of a SparkContext for the store: an accumulator on the driver."""
-
-    def accumulator(self, value, param):
-        return Accumulator(0, value, param)
-
-
-def test_flush_counts_the_rejected_rows_and_says_once_where_they_go(tmp_path, capsys):
-    letters = DeadLetters(DriverOnly(), tmp_path / "dl", "SSH Brute Force")
-    prepared = SimpleNamespace(usecase=SimpleNamespace(name="SSH Brute Force"))
-    letters.add("input", "not JSON", "{oops")
-    letters.add("output", "load() returned a bad row", "(1, 'a')")
-    letters.add("output", "load() returned a bad row", "(2, 'b')")
-    first = delivery.flush_dead_letters(prepared, letters)
-    assert (first.count, first.rejected_rows) == (3, 2)
-    assert capsys.readouterr().out.endswith(f" Dead letters of (SSH Brute Force) go to {letters.path}\n")
-    letters.add("output", "load() returned a bad row", "(3, 'c')")
-    again = delivery.flush_dead_letters(prepared, letters)
-    assert (again.count, again.rejected_rows) == (1, 1)
-    assert capsys.readouterr().out == "", "said once a run"
-
-
-# -d marks the rows the output would dead-letter.
-
-
-def test_debug_marks_bad_rows_and_prints_the_good_ones_as_before():
-    rows = [("5.188.10.180", 25, {"n": 1}), (25, "5.188.10.180", {}), ("ok", float("nan"))]
-    assert delivery.debug_lines(rows) == [
-        "[('5.188.10.180', 25, {'n': 1})]",
-        "[bad row: key is int, not str] (25, '5.188.10.180', {})",
-        "[bad row: score is nan, not a finite number] ('ok', nan)",
-    ]
-    assert delivery.marked(("a", 1)) == "('a', 1)"
-    assert delivery.marked(("a", "b" * 500)).endswith("b" * 10 + "...")
-
-
-def test_debug_shows_a_few_bad_rows_and_counts_the_rest():
-    lines = delivery.debug_lines([(n, "swapped") for n in range(25)])
-    assert lines[0] == "[]"
-    assert len(lines) == 1 + delivery.MAX_BAD_ROWS_SHOWN + 1
-    assert lines[-1] == "[bad rows: 15 more not shown]"
-
-
 def test_frames_survive_an_exception_whose_str_fails(tmp_path):
     class UnprintableError(Exception):
         def __str__(self) -> str:
             raise RuntimeError("the JVM is gone")
 
     assert where_in_code(UnprintableError(), tmp_path / "uc.py") == ()
+
+
+WORKER_TRACEBACK = (
+    "An error occurred while calling o42.collect.\n"
+    ": org.apache.spark.SparkException: Job aborted due to stage failure: Task 0 failed: "
+    "org.apache.spark.api.python.PythonException: "
+    "Traceback (most recent call last):\n"
+    '  File "x", line 1, in load\n'
+    "    1/0\n"
+    "ZeroDivisionError: division by zero\n"
+    "\n"
+    "\tat org.apache.spark.api.python.BasePythonRunner$ReaderIterator.handlePythonException(x.scala:1)\n"
+    "\tat org.apache.spark.api.python.PythonRunner$$anon$3.read(x.scala:2)\n"
+)
+
+
+class FakePy4JError(Exception):
+    pass
+
+
+def test_summarize_worker_traceback():
+    assert summarize(FakePy4JError(WORKER_TRACEBACK)) == "ZeroDivisionError: division by zero"
+
+
+def test_summarize_minimal_worker_traceback():
+    message = (
+        'Traceback (most recent call last):\n  File "x", line 1, in load\n    1/0\n'
+        "ZeroDivisionError: division by zero\n\n\tat org.apache..."
+    )
+    assert summarize(RuntimeError(message)) == "ZeroDivisionError: division by zero"
+
+
+def test_summarize_drops_the_class_of_datasharks_own_errors_raised_on_executors():
+    message = (
+        'Traceback (most recent call last):\n  File "x", line 1, in send\n    y\n'
+        "datashark.es_bulk.ElasticsearchError: Elasticsearch at http://h:9200: bulk failed after 5 tries\n"
+    )
+    assert summarize(RuntimeError(message)) == "Elasticsearch at http://h:9200: bulk failed after 5 tries"
+
+
+def test_summarize_takes_the_last_traceback():
+    message = (
+        "Traceback (most recent call last):\n  File \"a\", line 1, in f\n    x\nKeyError: 'a'\n\n"
+        "During handling of the above exception, another exception occurred:\n\n"
+        'Traceback (most recent call last):\n  File "b", line 2, in load\n    y\n'
+        "ValueError: bad value\n"
+    )
+    assert summarize(RuntimeError(message)) == "ValueError: bad value"
+
+
+def test_summarize_plain_exception():
+    assert summarize(ValueError("msg")) == "ValueError: msg"
+
+
+def test_summarize_plain_exception_keeps_first_line_only():
+    assert summarize(ValueError("first\nsecond")) == "ValueError: first"
+
+
+def test_summarize_exception_without_message():
+    assert summarize(ZeroDivisionError()) == "ZeroDivisionError"

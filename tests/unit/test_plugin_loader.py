@@ -13,8 +13,7 @@ from datashark.errors import ConfigError
 from datashark.loading.legacy_output import LegacyOutput
 from datashark.loading.plugin_loader import load_output_plugin, plugin_path
 from datashark.plugin_api import OutputBatch, OutputPlugin
-
-from .conftest import CSV_PLUGIN, REPO, usecase_conf, write
+from tests.unit.conftest import CSV_PLUGIN, REPO, usecase_conf, write
 
 LEGACY_PLUGIN = """
 class Plugin:
@@ -72,13 +71,13 @@ def test_unknown_key_in_plugin_section_is_named(plugin_for):
     with pytest.raises(ConfigError) as err:
         plugin_for(extra="[out_csv]\nseperator = ;\n")
     assert re.search(
-        r"uc\.conf: \[out_csv\]: key 'seperator' is not a known key \(did you mean 'separator'\?\)$",
+        r"uc\.conf: \[out_csv\], key 'seperator' is not a known key \(did you mean 'separator'\?\)$",
         str(err.value),
     )
 
 
 def test_bad_value_in_plugin_section_is_named(plugin_for):
-    with pytest.raises(ConfigError, match=re.escape("[out_csv]: key 'mode'") + r".*append, overwrite"):
+    with pytest.raises(ConfigError, match=re.escape("[out_csv], key 'mode'") + r".*append, overwrite"):
         plugin_for(extra="[out_csv]\nmode = replace\n")
 
 

@@ -2,7 +2,7 @@
 
 It has two client listeners on the same topics: PLAINTEXT, which most tests use, and
 SASL_SSL, which proves dataShark's security keys end to end: TLS with a certificate from a CA
-made for the session (``tests/services/tls.py``) and one user who may log in with PLAIN or
+made for the session (``tests/support/tls.py``) and one user who may log in with PLAIN or
 SCRAM-SHA-512, with a password drawn for the session. SCRAM credentials live in the cluster's
 metadata, so they are written when the storage is formatted; PLAIN users are listed in the
 listener's JAAS config. The controller listener stays PLAINTEXT.
@@ -27,10 +27,10 @@ from pathlib import Path
 
 import pytest
 
-from tests.services import tls
-from tests.services.cache import run_checked
-from tests.services.maven import Artifact, copy_dependencies
-from tests.services.server import Server, free_port
+from tests.support import tls
+from tests.support.cache import run_checked
+from tests.support.maven import Artifact, copy_dependencies
+from tests.support.server import Server, free_port
 
 NAME = "kafka"
 VERSION = "4.4.0"

@@ -11,7 +11,7 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
-from tests.services.cache import CACHE, apt_install, progress, run_checked
+from tests.support.cache import CACHE, apt_install, progress, run_checked
 
 DEPENDENCY_PLUGIN = "org.apache.maven.plugins:maven-dependency-plugin:3.8.1"
 LOCAL_REPOSITORY = CACHE / "m2"

@@ -3,7 +3,7 @@
 The ``org.elasticsearch.distribution.integ-test-zip`` zip on Maven Central is a real node
 (``bin/elasticsearch``, no bundled JDK) with only a few modules: transport-netty4, apm,
 x-pack-core and x-pack-security. Security is on, as in production: HTTPS with a certificate
-from a CA made for the session (``tests/services/tls.py``), and a superuser in the file realm
+from a CA made for the session (``tests/support/tls.py``), and a superuser in the file realm
 with a password drawn for the session, so the tests exercise dataShark's certificate checks
 and credentials instead of switching them off. Elasticsearch refuses to run as root: as root
 the node runs as the system user ``datashark-es``, which owns the unpacked home and each
@@ -40,10 +40,10 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from tests.services import tls
-from tests.services.cache import CACHE, progress, run_checked
-from tests.services.maven import Artifact, copy_artifact
-from tests.services.server import Server, ServerStartError, free_port
+from tests.support import tls
+from tests.support.cache import CACHE, progress, run_checked
+from tests.support.maven import Artifact, copy_artifact
+from tests.support.server import Server, ServerStartError, free_port
 
 if TYPE_CHECKING:
     from elasticsearch import Elasticsearch

@@ -12,7 +12,7 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
-from tests.services.cache import apt_install, run_checked
+from tests.support.cache import apt_install, run_checked
 
 DAYS = "2"
 SERVER_EXTENSIONS = """\

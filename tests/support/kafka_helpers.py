@@ -17,7 +17,9 @@ from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, TopicPartition
 
 from datashark.config.spec import validate_section
 from datashark.config.usecase import read_usecase
+from datashark.errors import ConfLocation
 from datashark.kafka import config as kafka_config
+from datashark.run.context import RunContext
 from datashark.run.prepare import prepare
 from datashark.run.streaming import run_streaming
 from tests.integration.conftest import read_csv, settings_for
@@ -95,7 +97,7 @@ def kafka_settings(tmp_path: Path, **keys: object):
     """The repo's settings with a global Kafka stream (``group_id`` means ``kafka.group.id``)."""
     raw = {f"kafka.{key.replace('_', '.')}": str(value) for key, value in keys.items()}
     spec = [*kafka_config.GLOBAL_LEGACY_SPEC, *kafka_config.spec("kafka.")]
-    kafka = dict(validate_section(raw, spec, where="test", allow_extra=False))
+    kafka = dict(validate_section(raw, spec, where=ConfLocation("test"), allow_extra=False))
     return dataclasses.replace(settings_for(tmp_path), batch_interval=1, kafka=kafka)
 
 
@@ -149,7 +151,7 @@ def run_until(sc, settings, confs: list[Path], done, *, timeout: float = 90) -> 
     thread = threading.Thread(target=watcher, daemon=True)
     thread.start()
     try:
-        run_streaming(sc, settings, prepared, debug=False, timeout=timeout)
+        run_streaming(sc, RunContext(settings), prepared, debug=False, timeout=timeout)
     finally:
         finished.set()
         thread.join()

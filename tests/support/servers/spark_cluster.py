@@ -26,7 +26,7 @@ from pathlib import Path
 import pytest
 
 from datashark.cluster.auth import AUTHENTICATED, secret_properties
-from tests.services.server import Server, free_port, port_open
+from tests.support.server import Server, free_port, port_open
 
 NAME = "spark_cluster"
 START_TIMEOUT = 120  # two JVM starts on a busy two-core machine

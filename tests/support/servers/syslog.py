@@ -25,9 +25,9 @@ from typing import TypeVar
 
 import pytest
 
-from tests.services import tls
-from tests.services.cache import apt_install
-from tests.services.server import Server, free_port, port_open
+from tests.support import tls
+from tests.support.cache import apt_install
+from tests.support.server import Server, free_port, port_open
 
 NAME = "syslog"
 T = TypeVar("T")

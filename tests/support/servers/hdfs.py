@@ -23,10 +23,10 @@ from pathlib import Path
 
 import pytest
 
-from tests.services import tls
-from tests.services.cache import run_checked
-from tests.services.maven import Artifact, copy_dependencies
-from tests.services.server import Server, free_port, port_open
+from tests.support import tls
+from tests.support.cache import run_checked
+from tests.support.maven import Artifact, copy_dependencies
+from tests.support.server import Server, free_port, port_open
 
 NAME = "hdfs"
 HADOOP_VERSION = "3.5.0"  # pyspark/jars/hadoop-client-api-3.5.0.jar: client and server agree on RPC

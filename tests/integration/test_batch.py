@@ -12,6 +12,7 @@ import pytest
 from datashark.config.usecase import read_usecase
 from datashark.errors import UseCaseError
 from datashark.run.batch import run_batch
+from datashark.run.context import RunContext
 from datashark.run.prepare import prepare
 from tests.integration.conftest import WORDCOUNT_ROWS, read_csv, settings_for
 
@@ -33,7 +34,7 @@ def make_usecase(folder: Path, code: str, data: str, out: str = "") -> Path:
 
 def run(sc, conf: Path, *, debug: bool = False) -> None:
     settings = settings_for(conf.parent)
-    run_batch(sc, settings, prepare(settings, read_usecase(conf)), debug=debug)
+    run_batch(sc, RunContext(settings), prepare(settings, read_usecase(conf)), debug=debug)
 
 
 def test_wordcount_writes_every_distinct_token(spark_context, wordcount_copy: Path, capsys) -> None:
@@ -115,7 +116,7 @@ def test_same_named_helpers_of_two_use_cases_reach_the_executors(spark_context, 
     settings = settings_for(tmp_path)
     prepared = [prepare(settings, read_usecase(conf)) for conf in confs]
     for item in prepared:
-        run_batch(spark_context, settings, item, debug=False)
+        run_batch(spark_context, RunContext(settings), item, debug=False)
     assert read_csv(tmp_path / "first" / "out.csv")[0][1] == "first-x"
     assert read_csv(tmp_path / "second" / "out.csv")[0][1] == "second-x"
 
@@ -146,7 +147,7 @@ def test_original_style_plugin_runs(spark_context, tmp_path: Path, monkeypatch) 
         .replace("[out_csv]\npath = out.csv", f"[out_legacy]\npath = {tmp_path / 'legacy.txt'}")
     )
     settings = settings_for(tmp_path, home)
-    run_batch(spark_context, settings, prepare(settings, read_usecase(conf)), debug=False)
+    run_batch(spark_context, RunContext(settings), prepare(settings, read_usecase(conf)), debug=False)
     assert (tmp_path / "legacy.txt").read_text() == "batch a 2\n"
 
 

@@ -13,8 +13,8 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
-from tests.services.cache import apt_install, run_checked
-from tests.services.server import Server, free_port, port_open
+from tests.support.cache import apt_install, run_checked
+from tests.support.server import Server, free_port, port_open
 
 REALM = "DATASHARK.TEST"
 PACKAGES = ("krb5-kdc", "krb5-admin-server", "krb5-user")

@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 
+from datashark.errors import ConfLocation
 from datashark.events.log_filter import LogFilter
 from datashark.events.parsing import EventParser, EventStage
 
@@ -25,9 +26,13 @@ class Collected:
 
 def run_stage(lines: list, *, fmt: str = "json", include: dict | None = None, limit: int = 1 << 20):
     dead = Collected()
-    log_filter = LogFilter(include or {}, {}, where="test")
+    log_filter = LogFilter(include or {}, {}, where=ConfLocation("test"))
     stage = EventStage(
-        EventParser(fmt, None, where="test"), log_filter, dead, stage="input", max_event_bytes=limit
+        EventParser(fmt, None, where=ConfLocation("test")),
+        log_filter,
+        dead,
+        stage="input",
+        max_event_bytes=limit,
     )
     return list(stage(lines)), dead.letters
 
@@ -55,8 +60,8 @@ def test_whatever_a_filter_raises_on_one_event_makes_it_a_dead_letter() -> None:
 
     dead = Collected()
     stage = EventStage(
-        EventParser("json", None, where="t"),
-        Fragile({"kind": "."}, {}, where="t"),
+        EventParser("json", None, where=ConfLocation("t")),
+        Fragile({"kind": "."}, {}, where=ConfLocation("t")),
         dead,
         stage="input",
         max_event_bytes=1 << 20,
@@ -119,7 +124,7 @@ class Counting(Collected):
 def run_regex(lines: list, unmatched: str | None = None, pattern: str = SSHD, limit: int = 1 << 20):
     dead = Counting()
     keys = {} if unmatched is None else {"unmatched": unmatched}
-    parser = EventParser("regex", pattern, where="test", **keys)
+    parser = EventParser("regex", pattern, where=ConfLocation("test"), **keys)
     stage = EventStage(parser, None, dead, stage="input", max_event_bytes=limit)
     return list(stage(lines)), dead
 
@@ -171,18 +176,18 @@ def test_the_pattern_is_anchored_at_the_start_as_re_match() -> None:
 
 def test_unmatched_is_in_the_usecase_spec(tmp_path) -> None:
     from datashark.config.spec import read_conf, spec_lines, validate_section
-    from datashark.errors import ConfigError
+    from datashark.errors import ConfigError, ConfLocation
 
     path = tmp_path / "uc.conf"
     path.write_text("name = x\ntype = batch\ncode = x.py\noutput = csv\n")
     spec = spec_lines("usecase")
     assert (
-        validate_section(read_conf(path), spec, where=str(path), allow_extra=True)["unmatched"]
+        validate_section(read_conf(path), spec, where=ConfLocation(str(path)), allow_extra=True)["unmatched"]
         == "deadletter"
     )
     path.write_text("name = x\ntype = batch\ncode = x.py\noutput = csv\nunmatched = ignore\n")
     with pytest.raises(ConfigError, match="unmatched"):
-        validate_section(read_conf(path), spec, where=str(path), allow_extra=True)
+        validate_section(read_conf(path), spec, where=ConfLocation(str(path)), allow_extra=True)
 
 
 def test_unmatched_counts_travel_with_the_dead_letters_and_are_taken_once() -> None:

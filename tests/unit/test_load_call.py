@@ -10,8 +10,7 @@ import pytest
 from datashark.config.usecase import read_usecase
 from datashark.errors import UseCaseError
 from datashark.loading.load_call import bind_load_arguments, call_load, import_code
-
-from .conftest import usecase_conf
+from tests.unit.conftest import usecase_conf
 
 CONF = {"name": "uc"}
 CONTEXT = object()

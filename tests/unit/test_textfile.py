@@ -12,8 +12,7 @@ import pytest
 
 from datashark.errors import UseCaseError
 from datashark.sinks.textfile import LocalFile, drop_torn_row
-
-from .conftest import REPO
+from tests.unit.conftest import REPO
 
 
 def rows(*lines: str):

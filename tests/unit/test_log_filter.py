@@ -6,12 +6,12 @@ import pickle
 
 import pytest
 
-from datashark.errors import ConfigError
+from datashark.errors import ConfigError, ConfLocation
 from datashark.events.log_filter import LogFilter, field_text
 
 
 def make(include=None, exclude=None) -> LogFilter:
-    return LogFilter(include or {}, exclude or {}, where="uc.conf")
+    return LogFilter(include or {}, exclude or {}, where=ConfLocation("uc.conf"))
 
 
 EVENT = {"proto": "tcp", "dst_port": 443, "host": "intranet.corp", "tags": ["a"], "ok": True}
@@ -64,9 +64,7 @@ def test_empty_filter_is_falsy() -> None:
 
 
 def test_invalid_regex_names_section_and_key() -> None:
-    with pytest.raises(
-        ConfigError, match=r"uc.conf: section \[log_filter\]\[exclude\], key 'host': invalid regex"
-    ):
+    with pytest.raises(ConfigError, match=r"uc.conf: \[log_filter\]\[exclude\], key 'host': invalid regex"):
         make(exclude={"host": "(unclosed"})
 
 

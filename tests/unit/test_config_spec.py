@@ -10,9 +10,8 @@ import pytest
 from datashark.config.settings import load_settings
 from datashark.config.spec import read_conf, spec_lines, validate_section
 from datashark.config.usecase import read_usecase
-from datashark.errors import ConfigError
-
-from .conftest import usecase_conf, write
+from datashark.errors import ConfigError, ConfLocation
+from tests.unit.conftest import REPO, usecase_conf, write
 
 
 def read(tmp_path: Path, text: str):
@@ -99,7 +98,9 @@ def test_non_utf8_file_is_config_error(tmp_path):
 
 def validate_usecase(tmp_path: Path, text: str):
     path = write(tmp_path / "uc.conf", text)
-    return validate_section(read_conf(path), spec_lines("usecase"), where=str(path), allow_extra=True)
+    return validate_section(
+        read_conf(path), spec_lines("usecase"), where=ConfLocation(str(path)), allow_extra=True
+    )
 
 
 @pytest.mark.parametrize(
@@ -123,14 +124,18 @@ def test_enabled_not_a_boolean_names_the_key(tmp_path):
 def test_missing_required_key_names_file_and_key(tmp_path):
     path = write(tmp_path / "uc.conf", usecase_conf(code=None))
     with pytest.raises(ConfigError) as err:
-        validate_section(read_conf(path), spec_lines("usecase"), where=str(path), allow_extra=True)
+        validate_section(
+            read_conf(path), spec_lines("usecase"), where=ConfLocation(str(path)), allow_extra=True
+        )
     assert str(err.value) == f"{path}: key 'code' is required but missing"
 
 
 def test_every_problem_is_reported_on_one_line(tmp_path):
     path = write(tmp_path / "uc.conf", usecase_conf(code=None, type="stream", enabled="maybe"))
     with pytest.raises(ConfigError) as err:
-        validate_section(read_conf(path), spec_lines("usecase"), where=str(path), allow_extra=True)
+        validate_section(
+            read_conf(path), spec_lines("usecase"), where=ConfLocation(str(path)), allow_extra=True
+        )
     message = str(err.value)
     assert "\n" not in message
     assert message.startswith(f"{path}: ")
@@ -168,7 +173,7 @@ def test_custom_keys_are_kept_as_written(tmp_path):
 def test_unknown_key_rejected_when_extra_not_allowed(tmp_path):
     path = write(tmp_path / "p.conf", "sep = ,\ntypo = 1\n")
     with pytest.raises(ConfigError, match=re.escape(f"{path}: key 'typo' is not a known key")):
-        validate_section(read_conf(path), ["sep = string"], where=str(path), allow_extra=False)
+        validate_section(read_conf(path), ["sep = string"], where=ConfLocation(str(path)), allow_extra=False)
 
 
 def test_regex_survives_read_usecase(make_usecase):
@@ -236,7 +241,5 @@ def test_settings_malformed_file_names_it(tmp_path):
 
 
 def test_repository_datashark_conf_is_valid():
-    from .conftest import REPO
-
     settings = load_settings(home=REPO)
     assert settings.spark_config["spark.scheduler.mode"] == "FAIR"

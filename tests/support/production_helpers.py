@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import REPO
-from tests.services.servers.hdfs import HdfsCluster
-from tests.services.servers.spark_cluster import SparkCluster
+from tests.support.servers.hdfs import HdfsCluster
+from tests.support.servers.spark_cluster import SparkCluster
 
 HDFS_USER = "datashark"
 STAGING_DIR = "/datashark/staging"

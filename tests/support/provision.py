@@ -1,4 +1,4 @@
-"""``python -m tests.services.provision``: fetch every test server into the cache now.
+"""``python -m tests.support.provision``: fetch every test server into the cache now.
 
 The fixtures fetch on first use too; running this first (test.sh does) shows progress and
 fails early with the command that failed, before any test starts.
@@ -9,8 +9,8 @@ from __future__ import annotations
 import sys
 import time
 
-from tests.services.cache import CACHE, progress
-from tests.services.servers import server_modules
+from tests.support.cache import CACHE, progress
+from tests.support.servers import server_modules
 
 
 def main() -> int:

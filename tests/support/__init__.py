@@ -1,0 +1,1 @@
+"""What the tests use but are not: the test servers, their provisioning, and shared helpers."""
