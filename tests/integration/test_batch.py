@@ -15,6 +15,7 @@ from datashark.run.batch import run_batch
 from datashark.run.context import RunContext
 from datashark.run.prepare import prepare
 from tests.integration.conftest import WORDCOUNT_ROWS, read_csv, settings_for
+from tests.support.runs import run_conf
 
 pytestmark = pytest.mark.spark
 
@@ -34,7 +35,7 @@ def make_usecase(folder: Path, code: str, data: str, out: str = "") -> Path:
 
 def run(sc, conf: Path, *, debug: bool = False) -> None:
     settings = settings_for(conf.parent)
-    run_batch(sc, RunContext(settings), prepare(settings, read_usecase(conf)), debug=debug)
+    run_conf(sc, settings, conf, debug=debug)
 
 
 def test_wordcount_writes_every_distinct_token(spark_context, wordcount_copy: Path, capsys) -> None:
@@ -147,7 +148,7 @@ def test_original_style_plugin_runs(spark_context, tmp_path: Path, monkeypatch) 
         .replace("[out_csv]\npath = out.csv", f"[out_legacy]\npath = {tmp_path / 'legacy.txt'}")
     )
     settings = settings_for(tmp_path, home)
-    run_batch(spark_context, RunContext(settings), prepare(settings, read_usecase(conf)), debug=False)
+    run_conf(spark_context, settings, conf)
     assert (tmp_path / "legacy.txt").read_text() == "batch a 2\n"
 
 

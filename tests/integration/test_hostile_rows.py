@@ -10,11 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from datashark.config.usecase import read_usecase
-from datashark.run.batch import run_batch
-from datashark.run.context import RunContext
-from datashark.run.prepare import prepare
 from tests.integration.conftest import read_csv, settings_for
+from tests.support.runs import run_conf
 
 pytestmark = pytest.mark.spark
 
@@ -99,7 +96,7 @@ def test_hostile_rows_are_dead_letters_and_the_good_ones_are_written(
 ) -> None:
     conf = hostile_usecase(tmp_path / "uc")
     settings = settings_for(tmp_path)
-    run_batch(spark_context, RunContext(settings), prepare(settings, read_usecase(conf)), debug=False)
+    run_conf(spark_context, settings, conf)
 
     out = capsys.readouterr().out
     written = re.findall(

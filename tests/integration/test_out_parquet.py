@@ -12,10 +12,9 @@ import pytest
 
 from datashark.config.usecase import read_usecase
 from datashark.errors import ConfigError
-from datashark.run.batch import run_batch
-from datashark.run.context import RunContext
 from datashark.run.prepare import prepare
 from tests.integration.conftest import PARQUET_COLUMNS, settings_for
+from tests.support.runs import run_conf
 
 pytestmark = pytest.mark.spark
 
@@ -42,7 +41,7 @@ def run(sc, conf: Path) -> datetime:
     """Run the use case once; returns a time just before the batch started (local, seconds)."""
     settings = settings_for(conf.parent)
     started = datetime.now().replace(microsecond=0)
-    run_batch(sc, RunContext(settings), prepare(settings, read_usecase(conf)), debug=False)
+    run_conf(sc, settings, conf)
     return started
 
 

@@ -10,12 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from datashark.config.usecase import read_usecase
-from datashark.run.batch import run_batch
-from datashark.run.context import RunContext
-from datashark.run.prepare import prepare
 from tests.conftest import REPO
 from tests.integration.conftest import read_csv, settings_for
+from tests.support.runs import run_conf
 
 pytestmark = pytest.mark.spark
 SSH_LOG = REPO / "tests" / "data" / "auth.log"
@@ -71,7 +68,7 @@ def example_home(tmp_path: Path) -> Path:
 def run_example(sc, home: Path) -> None:
     conf = home / "conf" / "failed-logins" / "failed-logins.conf"
     settings = settings_for(home, home)
-    run_batch(sc, RunContext(settings), prepare(settings, read_usecase(conf)), debug=False)
+    run_conf(sc, settings, conf)
 
 
 def test_front_page_example(spark_context, tmp_path: Path) -> None:

@@ -18,12 +18,8 @@ from pathlib import Path
 import pytest
 from kafka import KafkaConsumer, TopicPartition
 
-from datashark.config.usecase import read_usecase
 from datashark.errors import UseCaseError
 from datashark.kafka.replay import batch_time_of
-from datashark.run.context import RunContext
-from datashark.run.prepare import prepare
-from datashark.run.streaming import run_streaming
 from tests.conftest import REPO
 from tests.integration.conftest import run_script
 from tests.support.kafka_helpers import (
@@ -38,6 +34,7 @@ from tests.support.kafka_helpers import (
     run_until,
     usecase,
 )
+from tests.support.runs import run_conf
 from tests.support.servers.kafka import KafkaBroker
 
 pytestmark = pytest.mark.spark
@@ -163,13 +160,7 @@ def test_a_failing_output_commits_nothing_and_the_restarts_replay_the_same_cut(
 
     def failing_run() -> None:
         with pytest.raises(UseCaseError, match=r"streaming stopped: \(Flaky Output\) - Failed: .*results"):
-            run_streaming(
-                spark_context,
-                RunContext(settings),
-                [prepare(settings, read_usecase(conf))],
-                debug=False,
-                timeout=30,
-            )
+            run_conf(spark_context, settings, conf, timeout=30)
 
     failing_run()
     assert committed(kafka.bootstrap_servers, group, topic) == {0: 0, 1: 0, 2: 0}
@@ -200,9 +191,7 @@ def test_a_debug_run_prints_and_commits_nothing(
     group = group_of(topic)
     settings = reading_from_start(tmp_path, kafka.bootstrap_servers, topic)
     conf = usecase(tmp_path / "uc", "Dry Run")
-    run_streaming(
-        spark_context, RunContext(settings), [prepare(settings, read_usecase(conf))], debug=True, timeout=6
-    )
+    run_conf(spark_context, settings, conf, debug=True, timeout=6)
 
     assert re.search(r"\('e\d+', 1, \{'kind': ''\}\)", capsys.readouterr().out), "pprint shows the rows"
     assert not (tmp_path / "uc" / "out.csv").exists()
@@ -286,13 +275,7 @@ def test_drill_a_full_dead_letter_disk_fails_the_batch_and_the_replay_stores_the
         conf = usecase(tmp_path / "uc", "Full Disk")
         filler = fill(disk)
         with pytest.raises(UseCaseError, match=r"\(Full Disk\) - Failed: .*No space left on device"):
-            run_streaming(
-                spark_context,
-                RunContext(settings),
-                [prepare(settings, read_usecase(conf))],
-                debug=False,
-                timeout=30,
-            )
+            run_conf(spark_context, settings, conf, timeout=30)
         assert committed(kafka.bootstrap_servers, group, topic) == {0: 0}, "nothing committed past it"
 
         filler.unlink()
@@ -336,9 +319,7 @@ def test_a_time_limit_stops_within_a_batch_of_it_and_the_backlog_waits_for_the_n
     conf = usecase(tmp_path / "uc", "Slow")
     (tmp_path / "uc" / "uc.py").write_text(textwrap.dedent(SLOW_ROWS))
     started = time.monotonic()
-    run_streaming(
-        spark_context, RunContext(settings), [prepare(settings, read_usecase(conf))], debug=False, timeout=8
-    )
+    run_conf(spark_context, settings, conf, timeout=8)
     elapsed = time.monotonic() - started
     # Each batch takes ~2 s (200 events x 20 ms on 2 cores), so batches queue behind the limit.
     assert elapsed < 8 + 10, f"the stop took {elapsed - 8:.0f} s past the limit"

@@ -27,7 +27,6 @@ from datashark.config.usecase import read_usecase
 from datashark.errors import ConfigError, UseCaseError
 from datashark.events.deadletter import DeadLetters
 from datashark.loading.plugin_loader import load_output_plugin
-from datashark.run.batch import run_batch
 from datashark.run.context import RunContext
 from datashark.run.delivery import deliver
 from datashark.run.prepare import prepare
@@ -47,6 +46,7 @@ from tests.support.kafka_helpers import (
     run_until,
     usecase,
 )
+from tests.support.runs import run_conf
 from tests.support.server import free_port
 from tests.support.servers.elasticsearch import ElasticsearchNode
 from tests.support.servers.kafka import KafkaBroker
@@ -111,7 +111,7 @@ def test_batch_run_indexes_every_row_with_mapped_fields(
     )
     settings = settings_for(tmp_path)
     before = datetime.now(timezone.utc)
-    run_batch(spark_context, RunContext(settings), prepare(settings, read_usecase(conf)), debug=False)
+    run_conf(spark_context, settings, conf)
 
     index = f"{prefix}-{before:%Y.%m.%d}"
     docs = sources(client, index)
@@ -142,7 +142,7 @@ def test_debug_prints_each_document_and_still_writes_them(
     index = unique_index()
     conf = batch_usecase(tmp_path / "uc", es_section(elasticsearch, index, "debug = true\ntitle = Scans\n"))
     settings = settings_for(tmp_path)
-    run_batch(spark_context, RunContext(settings), prepare(settings, read_usecase(conf)), debug=False)
+    run_conf(spark_context, settings, conf)
 
     printed = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.startswith("{")]
     assert sorted(printed, key=lambda doc: doc["source_ip"]) == sources(client, index)
@@ -280,13 +280,7 @@ def test_an_outage_fails_the_batch_and_a_restart_delivers_what_it_missed(
     thread.start()
     try:
         with pytest.raises(UseCaseError) as failure:
-            run_streaming(
-                spark_context,
-                RunContext(settings),
-                [prepare(settings, read_usecase(conf))],
-                debug=False,
-                timeout=120,
-            )
+            run_conf(spark_context, settings, conf, timeout=120)
         thread.join()
         assert re.fullmatch(
             rf"streaming stopped: \(Every Event\) - Failed: .*Elasticsearch at {elasticsearch.url}: "
@@ -339,7 +333,7 @@ def run_port_scan(spark_context, tmp_path: Path, section: str) -> None:
     """The port-scan batch use case with ``section``, run through the engine."""
     settings = settings_for(tmp_path)
     conf = batch_usecase(tmp_path / "uc", section)
-    run_batch(spark_context, RunContext(settings), prepare(settings, read_usecase(conf)), debug=False)
+    run_conf(spark_context, settings, conf)
 
 
 def port_scan_indexed(spark_context, client: Elasticsearch, tmp_path: Path, section: str, index: str) -> int:
@@ -435,13 +429,7 @@ def test_a_stream_refused_by_elasticsearch_stops_at_start_before_reading_kafka(
     section = es_section(elasticsearch, index, password=f"not-{elasticsearch.password}")
     conf = streaming_usecase(tmp_path / "uc", section)
     with pytest.raises(UseCaseError, match=r"^\(Every Event\) - Failed: .*putting index template.*HTTP 401"):
-        run_streaming(
-            spark_context,
-            RunContext(settings),
-            [prepare(settings, read_usecase(conf))],
-            debug=False,
-            timeout=60,
-        )
+        run_conf(spark_context, settings, conf, timeout=60)
     assert set(committed(kafka.bootstrap_servers, group_of(topic), topic).values()) == {None}
     assert not client.indices.exists(index=index)
 

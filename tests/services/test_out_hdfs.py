@@ -25,6 +25,7 @@ from datashark.run.prepare import prepare
 from tests.conftest import REPO
 from tests.integration.conftest import PARQUET_COLUMNS, WORDCOUNT_ROWS, settings_for
 from tests.support.kafka_helpers import run_until
+from tests.support.runs import run_conf
 from tests.support.server import free_port
 from tests.support.servers.hdfs import HdfsCluster
 
@@ -111,7 +112,7 @@ def test_wordcount_appends_to_an_hdfs_uri_over_two_runs(
     conf.write_text(conf_text + f"webhdfs_port = {hdfs.http_port}\nuser = analyst\n")
     settings = settings_for(tmp_path)
     for _ in range(2):
-        run_batch(spark_context, RunContext(settings), prepare(settings, read_usecase(conf)), debug=False)
+        run_conf(spark_context, settings, conf)
 
     rows = list(csv.reader(io.StringIO(hdfs_bytes(client, f"{folder}/wordcount.csv").decode("utf-8"))))
     assert len(rows) == 2 * WORDCOUNT_ROWS

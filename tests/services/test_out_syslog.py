@@ -21,12 +21,11 @@ import pytest
 
 from datashark.config.usecase import read_usecase
 from datashark.errors import ConfigError, UseCaseError
-from datashark.run.batch import run_batch
-from datashark.run.context import RunContext
 from datashark.run.prepare import prepare
 from tests.integration.conftest import run_script, settings_for, stream_while
 from tests.integration.test_streaming import drop
 from tests.support import tls
+from tests.support.runs import run_conf
 from tests.support.server import free_port
 from tests.support.servers.syslog import Syslog
 
@@ -82,7 +81,7 @@ def usecase(
 def run_batch_usecase(sc, conf: Path, lines: list[str]) -> None:
     (conf.parent / "data.txt").write_text("".join(line + "\n" for line in lines))
     settings = settings_for(conf.parent)
-    run_batch(sc, RunContext(settings), prepare(settings, read_usecase(conf)), debug=False)
+    run_conf(sc, settings, conf)
 
 
 def new_token() -> str:

@@ -20,11 +20,10 @@ from pyspark.sql import SparkSession
 from pyspark.streaming import StreamingContext
 
 from datashark.config.usecase import read_usecase
-from datashark.run.batch import run_batch
-from datashark.run.context import RunContext
 from datashark.run.prepare import prepare
 from tests.conftest import REPO
 from tests.integration.conftest import WORDCOUNT_ROWS, settings_for, stream_while
+from tests.support.runs import run_conf
 
 pytestmark = pytest.mark.spark
 WEB_ANOMALY_ROWS = 3052
@@ -69,7 +68,7 @@ def test_wordcount_to_every_output(spark_context, elasticsearch, syslog, hdfs, t
     settings = settings_for(tmp_path)
     for output, section in sections.items():
         conf = pointed_at(REPO / "conf" / "wordcount", tmp_path / output, output, section)
-        run_batch(spark_context, RunContext(settings), prepare(settings, read_usecase(conf)), debug=False)
+        run_conf(spark_context, settings, conf)
 
     with elasticsearch.client() as client:
         client.indices.refresh(index=index)
