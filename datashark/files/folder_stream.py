@@ -21,13 +21,13 @@ from __future__ import annotations
 import itertools
 import re
 import threading
-from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
 from datashark import console
 from datashark.config.usecase import folder_name
 from datashark.errors import ConfigError
+from datashark.events.whole_files import FileRecords
 from datashark.files.state_file import StateFile
 
 FORMAT = "datashark-in_file-seen-1"
@@ -153,25 +153,6 @@ def readable(uri: str) -> bool:
     return "," not in folder and not ("," in name and set(uri) & set("{}"))
 
 
-def file_lines(path_and_content: tuple[str, bytes]) -> Iterator[str | bytes]:
-    """flatMap function: a file's lines (split on ``\\n``, a trailing ``\\r`` removed) as text;
-    a line that is not UTF-8 as ``bytes``, which the event stage dead-letters."""
-    _, content = path_and_content
-    start, end = 0, len(content)
-    while start < end:
-        stop = content.find(b"\n", start)
-        if stop < 0:
-            stop = end
-        line = content[start:stop]
-        start = stop + 1
-        if line.endswith(b"\r"):
-            line = line[:-1]
-        try:
-            yield line.decode("utf-8")
-        except UnicodeDecodeError:
-            yield line
-
-
 class FolderSource:
     """The driver-side state of one folder stream: what was read, and where that is kept."""
 
@@ -282,24 +263,25 @@ def unregister(source_id: str) -> None:
         _SOURCES.pop(source_id, None)
 
 
-def dstream(ssc, folder_source: FolderSource):
-    """A DStream of the lines of the folder's new files (text; ``bytes`` for non-UTF-8 lines)."""
+def dstream(ssc, folder_source: FolderSource, records: FileRecords):
+    """A DStream of the records of the folder's new files, as ``records`` reads each file whole:
+    lines (text; ``bytes`` for non-UTF-8 lines), or events parsed from Zeek logs and JSON arrays."""
     source_id = folder_source.id
 
     def batch(batch_time, tick):
-        return _batch_rdd(source_id, batch_time, tick)
+        return _batch_rdd(source_id, records, batch_time, tick)
 
     tick = ssc.queueStream([], default=ssc.sparkContext.parallelize([0], 1))
     return tick.transform(batch)
 
 
-def _batch_rdd(source_id: str, batch_time, tick):
+def _batch_rdd(source_id: str, records: FileRecords, batch_time, tick):
     sc = tick.context
     running = source(source_id)
     if running is None:
         raise RuntimeError(f"folder stream {source_id} is not registered in this driver")
     uris = running.next_files(batch_time)
     if not uris:
-        return sc.parallelize([], 1).flatMap(file_lines)
+        return sc.parallelize([], 1).flatMap(records)
     files = [sc.binaryFiles(inputs) for inputs in hadoop_inputs(uris)]
-    return (files[0] if len(files) == 1 else sc.union(files)).flatMap(file_lines)
+    return (files[0] if len(files) == 1 else sc.union(files)).flatMap(records)

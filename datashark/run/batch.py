@@ -7,11 +7,42 @@ from datetime import datetime
 from datashark import console
 from datashark.errors import UseCaseError
 from datashark.events.deadletter import dead_letters_for
+from datashark.events.whole_files import FileRecords, needs_whole_files
+from datashark.files.listing import input_files, newest_modification, starts_with_bracket
 from datashark.loading.load_call import call_load, load_arguments
 from datashark.run.context import RunContext
 from datashark.run.delivery import debug_lines, deliver, events_for_load, report_dead_letters, start_output
 from datashark.run.failures import usecase_failure
 from datashark.run.prepare import Prepared
+
+
+def records_of(sc, location: str, fmt: str):
+    """An RDD of what the files at ``location`` hold, for the event stage: their lines, split
+    across tasks as ``textFile`` splits them; or, for formats that need a file's start (Zeek
+    TSV logs, JSON files that are one array), the events read from each file whole."""
+    if needs_whole_files(fmt):
+        return sc.binaryFiles(location).flatMap(FileRecords(fmt))
+    if fmt != "json":
+        return sc.textFile(location)
+    listed = [entry.uri for entry in input_files(sc, location)]
+    arrays = [uri for uri in listed if starts_with_bracket(sc, uri)]
+    if not arrays:
+        return sc.textFile(location)
+    lines = [uri for uri in listed if uri not in set(arrays)]
+    parts = [sc.binaryFiles(",".join(arrays)).flatMap(FileRecords(fmt))]
+    if lines:
+        parts.append(sc.textFile(",".join(lines)))
+    return parts[0] if len(parts) == 1 else sc.union(parts)
+
+
+def _reference_time(sc, usecase) -> datetime | None:
+    """Where times written without a year (syslog's) are placed: when the newest input file was
+    last written, read from the conf's own location (a staged copy's time is the copy's)."""
+    location = usecase.data_path()
+    try:
+        return newest_modification(sc, location) if location else None
+    except Exception:
+        return None
 
 
 def run_batch(sc, run: RunContext, prepared: Prepared, *, debug: bool) -> None:
@@ -23,8 +54,16 @@ def run_batch(sc, run: RunContext, prepared: Prepared, *, debug: bool) -> None:
     try:
         if not debug:
             start_output(prepared)
-        lines = sc.textFile(run.data_location(usecase))
-        data = events_for_load(prepared, lines, dead_letters, stage="input", filtered=True)
+        location = run.data_location(usecase)
+        assert location is not None  # a batch use case's file is required
+        data = events_for_load(
+            prepared,
+            records_of(sc, location, prepared.parser.format),
+            dead_letters,
+            stage="input",
+            filtered=True,
+            reference=_reference_time(sc, usecase),
+        )
         result = call_load(prepared.module.load, *load_arguments(usecase, sc, data))
         if not isinstance(result, RDD):
             raise UseCaseError(f"load() returned {type(result).__name__}, expected an RDD")

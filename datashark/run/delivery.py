@@ -33,17 +33,26 @@ def events_for_load(
     stage: str,
     filtered: bool,
     text_only: bool = True,
+    reference: datetime | None = None,
 ):
     """``lines`` (an RDD or DStream) as ``load()`` should see them: parsed, filtered, or as they are,
     and never larger than the use case's ``max.event.bytes``.
 
     Unless ``text_only``, ``lines`` may carry ``bytes`` (a Kafka message that is not UTF-8 text),
-    which the stage dead-letters.
+    which the stage dead-letters. Times written without a year are placed near ``reference``
+    (an RDD: its files' newest modification; a DStream: each batch's time).
     """
     log_filter = prepared.log_filter if filtered else None
     stage_of_events = EventStage(
-        prepared.parser, log_filter, dead_letters, stage=stage, max_event_bytes=prepared.max_event_bytes
+        prepared.parser,
+        log_filter,
+        dead_letters,
+        stage=stage,
+        max_event_bytes=prepared.max_event_bytes,
+        reference=reference,
     )
+    if hasattr(lines, "foreachRDD"):  # a DStream: each batch's stage knows the batch's time
+        return lines.transform(lambda batch_time, rdd: rdd.mapPartitions(stage_of_events.at(batch_time)))
     return lines.mapPartitions(stage_of_events)
 
 

@@ -7,12 +7,14 @@ second, not a JVM start.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from types import ModuleType
 
 from datashark.config.settings import Settings
 from datashark.config.usecase import UseCase
 from datashark.events.log_filter import LogFilter
 from datashark.events.parsing import DEFAULT_MAX_EVENT_BYTES, EventParser
+from datashark.files.paths import is_local, local_path
 from datashark.loading.load_call import import_code
 from datashark.loading.plugin_loader import load_input_plugin, load_output_plugin
 from datashark.plugin_api import InputPlugin, OutputPlugin
@@ -42,7 +44,7 @@ def prepare(settings: Settings, usecase: UseCase) -> Prepared:
     """Everything that can fail before Spark starts: code, plugins, pattern, filter, input."""
     conf = usecase.conf
     where = usecase.location
-    parser = EventParser(conf["format"], conf["pattern"], where=where, unmatched=conf["unmatched"])
+    parser = event_parser(usecase)
     log_filter = LogFilter(conf["log_filter"]["include"], conf["log_filter"]["exclude"], where=where)
     source = None
     if usecase.type == "streaming":
@@ -50,6 +52,30 @@ def prepare(settings: Settings, usecase: UseCase) -> Prepared:
     plugin = load_output_plugin(settings.home, usecase)
     max_event_bytes = conf["max.event.bytes"] or settings.max_event_bytes
     return Prepared(usecase, import_code(usecase), plugin, parser, log_filter, source, max_event_bytes)
+
+
+def event_parser(usecase: UseCase) -> EventParser:
+    """The use case's parser: its ``format``, pattern, grok patterns and time keys, all checked."""
+    conf = usecase.conf
+    where = usecase.location
+    patterns_dir = None
+    if conf["grok_patterns_dir"]:
+        resolved = usecase.resolve(conf["grok_patterns_dir"])
+        if not is_local(resolved):
+            raise where.at("grok_patterns_dir").error(f"must be a local folder, not {resolved}")
+        patterns_dir = Path(local_path(resolved))
+    return EventParser(
+        conf["format"],
+        conf["pattern"],
+        where=where,
+        unmatched=conf["unmatched"],
+        grok_pattern=conf["grok_pattern"],
+        grok_patterns_dir=patterns_dir,
+        time_field=conf["time_field"],
+        time_format=conf["time_format"],
+        assume_year=conf["assume_year"],
+        time_zone=conf["time_zone"],
+    )
 
 
 def global_input(settings: Settings, usecase: UseCase) -> InputPlugin:

@@ -14,6 +14,7 @@ from __future__ import annotations
 from datetime import datetime
 from pathlib import Path
 
+from datashark.events.whole_files import FileRecords
 from datashark.files import folder_stream
 from datashark.files.paths import has_scheme
 from datashark.plugin_api import InputPlugin
@@ -47,7 +48,7 @@ class Plugin(InputPlugin):
             ssc.sparkContext, self.folder, self.state_location, self.existing, self.usecase.name
         )
         self.source_id = source.id
-        return folder_stream.dstream(ssc, source)
+        return folder_stream.dstream(ssc, source, FileRecords(self.usecase.conf["format"]))
 
     def _source(self) -> folder_stream.FolderSource | None:
         return folder_stream.source(self.source_id) if self.source_id else None

@@ -153,7 +153,9 @@ def test_bad_option_lists_allowed_values(tmp_path):
 
 
 def test_bad_option_with_default_lists_allowed_values(tmp_path):
-    with pytest.raises(ConfigError, match=re.escape("key 'format'") + r".*\(allowed: text, json, regex\)"):
+    with pytest.raises(
+        ConfigError, match=re.escape("key 'format'") + r".*\(allowed: text, json, regex, grok, syslog, zeek\)"
+    ):
         validate_usecase(tmp_path, usecase_conf(format="xml"))
 
 

@@ -8,11 +8,11 @@ from pathlib import Path
 import pytest
 
 from datashark.errors import ConfigError
+from datashark.events.whole_files import FileRecords
 from datashark.files.folder_stream import (
     ListedFile,
     SeenFiles,
     document,
-    file_lines,
     hadoop_inputs,
     is_complete,
     readable,
@@ -69,8 +69,8 @@ def test_names_of_files_being_written_wait(name: str) -> None:
 
 def test_lines_split_on_newlines_and_bytes_stay_bytes_when_not_utf8() -> None:
     content = "é\r\n".encode() + b"\n" + b"bad\xff\n" + b"last"
-    assert list(file_lines(("p", content))) == ["é", "", b"bad\xff", "last"]
-    assert list(file_lines(("p", b""))) == []
+    assert list(FileRecords("text")(("p", content))) == ["é", "", b"bad\xff", "last"]
+    assert list(FileRecords("text")(("p", b""))) == []
 
 
 def test_hadoop_inputs_name_exactly_the_files() -> None:
