@@ -17,6 +17,7 @@ import warnings
 from collections import Counter
 
 from datashark import console
+from datashark.detect import windows
 from datashark.errors import UseCaseError
 from datashark.events.deadletter import DeadLetters, dead_letters_for
 from datashark.loading.load_call import call_load, load_arguments
@@ -107,6 +108,7 @@ def run_streaming(
         for item, run_id in zip(prepared, running, strict=True):
             item.input.close()
             _RUNNING.pop(run_id, None)
+        windows.release()  # the open windows of this run's use cases, cached on the driver
         remove_checkpoint(sc, checkpoint)
 
 

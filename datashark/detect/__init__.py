@@ -1,0 +1,1 @@
+"""The detection toolkit ``load()`` calls: per-entity measures in event-time windows, and sketches."""

@@ -1,0 +1,456 @@
+"""Per-entity measures in event-time windows: "failed SSH logins per source IP per 10 minutes".
+
+``per_entity`` groups events by an entity (a source IP, a user) and by the windows their event
+time falls in, computes the measures of ``detect/measures.py`` for every (entity, window), and
+gives one ``WindowResult`` row per (entity, window) once the window is closed. It takes an RDD
+(batch) or a DStream (streaming) and returns the same kind; the same events give the same rows
+either way, however the streaming batches cut them.
+
+Windows are aligned to the epoch (UTC): 10-minute windows start at :00, :10, :20... An event at
+time ``t`` belongs to every window ``[start, start + size)`` that holds ``t``: one (tumbling), or
+``size / every`` of them (sliding).
+
+Closing. A batch run closes every window at its end. A stream closes a window once its
+*watermark*, the latest event time seen so far in the run (over all entities), reaches the
+window's end plus ``late``: events may arrive that much out of order. An event arriving after
+all its windows closed is dropped and counted as late (``stats(name).late``, and a console line
+for the batch); so is, per window, an event of a sliding window some of whose windows closed.
+Events without an entity are skipped and counted (``stats(name).no_entity``), as are events
+without a readable time (``stats(name).no_time``, and a console line for the batch). The counters
+are Spark accumulators: an RDD computed twice counts twice.
+
+Streaming state. The open windows' accumulators are an RDD kept on the driver in this module's
+registry, merged with each batch's partial accumulators, and checkpointed every few batches so
+its lineage stays short. Spark pickles the functions given to ``transform`` into the streaming
+checkpoint at every batch: they hold a registry id, never an RDD. The state lives as long as
+the driver: a restart starts with no open windows (``flush_at_next_batch`` closes them at will).
+"""
+
+from __future__ import annotations
+
+import itertools
+import threading
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from functools import partial
+from typing import Any
+
+from datashark import console
+from datashark.detect.measures import (
+    Field,
+    Measure,
+    default_time,
+    event_micros,
+    hashable,
+    utc_time,
+    value_of,
+)
+
+MICROSECOND = timedelta(microseconds=1)
+CHECKPOINT_EVERY = 10  # batches between two checkpoints of a stream's open windows
+
+WindowKey = tuple[Any, int]  # (entity, window start in microseconds since the epoch)
+
+
+@dataclass(frozen=True)
+class Window:
+    """How events are cut in time: windows of ``size``, starting every ``every`` (None: one
+    after the other, "tumbling"; else "sliding", and ``size`` must be a multiple of ``every``),
+    closed in a stream once events ``late`` past their end arrived."""
+
+    size: timedelta
+    every: timedelta | None = None
+    late: timedelta = timedelta(0)
+
+    def __post_init__(self) -> None:
+        for name in ("size", "every", "late"):
+            value = getattr(self, name)
+            if not (value is None and name == "every") and not isinstance(value, timedelta):
+                raise TypeError(f"Window {name} must be a timedelta, not {type(value).__name__}")
+        if self.size <= timedelta(0):
+            raise ValueError(f"Window size must be positive, not {self.size}")
+        if self.every is not None and (self.every <= timedelta(0) or self.size % self.every):
+            raise ValueError(f"Window size {self.size} must be a positive multiple of every={self.every}")
+        if self.late < timedelta(0):
+            raise ValueError(f"Window late must not be negative, not {self.late}")
+
+    @property
+    def size_us(self) -> int:
+        return self.size // MICROSECOND
+
+    @property
+    def step_us(self) -> int:
+        return (self.every or self.size) // MICROSECOND
+
+    @property
+    def late_us(self) -> int:
+        return self.late // MICROSECOND
+
+    def starts(self, micros: int) -> list[int]:
+        """The starts (microseconds since the epoch) of the windows holding time ``micros``."""
+        step, size = self.step_us, self.size_us
+        last = micros - micros % step
+        return [last - i * step for i in range(size // step)]
+
+    def closes(self, start: int, watermark: int | None) -> bool:
+        """Whether the window starting at ``start`` is closed once the watermark is ``watermark``."""
+        return watermark is not None and start + self.size_us + self.late_us <= watermark
+
+
+@dataclass(frozen=True, eq=True)
+class WindowResult:
+    """One entity's measures in one window: ``values`` maps each measure's name to its result.
+    ``start`` and ``end`` are UTC datetimes, the window being ``[start, end)``."""
+
+    entity: Any
+    start: datetime
+    end: datetime
+    values: dict[str, Any] = field(hash=False)
+
+    def __hash__(self) -> int:
+        return hash((self.entity, self.start, self.end))
+
+    def metadata(self) -> dict[str, Any]:
+        """The window and its values as a finding's metadata (JSON values: times as ISO 8601)."""
+        return {
+            "window_start": self.start.isoformat(),
+            "window_end": self.end.isoformat(),
+            **{name: _json(value) for name, value in self.values.items()},
+        }
+
+
+def _json(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, (list, tuple)):
+        return [_json(item) for item in value]
+    if isinstance(value, dict):
+        return {str(key): _json(item) for key, item in value.items()}
+    if isinstance(value, (set, frozenset)):
+        return [_json(item) for item in sorted(value, key=repr)]
+    return value
+
+
+@dataclass(frozen=True)
+class Stats:
+    """What one ``per_entity`` has done so far: rows emitted and windows open (streaming only),
+    events dropped as late, events skipped for want of an entity or of a readable time, and the
+    watermark (the latest event time seen)."""
+
+    emitted: int = 0
+    open: int = 0
+    late: int = 0
+    no_entity: int = 0
+    no_time: int = 0
+    watermark: datetime | None = None
+
+
+@dataclass(frozen=True)
+class _Spec:
+    """What to compute; pickled into the tasks of each batch."""
+
+    key: Callable[[Any], Any]
+    window: Window
+    names: tuple[str, ...]
+    measures: tuple[Measure, ...]
+    time: Callable[[Any], Any]
+
+
+def per_entity(
+    events,
+    key: Field,
+    window: Window,
+    measures: Mapping[str, Measure],
+    name: str,
+    *,
+    time: Callable[[Any], Any] | None = None,
+):
+    """``measures`` per entity and window of ``events`` (an RDD or a DStream of dicts): an RDD
+    or DStream of ``WindowResult``, one per (entity, window) that had events, once it closes.
+
+    ``key`` is the entity: a field name (a dotted one is read as given, else nested) or a
+    function of the event. ``time`` reads an event's time (a UTC datetime or epoch seconds);
+    by default ``@timestamp``. ``name`` names this windowing in console lines, ``stats`` and
+    ``flush_at_next_batch``: the use case's name, or a short word when it has several.
+    """
+    from pyspark import RDD
+    from pyspark.streaming import DStream
+
+    spec = _spec(key, window, measures, time)
+    if isinstance(events, DStream):
+        run_id = _register(name, spec)
+        return events.transform(_stepper(run_id))
+    if isinstance(events, RDD):
+        return _batch(name, spec, events)
+    raise TypeError(f"per_entity({name!r}): events must be an RDD or a DStream, not {type(events).__name__}")
+
+
+def _spec(key: Field, window: Window, measures: Mapping[str, Measure], time) -> _Spec:
+    if not isinstance(window, Window):
+        raise TypeError(f"window must be a Window, not {type(window).__name__}")
+    if not measures:
+        raise ValueError("measures is empty: name at least one, e.g. {'events': count()}")
+    for label, measure in measures.items():
+        if not all(callable(getattr(measure, part, None)) for part in ("start", "add", "merge", "result")):
+            raise TypeError(f"measure {label!r} ({measure!r}) has no start/add/merge/result")
+    if time is not None:  # first_seen/last_seen read the same times as the windows
+        measures = {
+            label: m.with_time(time) if hasattr(m, "with_time") else m for label, m in measures.items()
+        }
+    read_key = key if callable(key) else partial(value_of, field=key)
+    return _Spec(read_key, window, tuple(map(str, measures)), tuple(measures.values()), time or default_time)
+
+
+# Functions run on executors: module-level, given the spec with functools.partial.
+
+
+class _Counters:
+    """The accumulators of one computation: events without entity, without time, too late."""
+
+    def __init__(self, sc) -> None:
+        self.no_entity = sc.accumulator(0)
+        self.no_time = sc.accumulator(0)
+        self.late = sc.accumulator(0)
+
+
+def _assign(spec: _Spec, watermark: int | None, counters: _Counters, event: Any) -> Iterator[tuple]:
+    """flatMap: ``((entity, start), (time, event))`` for each open window holding the event."""
+    entity = spec.key(event)
+    if entity is None:
+        counters.no_entity.add(1)
+        return
+    micros = event_micros(spec.time(event))
+    if micros is None:
+        counters.no_time.add(1)
+        return
+    entity = hashable(entity)
+    dropped = False
+    for start in spec.window.starts(micros):
+        if spec.window.closes(start, watermark):
+            dropped = True
+        else:
+            yield (entity, start), (micros, event)
+    if dropped:
+        counters.late.add(1)
+
+
+def _create(spec: _Spec, timed: tuple[int, Any]) -> list:
+    return _add(spec, [None, *(measure.start() for measure in spec.measures)], timed)
+
+
+def _add(spec: _Spec, acc: list, timed: tuple[int, Any]) -> list:
+    """The accumulator: the latest event time, then one accumulator per measure."""
+    micros, event = timed
+    acc[0] = micros if acc[0] is None else max(acc[0], micros)
+    for i, measure in enumerate(spec.measures, 1):
+        acc[i] = measure.add(acc[i], event)
+    return acc
+
+
+def _merge(spec: _Spec, a: list, b: list) -> list:
+    a[0] = _later(a[0], b[0])
+    for i, measure in enumerate(spec.measures, 1):
+        a[i] = measure.merge(a[i], b[i])
+    return a
+
+
+def _later(a: int | None, b: int | None) -> int | None:
+    if a is None or b is None:
+        return b if a is None else a
+    return max(a, b)
+
+
+def _result(spec: _Spec, keyed: tuple[WindowKey, list]) -> WindowResult:
+    (entity, start), acc = keyed
+    values = {
+        label: measure.result(acc[i])
+        for i, (label, measure) in enumerate(zip(spec.names, spec.measures, strict=True), 1)
+    }
+    return WindowResult(entity, utc_time(start), utc_time(start + spec.window.size_us), values)
+
+
+def _closed(window: Window, watermark: int | None, keyed: tuple[WindowKey, list]) -> bool:
+    return window.closes(keyed[0][1], watermark)
+
+
+def _still_open(window: Window, watermark: int | None, keyed: tuple[WindowKey, list]) -> bool:
+    return not window.closes(keyed[0][1], watermark)
+
+
+def _latest(keyed: tuple[WindowKey, list]) -> int | None:
+    return keyed[1][0]
+
+
+def _window_start(keyed: tuple[WindowKey, list]) -> int:
+    return keyed[0][1]
+
+
+def _partials(spec: _Spec, events, watermark: int | None, counters: _Counters):
+    return events.flatMap(partial(_assign, spec, watermark, counters)).combineByKey(
+        partial(_create, spec), partial(_add, spec), partial(_merge, spec)
+    )
+
+
+# Batch
+
+
+def _batch(name: str, spec: _Spec, events):
+    counters = _Counters(events.context)
+    with _LOCK:
+        _BATCH_COUNTERS[name] = counters
+    return _partials(spec, events, None, counters).map(partial(_result, spec))
+
+
+# Streaming: driver-side state by run id (``<n>:<name>``).
+
+
+class _Windowing:
+    """The open windows of one streaming ``per_entity``, and what it did so far."""
+
+    def __init__(self, run_id: str, name: str, spec: _Spec) -> None:
+        self.id = run_id
+        self.name = name
+        self.spec = spec
+        self.state = None  # RDD of (WindowKey, accumulator): the open windows
+        self.watermark: int | None = None
+        self.flush = False
+        self.batches = 0
+        self.totals = Stats()
+        self.lock = threading.Lock()
+
+    def step(self, rdd):
+        """Merge the batch into the open windows, advance the watermark, give the closed windows."""
+        from pyspark import StorageLevel
+
+        sc = rdd.context
+        spec, window = self.spec, self.spec.window
+        with self.lock:
+            flush, self.flush = self.flush, False
+        counters = _Counters(sc)
+        partials = _partials(spec, rdd, self.watermark, counters)
+        merged = (
+            partials
+            if self.state is None
+            else self.state.union(partials).reduceByKey(partial(_merge, spec), sc.defaultParallelism)
+        )
+        merged.persist(StorageLevel.MEMORY_AND_DISK)
+        watermark = _later(self.watermark, merged.map(_latest).fold(None, _later))
+        if flush:
+            last_start = merged.map(_window_start).fold(None, _later)
+            if last_start is not None:
+                watermark = _later(watermark, last_start + window.size_us + window.late_us)
+        closed = merged.filter(partial(_closed, window, watermark)).map(partial(_result, spec))
+        closed.persist(StorageLevel.MEMORY_AND_DISK)
+        still_open = merged.filter(partial(_still_open, window, watermark))
+        still_open.persist(StorageLevel.MEMORY_AND_DISK)
+        self.batches += 1
+        if self.batches % CHECKPOINT_EVERY == 0:
+            _cut_lineage(sc, still_open)
+        emitted, open_count = closed.count(), still_open.count()
+        merged.unpersist()
+        if self.state is not None:
+            self.state.unpersist()
+        self.state, self.watermark = still_open, watermark
+        self._count(emitted, open_count, counters)
+        return closed
+
+    def _count(self, emitted: int, open_count: int, counters: _Counters) -> None:
+        totals = self.totals
+        late, no_time = counters.late.value, counters.no_time.value
+        self.totals = Stats(
+            emitted=totals.emitted + emitted,
+            open=open_count,
+            late=totals.late + late,
+            no_entity=totals.no_entity + counters.no_entity.value,
+            no_time=totals.no_time + no_time,
+            watermark=None if self.watermark is None else utc_time(self.watermark),
+        )
+        if late or no_time:
+            console.info(
+                f"({self.name}) windows: {late} late events dropped, {no_time} without a time skipped"
+            )
+
+    def release(self) -> None:
+        if self.state is not None:
+            self.state.unpersist()
+            self.state = None
+
+
+def _cut_lineage(sc, rdd) -> None:
+    """Checkpoint ``rdd`` at its next action: to the checkpoint directory (streaming sets one),
+    else to executors' local storage."""
+    if sc._jsc.sc().getCheckpointDir().isDefined():
+        rdd.checkpoint()
+    else:
+        rdd.localCheckpoint()
+
+
+_RUNS: dict[str, _Windowing] = {}
+_BATCH_COUNTERS: dict[str, _Counters] = {}
+_LOCK = threading.Lock()
+_IDS = itertools.count()
+
+
+def _register(name: str, spec: _Spec) -> str:
+    run_id = f"{next(_IDS)}:{name}"
+    with _LOCK:
+        _RUNS[run_id] = _Windowing(run_id, name, spec)
+    return run_id
+
+
+def _windowing(run_id: str) -> _Windowing:
+    """The registered windowing. Closures call this instead of reading ``_RUNS``: cloudpickle
+    copies the globals a closure reads into the checkpoint, but pickles a module's function by name."""
+    running = _RUNS.get(run_id)
+    if running is None:
+        raise RuntimeError(f"windows {run_id} are not registered in this driver")
+    return running
+
+
+def _stepper(run_id: str):
+    def step(batch_time, rdd):
+        return _windowing(run_id).step(rdd)
+
+    return step
+
+
+def _named(name: str | None) -> list[_Windowing]:
+    with _LOCK:
+        return [run for run in _RUNS.values() if name is None or run.name == name]
+
+
+def flush_at_next_batch(name: str | None = None) -> None:
+    """Make the next batch close every open window of ``name``'s streams (of every stream when
+    None), as if the watermark reached their end: ``datashark test`` calls it after the last events.
+    Events that arrive later for those windows are late."""
+    for run in _named(name):
+        with run.lock:
+            run.flush = True
+
+
+def stats(name: str) -> Stats:
+    """What the latest ``per_entity`` named ``name`` did so far (in a batch run: its skipped
+    events, known once its rows were computed)."""
+    runs = _named(name)
+    if runs:
+        return runs[-1].totals
+    with _LOCK:
+        counters = _BATCH_COUNTERS.get(name)
+    if counters is None:
+        raise KeyError(f"no windows named {name!r} in this driver")
+    return Stats(no_entity=counters.no_entity.value, no_time=counters.no_time.value)
+
+
+def release(name: str | None = None) -> None:
+    """Forget ``name``'s streams (every stream's when None) and free their open windows' cached
+    state: for the end of a streaming run, whose open windows are lost anyway."""
+    with _LOCK:
+        gone = [run_id for run_id, run in _RUNS.items() if name is None or run.name == name]
+        runs = [_RUNS.pop(run_id) for run_id in gone]
+        if name is None:
+            _BATCH_COUNTERS.clear()
+        else:
+            _BATCH_COUNTERS.pop(name, None)
+    for run in runs:
+        run.release()
