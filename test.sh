@@ -2,7 +2,8 @@
 # The whole test suite on a fresh machine: installs dataShark with its test tools, fetches
 # the test servers (Kafka, Elasticsearch, HDFS, rsyslog; cached in .cache/services), checks the
 # code with ruff (lint and format) and mypy (types of datashark/), then runs pytest (extra
-# arguments go to pytest, e.g. ./test.sh tests/unit -k csv). Any finding fails the run.
+# arguments go to pytest, e.g. ./test.sh tests/unit -k csv), then every use case's test cases
+# (`bin/datashark test`: conf/*/tests/*.yml). Any finding fails the run.
 # pytest's "no tests collected" (exit 5) counts as a failure.
 set -uo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -18,4 +19,6 @@ if ((status == 5)); then
   echo "[X] pytest collected no tests" >&2
   exit 1
 fi
-exit "$status"
+((status == 0)) || exit "$status"
+# The use cases of this checkout, whatever DATASHARK_HOME the caller's shell names.
+DATASHARK_HOME="$root" "$root/bin/datashark" test

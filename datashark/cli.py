@@ -1,4 +1,4 @@
-"""``datashark standalone|run|validate``: the commands behind standalone.sh and start.sh.
+"""``datashark standalone|run|validate|test``: the commands behind standalone.sh and start.sh.
 
 Exit codes: 0 all went well; 2 bad usage or a bad conf (a person must edit something);
 1 a use case failed while it ran.
@@ -21,6 +21,7 @@ from datashark.run.prepare import prepare
 from datashark.run.production import EXIT_FAILED, EXIT_OK, LOCAL_MASTER, run_production
 from datashark.run.spark import start_spark
 from datashark.run.streaming import run_streaming
+from datashark.testing.command import run_test_cases
 
 EXIT_CONFIG = 2
 
@@ -68,6 +69,21 @@ def _parser() -> argparse.ArgumentParser:
     validate = commands.add_parser("validate", parents=[common], help="check confs without starting Spark")
     validate.add_argument("confs", type=Path, nargs="*", metavar="CONF", help="default: every conf/*/*.conf")
     validate.set_defaults(command=run_validate)
+
+    test = commands.add_parser(
+        "test",
+        parents=[common],
+        help="run the test cases of use cases (conf/<uc>/tests/*.yml) on local Spark",
+        description="Exit code 0: every case passed; 1: a case failed; 2: a case file or conf is wrong.",
+    )
+    test.add_argument(
+        "targets",
+        type=Path,
+        nargs="*",
+        metavar="CONF",
+        help="a use case's conf, folder or case file (default: every conf/*/*.conf)",
+    )
+    test.set_defaults(command=run_test)
     return parser
 
 
@@ -103,6 +119,10 @@ def run_start(args: argparse.Namespace) -> int:
     console.warn_if_root()
     master = LOCAL_MASTER if args.local else args.master
     return run_production(master, timeout=args.timeout, verbose=args.verbose)
+
+
+def run_test(args: argparse.Namespace) -> int:
+    return run_test_cases(load_settings(), args.targets, timeout=args.timeout, verbose=args.verbose)
 
 
 def run_validate(args: argparse.Namespace) -> int:

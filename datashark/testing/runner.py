@@ -1,0 +1,278 @@
+"""Running test cases: every case of every use case asked for, on one local SparkContext.
+
+Everything that can be wrong with a case file or a changed conf is found before Spark starts
+(``plan``). Each case then runs through the engine's own paths: a batch use case through
+``run_batch`` with the case's events as its ``file``; a streaming one through ``run_streaming``
+with the events fed over several batches by ``feed.CaseInput``. The output is a ``Collector``.
+
+The test input and output reach ``prepare()`` the way any plugin does: as plugins of a home,
+here a scratch folder whose ``plugins/`` holds two one-line modules naming them, so the use case
+is prepared exactly as a real run prepares it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import glob
+import io
+import json
+import threading
+import time
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from datashark.config.settings import Settings
+from datashark.config.spec import read_conf, spec_lines, validate_section
+from datashark.config.usecase import UseCase, read_usecase
+from datashark.errors import ConfigError, DataSharkError, UseCaseError
+from datashark.files.paths import is_local, local_path
+from datashark.run.batch import run_batch
+from datashark.run.context import RunContext
+from datashark.run.prepare import Prepared, prepare
+from datashark.run.streaming import run_streaming
+from datashark.testing import feed as feeds
+from datashark.testing.cases import (
+    CASE_SUFFIXES,
+    TESTS_FOLDER,
+    Case,
+    apply_overrides,
+    read_case_file,
+    read_cases,
+)
+from datashark.testing.collector import Collector
+from datashark.testing.findings import Comparison, compare
+
+OUTPUT_NAME = "test_findings"
+INPUT_NAME = "test_events"
+PLUGIN_SHIMS = {
+    f"output/out_{OUTPUT_NAME}.py": "from datashark.testing.collector import Collector as Plugin\n",
+    f"input/in_{INPUT_NAME}.py": "from datashark.testing.feed import CaseInput as Plugin\n",
+}
+TEST_BATCH_INTERVAL = 1  # seconds: streaming cases take a few batches each
+DEFAULT_STREAM_TIMEOUT = 120.0  # seconds a streaming case may stream before it fails
+
+
+@dataclass
+class CaseRun:
+    """One case of one use case in one mode (``batch`` or ``streaming``), prepared to run."""
+
+    usecase: str  # the use case's folder name, as the report names it
+    case: Case
+    mode: str
+    prepared: Prepared | None = None
+    feed: feeds.Feed | None = None
+    problem: str | None = None  # the use case's code could not be prepared
+
+    @property
+    def title(self) -> str:
+        return f"{self.usecase}/{self.case.name} ({self.mode})"
+
+    @property
+    def collector(self) -> Collector:
+        assert self.prepared is not None and isinstance(self.prepared.plugin, Collector)
+        return self.prepared.plugin
+
+
+@dataclass
+class Plan:
+    """What ``datashark test`` will run, the errors that stop it before Spark starts, and
+    notes on use cases without cases."""
+
+    runs: list[CaseRun] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Outcome:
+    """How a case run went: its comparison, or the error that stopped it."""
+
+    run: CaseRun
+    comparison: Comparison | None = None
+    error: str | None = None
+    dead_letters: list[tuple[str, str]] = field(default_factory=list)  # (stage, reason)
+    console: str = ""  # what the run printed
+
+    @property
+    def passed(self) -> bool:
+        return self.error is None and self.comparison is not None and self.comparison.passed
+
+
+def plan(settings: Settings, targets: list[Path], workdir: Path) -> Plan:
+    """Read the use cases and their cases, and prepare every case run, before Spark starts.
+
+    A target is a use case's conf, its folder, or one of its case files."""
+    found = Plan()
+    home = _plugin_home(workdir)
+    for conf_path, only in _targets(targets, found):
+        try:
+            usecase = read_usecase(conf_path)
+            cases = read_case_file(only) if only else read_cases(usecase.folder)
+        except ConfigError as err:
+            found.errors.append(str(err))
+            continue
+        if not cases:
+            found.notes.append(f"no test cases for {conf_path} (add {usecase.folder / TESTS_FOLDER}/*.yml)")
+            continue
+        for case in cases:
+            run = CaseRun(usecase.folder.name, case, usecase.type)
+            try:
+                _prepare(run, settings, home, usecase, workdir / f"events-{len(found.runs)}.log")
+            except ConfigError as err:
+                found.errors.append(f"{case.file}: case '{case.name}': key 'conf': {err}")
+                continue
+            except UseCaseError as err:
+                run.problem = str(err)
+            found.runs.append(run)
+    return found
+
+
+def _targets(targets: list[Path], found: Plan) -> Iterator[tuple[Path, Path | None]]:
+    """``(conf, case file or None for all of the folder's)`` for each target."""
+    for target in targets:
+        if target.suffix in CASE_SUFFIXES:
+            folder = target.resolve().parent.parent
+            confs = sorted(folder.glob("*.conf"))
+            only: Path | None = target.resolve()
+        else:
+            folder = target if target.is_dir() else target.parent
+            confs = sorted(folder.glob("*.conf")) if target.is_dir() else [target]
+            only = None
+        if target.suffix in CASE_SUFFIXES and not target.is_file():
+            found.errors.append(f"{target}: file not found")
+        elif len(confs) != 1 and (only or target.is_dir()):
+            found.errors.append(f"{folder}: holds {len(confs)} .conf files: name the use case's conf")
+        elif len(list(folder.glob("*.conf"))) > 1 and (folder / TESTS_FOLDER).is_dir():
+            tests = folder / TESTS_FOLDER
+            found.errors.append(f"{tests}: its folder holds several confs: give each use case its own folder")
+        else:
+            yield confs[0], only
+
+
+def _plugin_home(workdir: Path) -> Path:
+    """A home whose only plugins are the test's input and output (see the module's docstring)."""
+    home = workdir / "home"
+    for name, text in PLUGIN_SHIMS.items():
+        path = home / "plugins" / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+    return home
+
+
+def _prepare(run: CaseRun, settings: Settings, home: Path, usecase: UseCase, events_path: Path) -> None:
+    case = run.case
+    raw = read_conf(usecase.path)
+    apply_overrides(raw, case.conf)
+    raw["output"] = OUTPUT_NAME
+    if run.mode == "batch":
+        events_path.write_text("".join(f"{line}\n" for line in case.events), encoding="utf-8")
+        raw["file"] = str(events_path)
+    else:
+        run.feed = feeds.register(feeds.split(case.events, case.batches))
+        raw["input"] = INPUT_NAME
+        raw[f"in_{INPUT_NAME}"] = {"feed": run.feed.id}
+    conf = validate_section(raw, spec_lines("usecase"), where=usecase.location, allow_extra=True)
+    changed = UseCase(usecase.path, conf)
+    location = changed.data_path()
+    if location is not None and is_local(location) and not glob.glob(local_path(location)):
+        raise usecase.location.at("training").error(f"no such file or directory: {local_path(location)}")
+    run.prepared = prepare(dataclasses.replace(settings, home=home), changed)
+
+
+def run_cases(
+    sc, settings: Settings, runs: list[CaseRun], workdir: Path, *, timeout: float | None
+) -> Iterator[Outcome]:
+    """Run each case; yields its outcome as soon as it is known."""
+    for number, run in enumerate(runs):
+        if run.problem is not None:
+            yield Outcome(run, error=run.problem)
+            continue
+        case_settings = dataclasses.replace(
+            settings,
+            batch_interval=TEST_BATCH_INTERVAL,
+            checkpoint_dir=str(workdir / "checkpoint"),
+            deadletter_dir=workdir / "deadletter" / str(number),
+        )
+        outcome = Outcome(run)
+        printed = io.StringIO()
+        with contextlib.redirect_stdout(printed), contextlib.redirect_stderr(printed):
+            try:
+                if run.mode == "batch":
+                    assert run.prepared is not None
+                    run_batch(sc, RunContext(case_settings), run.prepared, debug=False)
+                else:
+                    _stream(sc, case_settings, run, timeout or DEFAULT_STREAM_TIMEOUT)
+            except DataSharkError as err:
+                outcome.error = str(err)
+        outcome.console = printed.getvalue()
+        outcome.dead_letters = _dead_letters(case_settings.deadletter_dir)
+        if outcome.error is None:
+            outcome.comparison = compare(run.case, run.collector.rows)
+        yield outcome
+
+
+def _stream(sc, settings: Settings, run: CaseRun, timeout: float) -> None:
+    """Stream the case's batches until the batch after the flush has been delivered, then stop
+    the stream; a time limit (``--timeout``) keeps a stuck case from hanging.
+
+    Not a graceful stop: Spark's waits for the batch of the stop time to complete, which a
+    windowed stream gives no job (it only has jobs every slide), so it would wait out
+    ``spark.streaming.gracefulStopTimeout``. Nothing is lost: the batch the case waits for was
+    delivered, and a non-graceful stop still lets a running job finish (for 2 s)."""
+    assert run.prepared is not None and run.feed is not None
+    feed = run.feed
+    finished = threading.Event()
+
+    def stop_when_done() -> None:
+        while not finished.is_set():
+            if feed.done.wait(0.2):
+                if not finished.is_set() and feed.ssc is not None:
+                    feed.ssc.stop(stopSparkContext=False, stopGraceFully=False)
+                return
+
+    watcher = threading.Thread(target=stop_when_done, name="datashark-test-stop", daemon=True)
+    watcher.start()
+    started = time.monotonic()
+    try:
+        run_streaming(sc, RunContext(settings), [run.prepared], debug=False, timeout=timeout)
+    finally:
+        finished.set()
+        watcher.join()
+    if not feed.done.is_set():
+        raise UseCaseError(
+            f"stopped after {time.monotonic() - started:.0f} s (--timeout {timeout:g}) before the batch "
+            "after the last events was delivered"
+        )
+
+
+def _dead_letters(folder: Path) -> list[tuple[str, str]]:
+    """``(stage, reason)`` of the dead letters a case run stored, training's left out."""
+    found = []
+    for path in sorted(folder.glob("*/*.jsonl")):
+        for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
+            try:
+                record = json.loads(line)
+            except ValueError:
+                continue
+            if record.get("stage") != "training":
+                found.append((str(record.get("stage")), str(record.get("reason"))))
+    return found
+
+
+def dead_letter_summary(letters: list[tuple[str, str]]) -> str:
+    """``3 (input: does not match the use case's pattern x2; output: ...)``."""
+    counts = Counter(letters)
+    shown = counts.most_common(3)
+    parts = [f"{stage}: {reason}" + (f" x{n}" if n > 1 else "") for (stage, reason), n in shown]
+    more = "; ..." if len(counts) > 3 else ""
+    return f"{len(letters)} ({'; '.join(parts)}{more})"
+
+
+def release(runs: list[CaseRun]) -> None:
+    """Forget the feeds of runs that never streamed."""
+    for run in runs:
+        if run.feed is not None:
+            feeds.unregister(run.feed.id)

@@ -1,0 +1,145 @@
+"""``datashark test`` end to end, in this process: ``main(["test", ...])`` runs on the session's
+SparkContext (the command uses the active one), through the real batch and streaming paths."""
+
+from __future__ import annotations
+
+import shutil
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from datashark.cli import main
+from tests.conftest import REPO
+
+pytestmark = [
+    pytest.mark.spark,
+    pytest.mark.filterwarnings("ignore:DStream is deprecated:FutureWarning"),
+]
+
+SHIPPED_CASES = [
+    "PASS web-anomaly-detection/ordinary visitors score low (streaming)",
+    "PASS web-anomaly-detection/a vulnerability scanner stands out, a reader does not (streaming)",
+    "PASS wordcount/counts lower-cased tokens (batch)",
+    "PASS wordcount/blank lines count nothing (batch)",
+]
+
+# A streaming use case (without an input: a test needs no Kafka) of two modes: every line one
+# finding (slide = 1), or its first word counted per window of `slide` seconds, so the findings
+# arrive only every `slide` batches.
+STREAM_CODE = """
+def load(streamingData, trainingData, context, conf):
+    slide = int(conf["slide"])
+    if slide == 1:
+        return streamingData.map(lambda line: (line, 1))
+    words = streamingData.map(lambda line: (line.split()[0], 1))
+    return words.reduceByKeyAndWindow(lambda a, b: a + b, None, slide, slide)
+"""
+STREAM_CONF = """
+name = Stream Echo
+type = streaming
+code = echo.py
+output = csv
+slide = 1
+"""
+STREAM_CASES = """
+- name: every line of every batch
+  events: [alpha 1, beta 1, alpha 2, gamma 1, alpha 3]
+  expect:
+    - {key: alpha 1, score: 1}
+    - {key: alpha 2, score: 1}
+    - {key: alpha 3, score: 1}
+    - {key: beta 1, score: 1}
+    - {key: gamma 1, score: 1}
+- name: counted per window
+  conf: {slide: 3}
+  events: [alpha 1, beta 1, alpha 2, gamma 1, alpha 3]
+  batches: 3
+  expect:
+    - {key: alpha, score: 3}
+    - {key: beta, score: 1}
+    - {key: gamma, score: 2}
+"""
+
+
+def datashark_test(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, list[str], str]:
+    code = main(["test", *args])
+    captured = capsys.readouterr()
+    return code, captured.out.splitlines(), captured.err
+
+
+def test_the_shipped_use_cases_pass(spark_context, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = datashark_test(capsys)
+    assert (code, err) == (0, "")
+    assert out == [*SHIPPED_CASES, "4 passed, 0 failed"]
+
+
+def test_a_changed_expectation_fails_with_the_findings_side_by_side(
+    spark_context, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    folder = tmp_path / "wordcount"
+    shutil.copytree(REPO / "conf" / "wordcount", folder, ignore=shutil.ignore_patterns("output"))
+    cases = folder / "tests" / "counts.yml"
+    text = cases.read_text()
+    assert "{key: the, score: 4}" in text and "{key: end, score: 1}" in text
+    cases.write_text(
+        text.replace("{key: the, score: 4}", "{key: the, score: 5}").replace("end, score", "fin, score")
+    )
+    code, out, err = datashark_test(capsys, str(folder / "wordcount.conf"))
+    assert (code, err) == (1, "")
+    assert out == [
+        "FAIL wordcount/counts lower-cased tokens (batch)",
+        "                expected           found",
+        "    ok          program  score=2   program  2",
+        "    ok          licence,  score=1  licence,  1",
+        "    differs     the  score=5       the  4   <- score",
+        "    missing     fin  score=1       -",
+        "    unexpected  -                  end  1",
+        "PASS wordcount/blank lines count nothing (batch)",
+        "1 passed, 1 failed",
+    ]
+
+
+def test_streaming_cases_get_every_batch_and_wait_for_windows(
+    spark_context, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    folder = tmp_path / "echo"
+    (folder / "tests").mkdir(parents=True)
+    (folder / "echo.py").write_text(STREAM_CODE)
+    (folder / "echo.conf").write_text(textwrap.dedent(STREAM_CONF))
+    (folder / "tests" / "echo.yml").write_text(STREAM_CASES)
+    code, out, err = datashark_test(capsys, str(folder))
+    assert (code, err) == (1, "")
+    assert out == [
+        "PASS echo/every line of every batch (streaming)",
+        "FAIL echo/counted per window (streaming)",
+        "             expected        found",
+        "    ok       alpha  score=3  alpha  3",
+        "    ok       beta  score=1   beta  1",
+        "    differs  gamma  score=2  gamma  1   <- score",
+        "1 passed, 1 failed",
+    ]
+
+
+def test_a_wrong_case_file_stops_before_spark_with_exit_code_2(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    folder = tmp_path / "wordcount"
+    shutil.copytree(REPO / "conf" / "wordcount", folder, ignore=shutil.ignore_patterns("output"))
+    (folder / "tests" / "zz-typo.yml").write_text("name: typo\nevents: [a]\nexpect: [{key: a, scor: 1}]\n")
+    (folder / "tests" / "zz-conf.yml").write_text(
+        "name: output\nevents: [a]\nexpect: none\nconf: {output: x}\n"
+    )
+    code, out, err = datashark_test(capsys, str(folder / "wordcount.conf"))
+    assert (code, out) == (2, [])
+    assert err.splitlines() == [
+        f"[X] {folder}/tests/zz-conf.yml: case 'output': key 'conf': 'output' cannot be changed: "
+        "the test supplies the events, input and output",
+    ]
+    (folder / "tests" / "zz-conf.yml").unlink()
+    code, out, err = datashark_test(capsys, str(folder / "tests" / "zz-typo.yml"))
+    assert (code, out) == (2, [])
+    assert err == (
+        f"[X] {folder}/tests/zz-typo.yml: case 'typo': key 'expect': finding 1: unknown key 'scor' "
+        "(did you mean 'score'?) (known: key, score, score_min, score_max, metadata)\n"
+    )
