@@ -10,8 +10,10 @@ core, each parser in turn, ``--rounds`` times, the best round kept:
   ``%{SYSLOGBASE} %{GREEDYDATA:message}`` and with a hand-written regex of the same fields.
 
 Each parser turns a line into the dict of its fields as the event stage does (``match`` then
-``groupdict``; grok also leaves out groups that matched nothing). The figure is the speed
-ratio, hand-written time / grok time: 1.0 means grok costs nothing, >= 0.9 less than 10%.
+``groupdict``). The figure is the speed ratio of the same regex written out by hand (the
+expansion grok compiles, matched with ``match`` + ``groupdict``) to grok: 1.0 means grok's
+machinery costs nothing, >= 0.9 less than 10%. A use case's own, looser hand-written regex is
+timed too: grok's patterns check more (month names, time ranges, host names), which costs.
 For scale, the lines also go through ``format = syslog`` (events/syslog_lines.py) and through
 the whole EventParser with ``@timestamp``.
 
@@ -124,8 +126,11 @@ def compare(name: str, lines: list[str], parsers: dict[str, Callable[[str], obje
     for label, seconds in best.items():
         rate = len(lines) / seconds
         print(f"  {label:<44} {seconds:7.2f} s  {rate:>10,.0f} lines/s  ({counts[label]:,} parsed)")
-    hand, grok = best["hand-written regex"], best["grok"]
-    print(f"  speed ratio hand-written / grok: {hand / grok:.2f} (>= 0.9: grok costs under 10%)")
+    grok = best["grok"]
+    same = best["the same regex, written out by hand"]
+    print(f"  speed ratio, the same regex by hand / grok: {same / grok:.2f} (>= 0.9: grok costs under 10%)")
+    hand = best["the use case's hand-written regex"]
+    print(f"  speed ratio, the use case's hand-written regex / grok: {hand / grok:.2f}")
 
 
 def main() -> None:
@@ -140,9 +145,9 @@ def main() -> None:
         "access (COMBINEDAPACHELOG)",
         access,
         {
-            "hand-written regex": by_regex(ConfigObj(str(ACCESS_CONF))["pattern"]),
+            "the use case's hand-written regex": by_regex(ConfigObj(str(ACCESS_CONF))["pattern"]),
             "grok": combined.match,
-            "grok's own regex, match + groupdict": by_regex(combined.regex.pattern),
+            "the same regex, written out by hand": by_regex(combined.regex.pattern),
             "format = grok, with @timestamp": event_parser(
                 EventParser("grok", where=WHERE, grok_pattern="%{COMBINEDAPACHELOG}")
             ),
@@ -156,8 +161,9 @@ def main() -> None:
         "syslog (SYSLOGBASE + message)",
         syslog_lines(args.lines),
         {
-            "hand-written regex": by_regex(SYSLOG_BY_HAND),
+            "the use case's hand-written regex": by_regex(SYSLOG_BY_HAND),
             "grok": syslog_base.match,
+            "the same regex, written out by hand": by_regex(syslog_base.regex.pattern),
             "format = syslog (syslog_lines.parse_syslog)": parse_syslog,
             "format = syslog, with @timestamp": event_parser(EventParser("syslog", where=WHERE)),
         },

@@ -103,15 +103,15 @@ class Stager:
             self.client.makedirs(root, permission="700")
         copied: set[str] = set()
         for usecase in usecases:
-            location = usecase.data_path()
-            if location is None or not is_local(location):
-                continue
-            for local in sorted(glob.glob(local_path(location))):
-                staged = f"{root}/{self.area.relative(usecase, local)}"
-                if staged not in copied:
-                    with self._errors(local):
-                        self.client.upload(staged, local, overwrite=True)
-                    copied.add(staged)
+            for location in usecase.read_paths():
+                if not is_local(location):
+                    continue
+                for local in sorted(glob.glob(local_path(location))):
+                    staged = f"{root}/{self.area.relative(usecase, local)}"
+                    if staged not in copied:
+                        with self._errors(local):
+                            self.client.upload(staged, local, overwrite=True)
+                        copied.add(staged)
         return self.area
 
     def _report_leftovers(self, base: str) -> None:

@@ -21,6 +21,8 @@ from datashark.files.paths import has_scheme, is_local, local_path
 
 FALSE_WORDS = ("false", "no", "off", "0")  # what configobj's boolean reads as False
 DATA_KEY_BY_TYPE = {"batch": "file", "streaming": "training"}
+# The keys naming files Spark reads, by type: a batch load() may take trainingData too.
+READ_KEYS_BY_TYPE = {"batch": ("file", "training"), "streaming": ("training",)}
 # Types whose data key may be left out: a streaming use case's load() then gets an empty trainingData.
 OPTIONAL_DATA_TYPES = frozenset({"streaming"})
 
@@ -72,12 +74,22 @@ class UseCase:
     def data_path(self) -> str | None:
         """The input of the use case's type: ``file`` (batch) or ``training`` (streaming);
         None for a streaming use case without ``training``."""
-        value = self.conf[DATA_KEY_BY_TYPE[self.type]]
+        return self.path_of(DATA_KEY_BY_TYPE[self.type])
+
+    def path_of(self, key: str) -> str | None:
+        """The conf's ``file`` or ``training``, resolved; None when it is not set."""
+        value = self.conf[key]
         return self.resolve(value) if value else None
 
+    def read_paths(self) -> list[str]:
+        """Every file location Spark reads for this use case: ``file`` and ``training`` when set."""
+        return [path for key in READ_KEYS_BY_TYPE[self.type] if (path := self.path_of(key)) is not None]
 
-def read_usecase(path: Path) -> UseCase:
-    """Read and check one conf; every problem is a ConfigError naming the file and key."""
+
+def read_usecase(path: Path, *, check_data: bool = True) -> UseCase:
+    """Read and check one conf; every problem is a ConfigError naming the file and key.
+    ``check_data=False`` leaves out whether ``file`` and ``training`` exist, for a caller that
+    replaces them (``datashark test`` gives each case's events as the ``file``)."""
     path = path.resolve()
     where = ConfLocation(str(path))
     conf = validate_section(read_conf(path), spec_lines("usecase"), where=where, allow_extra=True)
@@ -87,9 +99,10 @@ def read_usecase(path: Path) -> UseCase:
         raise where.at(data_key).error(f"is required for a {usecase.type} use case")
     if not usecase.code_path.is_file():
         raise where.at("code").error(f"file not found: {usecase.code_path}")
-    location = usecase.data_path()
-    if location is not None:
-        _check_data_exists(where.at(data_key), location)
+    for key in READ_KEYS_BY_TYPE[usecase.type] if check_data else ():
+        location = usecase.path_of(key)
+        if location is not None:
+            _check_data_exists(where.at(key), location)
     _warn_of_unread_sections(usecase)
     return usecase
 

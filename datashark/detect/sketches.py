@@ -26,11 +26,14 @@ from __future__ import annotations
 import hashlib
 import math
 import pickle
-from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Hashable, Iterable, Sequence
+from functools import partial
 from typing import Any, NamedTuple
 
 import datasketches as ds
 import rbloom
+
+from datashark.detect.measures import value_of
 
 Field = str | Callable[[Any], Any]
 
@@ -45,10 +48,12 @@ def _field_reader(field: Field) -> Callable[[Any], Any]:
     if not isinstance(field, str) or not field:
         raise ValueError(f"sketch field must be a field name or a function of the event, not {field!r}")
 
-    def read(event: Any) -> Any:
-        return event.get(field) if isinstance(event, Mapping) else None
+    return partial(_value, field)
 
-    return read
+
+def _value(field: str, event: Any) -> Any:
+    """The field as the exact measures read it (``source.ip``: a key, else nested keys)."""
+    return value_of(event, field)
 
 
 # ---------------------------------------------------------------------------------------- distinct

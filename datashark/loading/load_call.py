@@ -1,7 +1,9 @@
 """Calling a use case's ``load()``: importing its code, and passing what its signature accepts.
 
 The original's ``load(streamingData, trainingData, context, conf)`` and shorter forms such as
-``load(batchData)`` or ``load(batchData, conf)`` all work.
+``load(batchData)`` or ``load(batchData, conf)`` all work. A batch use case's ``load()`` written
+that way too gets, as ``trainingData``, an RDD of the conf's ``training`` (``OptionalData``): the
+same detection then runs over a file with ``type = batch`` and nothing else changed.
 """
 
 from __future__ import annotations
@@ -22,6 +24,19 @@ if TYPE_CHECKING:
 DATA_ARGUMENTS_BY_TYPE = {"batch": 1, "streaming": 2}
 
 
+class OptionalData:
+    """Data ``load()`` gets only when a parameter without a default is left for it: a batch use
+    case's training data, which a ``load(batchData[, conf, context])`` never sees and a
+    ``load(streamingData, trainingData, context, conf)`` gets as its ``trainingData``.
+    Built by ``build`` only when passed (None without ``build``)."""
+
+    def __init__(self, build: Callable[[], Any] | None = None) -> None:
+        self.build = build
+
+    def value(self) -> Any:
+        return self.build() if self.build is not None else None
+
+
 def import_code(usecase: UseCase) -> ModuleType:
     """Import the use case's code file and check it has a callable ``load``."""
     try:
@@ -37,13 +52,19 @@ def import_code(usecase: UseCase) -> ModuleType:
     return module
 
 
-def load_arguments(usecase: UseCase, context: Any, *data: Any) -> tuple[list[Any], dict[str, Any]]:
+def load_arguments(
+    usecase: UseCase, context: Any, *data: Any, training: Callable[[], Any] | None = None
+) -> tuple[list[Any], dict[str, Any]]:
     """The data and named values ``load()`` may take, in the original's order and names.
 
-    The conf comes without its secrets: what ``load()``'s functions close over is shipped to
-    executors and written into streaming checkpoints, and plugins get theirs on their own.
+    A batch use case's data is followed by its training data, built by ``training`` only if
+    ``load()`` takes it (see ``OptionalData``). The conf comes without its secrets: what
+    ``load()``'s functions close over is shipped to executors and written into streaming
+    checkpoints, and plugins get theirs on their own.
     """
-    values = list(data) or [None] * DATA_ARGUMENTS_BY_TYPE[usecase.type]
+    values: list[Any] = list(data) or [None] * DATA_ARGUMENTS_BY_TYPE[usecase.type]
+    if usecase.type == "batch":
+        values.append(OptionalData(training))
     return values, {"conf": redacted(usecase.conf), "context": context}
 
 
@@ -64,29 +85,40 @@ def bind_load_arguments(
     """The ``(args, kwargs)`` that ``call_load`` passes; a TypeError-free mapping or UseCaseError.
 
     Data goes positionally until a parameter has been bound by name: after that, passing more
-    positionally would collide with it, so later data goes by name too.
+    positionally would collide with it, so later data goes by name too. ``OptionalData`` fills
+    only a parameter without a default (never ``*args``), and is built only then.
     """
     pending = list(data)
     args: list[Any] = []
     kwargs: dict[str, Any] = {}
     unused_named = dict(named)
     for param in signature.parameters.values():
+        takes_data = bool(pending) and param.kind is not param.KEYWORD_ONLY
+        if takes_data and isinstance(pending[0], OptionalData):
+            takes_data = param.default is param.empty
         if param.kind is param.VAR_POSITIONAL:
             if not kwargs:
-                args.extend(pending)
+                args.extend(item for item in pending if not isinstance(item, OptionalData))
                 pending.clear()
         elif param.kind is param.VAR_KEYWORD:
             kwargs.update(unused_named)
         elif param.name in unused_named and param.kind is not param.POSITIONAL_ONLY:
             kwargs[param.name] = unused_named.pop(param.name)
-        elif pending and param.kind is not param.KEYWORD_ONLY:
+        elif takes_data:
+            value = pending.pop(0)
+            if isinstance(value, OptionalData):
+                value = value.value()
             if kwargs:
-                kwargs[param.name] = pending.pop(0)
+                kwargs[param.name] = value
             else:
-                args.append(pending.pop(0))
+                args.append(value)
         elif param.default is param.empty:
-            accepted = ", ".join([*(f"<data {i + 1}>" for i in range(len(data))), *named])
+            accepted = ", ".join([*(_data_name(item, i) for i, item in enumerate(data)), *named])
             raise UseCaseError(
                 f"load() parameter '{param.name}' cannot be supplied (dataShark passes: {accepted})"
             )
     return args, kwargs
+
+
+def _data_name(item: Any, index: int) -> str:
+    return "<training data>" if isinstance(item, OptionalData) else f"<data {index + 1}>"

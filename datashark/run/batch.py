@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from functools import partial
 
 from datashark import console
 from datashark.errors import UseCaseError
@@ -45,6 +46,14 @@ def _reference_time(sc, usecase) -> datetime | None:
         return None
 
 
+def _training_events(sc, run: RunContext, prepared: Prepared, dead_letters):
+    """``trainingData`` for a load() that takes it (``load_call.OptionalData``): the conf's
+    ``training`` parsed as the streaming path parses it, or an empty RDD without one."""
+    location = run.data_location(prepared.usecase, "training")
+    lines = sc.textFile(location) if location else sc.emptyRDD()
+    return events_for_load(prepared, lines, dead_letters, stage="training", filtered=False)
+
+
 def run_batch(sc, run: RunContext, prepared: Prepared, *, debug: bool) -> None:
     """One batch use case; any failure becomes a one-line UseCaseError naming it."""
     from pyspark import RDD
@@ -64,7 +73,8 @@ def run_batch(sc, run: RunContext, prepared: Prepared, *, debug: bool) -> None:
             filtered=True,
             reference=_reference_time(sc, usecase),
         )
-        result = call_load(prepared.module.load, *load_arguments(usecase, sc, data))
+        training = partial(_training_events, sc, run, prepared, dead_letters)
+        result = call_load(prepared.module.load, *load_arguments(usecase, sc, data, training=training))
         if not isinstance(result, RDD):
             raise UseCaseError(f"load() returned {type(result).__name__}, expected an RDD")
         if debug:

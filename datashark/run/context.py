@@ -35,10 +35,10 @@ class RunContext:
             return self.staging.checkpoint
         return configured
 
-    def data_location(self, usecase: UseCase) -> str | None:
-        """Where Spark reads the use case's ``file`` (batch) or ``training`` (streaming) in this
-        run: its staged copy when there is one; None for a streaming use case without ``training``."""
-        location = usecase.data_path()
+    def data_location(self, usecase: UseCase, key: str | None = None) -> str | None:
+        """Where Spark reads the use case's ``file`` (batch) or ``training`` (streaming; or
+        ``key``) in this run: its staged copy when there is one; None when the key is not set."""
+        location = usecase.path_of(key) if key else usecase.data_path()
         if location is None or self.staging is None:
             return location
         return self.staging.location(usecase, location)

@@ -22,10 +22,22 @@ from datashark.errors import ConfigError
 
 CASE_SUFFIXES = (".yml", ".yaml")
 TESTS_FOLDER = "tests"
-CASE_KEYS = ("name", "description", "events", "events_file", "conf", "batches", "expect", "allow_unlisted")
+CASE_KEYS = (
+    "name",
+    "description",
+    "events",
+    "events_file",
+    "conf",
+    "modes",
+    "batches",
+    "expect",
+    "allow_unlisted",
+)
 FINDING_KEYS = ("key", "score", "score_min", "score_max", "metadata")
 NO_FINDINGS = "none"
 DEFAULT_BATCHES = 3
+# The paths a case runs through: a batch use case runs in batch mode; a streaming one in both.
+MODES = ("batch", "streaming")
 # Conf keys a case may not change: the test decides the events (file), the input and the output.
 FIXED_KEYS = ("type", "code", "file", "input", "output")
 FIXED_SECTION_PREFIXES = ("in_", "out_")
@@ -88,6 +100,12 @@ class Case:
     batches: int = DEFAULT_BATCHES
     allow_unlisted: bool = False
     description: str = ""
+    modes: tuple[str, ...] = MODES  # the modes the case runs in, of those its use case has
+
+    def modes_of(self, usecase_type: str) -> tuple[str, ...]:
+        """The modes this case runs in for a use case of ``usecase_type``: a streaming use
+        case has both, a batch one only ``batch``."""
+        return tuple(mode for mode in self.modes if usecase_type == "streaming" or mode == "batch")
 
 
 def case_files(usecase_folder: Path) -> list[Path]:
@@ -166,6 +184,7 @@ def _case(path: Path, entry: Any, index: int) -> Case:
         expect=_expectations(entry, where),
         conf=_overrides(entry.get("conf", {}), where, "conf"),
         batches=_batches(entry.get("batches", DEFAULT_BATCHES), where),
+        modes=_modes(entry.get("modes", list(MODES)), where),
         allow_unlisted=_allow_unlisted(entry, where),
         description=description,
     )
@@ -279,6 +298,20 @@ def _batches(value: Any, where: _Where) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
         raise where.error(f"must be a whole number of 1 or more, not {value!r}", "batches")
     return value
+
+
+def _modes(value: Any, where: _Where) -> tuple[str, ...]:
+    """The case's ``modes``, in the order they run (batch first)."""
+    if not isinstance(value, list) or not value:
+        got = "an empty list" if value == [] else _kind(value)
+        raise where.error(f"must be a list of modes ({', '.join(MODES)}), not {got}", "modes")
+    for mode in value:
+        if mode not in MODES:
+            hint = did_you_mean(mode, MODES) if isinstance(mode, str) else ""
+            raise where.error(f"unknown mode {mode!r}{hint} (known: {', '.join(MODES)})", "modes")
+        if value.count(mode) > 1:
+            raise where.error(f"names '{mode}' twice", "modes")
+    return tuple(mode for mode in MODES if mode in value)
 
 
 def _allow_unlisted(entry: Mapping, where: _Where) -> bool:

@@ -7,6 +7,11 @@ first delivery at or after it). Later batches are empty until the runner stops t
 Delivery tells the input (``batch_delivered``) after the output wrote the batch and its dead
 letters were stored, so the stop cannot cut a delivery short.
 
+The runner stops the stream as a signal would: Spark's graceful stop ends once the batch of
+the stop time was processed, and a batch without a job (a windowed use case's between two
+slides) never is, so it waits out ``spark.streaming.gracefulStopTimeout`` (10 batches). The
+tick therefore has an output of its own that does nothing: every batch has a job.
+
 Built like the folder stream's tick (``files/folder_stream.py``): a queue stream whose default
 RDD triggers a ``transform`` that returns the batch's lines. Spark pickles that function into the
 checkpoint at every batch, so it holds a feed id and reaches the driver-side ``Feed`` through
@@ -74,7 +79,6 @@ class Feed:
         self.by_time: dict[datetime, int] = {}
         self.final_time: datetime | None = None  # the batch after the flush
         self.done = threading.Event()
-        self.ssc: StreamingContext | None = None
         self._lock = threading.Lock()
 
     def lines(self, batch_time: datetime) -> list[str]:
@@ -136,13 +140,13 @@ class CaseInput(InputPlugin):
         registered = feed(self.feed_id)
         if registered is None:
             raise RuntimeError(f"test feed {self.feed_id} is not registered in this driver")
-        registered.ssc = ssc
         feed_id = self.feed_id
 
         def batch(batch_time, tick):
             return _batch_rdd(feed_id, batch_time, tick)
 
         tick = ssc.queueStream([], default=ssc.sparkContext.parallelize([0], 1))
+        tick.foreachRDD(_every_batch_has_a_job)
         return tick.transform(batch)
 
     def batch_delivered(self, consumer: str, batch_time: datetime) -> None:
@@ -152,6 +156,10 @@ class CaseInput(InputPlugin):
 
     def close(self) -> None:
         unregister(self.feed_id)
+
+
+def _every_batch_has_a_job(_batch_time, _tick) -> None:
+    """The tick's output (see the module's docstring): runs on the driver, reads nothing."""
 
 
 def _batch_rdd(feed_id: str, batch_time, tick):

@@ -1,9 +1,11 @@
 """Running test cases: every case of every use case asked for, on one local SparkContext.
 
 Everything that can be wrong with a case file or a changed conf is found before Spark starts
-(``plan``). Each case then runs through the engine's own paths: a batch use case through
-``run_batch`` with the case's events as its ``file``; a streaming one through ``run_streaming``
-with the events fed over several batches by ``feed.CaseInput``. The output is a ``Collector``.
+(``plan``). Each case then runs through the engine's own paths: in batch mode through
+``run_batch`` with the case's events as its ``file`` (a streaming use case's conf switched to
+``type = batch``, its ``load()`` getting ``trainingData`` as in streaming); and, for a streaming
+use case, in streaming mode through ``run_streaming`` with the events fed over several batches
+by ``feed.CaseInput``. A case's ``modes`` may restrict that. The output is a ``Collector``.
 
 The test input and output reach ``prepare()`` the way any plugin does: as plugins of a home,
 here a scratch folder whose ``plugins/`` holds two one-line modules naming them, so the use case
@@ -17,7 +19,7 @@ import dataclasses
 import glob
 import io
 import json
-import threading
+import re
 import time
 from collections import Counter
 from collections.abc import Iterator
@@ -53,6 +55,12 @@ PLUGIN_SHIMS = {
 }
 TEST_BATCH_INTERVAL = 1  # seconds: streaming cases take a few batches each
 DEFAULT_STREAM_TIMEOUT = 120.0  # seconds a streaming case may stream before it fails
+CASE_DONE = "the case's last batch was delivered"
+# What a load() calls on its data that an RDD lacks: in batch mode, the case needs `modes: [streaming]`.
+DSTREAM_ONLY = re.compile(
+    r"object has no attribute '(window|\w+ByWindow|\w+AndWindow|updateStateByKey|foreachRDD|transform\w*|"
+    r"slice|pprint|saveAsTextFiles)'"
+)
 
 
 @dataclass
@@ -62,6 +70,7 @@ class CaseRun:
     usecase: str  # the use case's folder name, as the report names it
     case: Case
     mode: str
+    usecase_type: str = "batch"  # the conf's type, whatever the mode
     prepared: Prepared | None = None
     feed: feeds.Feed | None = None
     problem: str | None = None  # the use case's code could not be prepared
@@ -109,7 +118,7 @@ def plan(settings: Settings, targets: list[Path], workdir: Path) -> Plan:
     home = _plugin_home(workdir)
     for conf_path, only in _targets(targets, found):
         try:
-            usecase = read_usecase(conf_path)
+            usecase = read_usecase(conf_path, check_data=False)
             cases = read_case_file(only) if only else read_cases(usecase.folder)
         except ConfigError as err:
             found.errors.append(str(err))
@@ -118,15 +127,23 @@ def plan(settings: Settings, targets: list[Path], workdir: Path) -> Plan:
             found.notes.append(f"no test cases for {conf_path} (add {usecase.folder / TESTS_FOLDER}/*.yml)")
             continue
         for case in cases:
-            run = CaseRun(usecase.folder.name, case, usecase.type)
-            try:
-                _prepare(run, settings, home, usecase, workdir / f"events-{len(found.runs)}.log")
-            except ConfigError as err:
-                found.errors.append(f"{case.file}: case '{case.name}': key 'conf': {err}")
-                continue
-            except UseCaseError as err:
-                run.problem = str(err)
-            found.runs.append(run)
+            modes = case.modes_of(usecase.type)
+            if not modes:
+                found.errors.append(
+                    f"{case.file}: case '{case.name}': key 'modes': {usecase.path.name} is a batch use case: "
+                    "it runs in batch mode only"
+                )
+            for mode in modes:
+                run = CaseRun(usecase.folder.name, case, mode, usecase.type)
+                try:
+                    _prepare(run, settings, home, usecase, workdir / f"events-{len(found.runs)}.log")
+                except ConfigError as err:
+                    found.errors.append(f"{case.file}: case '{case.name}': key 'conf': {err}")
+                    release([run])
+                    break
+                except UseCaseError as err:
+                    run.problem = str(err)
+                found.runs.append(run)
     return found
 
 
@@ -169,6 +186,7 @@ def _prepare(run: CaseRun, settings: Settings, home: Path, usecase: UseCase, eve
     raw["output"] = OUTPUT_NAME
     if run.mode == "batch":
         events_path.write_text("".join(f"{line}\n" for line in case.events), encoding="utf-8")
+        raw["type"] = "batch"
         raw["file"] = str(events_path)
     else:
         run.feed = feeds.register(feeds.split(case.events, case.batches))
@@ -176,7 +194,8 @@ def _prepare(run: CaseRun, settings: Settings, home: Path, usecase: UseCase, eve
         raw[f"in_{INPUT_NAME}"] = {"feed": run.feed.id}
     conf = validate_section(raw, spec_lines("usecase"), where=usecase.location, allow_extra=True)
     changed = UseCase(usecase.path, conf)
-    location = changed.data_path()
+    training = changed.conf["training"]
+    location = changed.resolve(training) if training else None
     if location is not None and is_local(location) and not glob.glob(local_path(location)):
         raise usecase.location.at("training").error(f"no such file or directory: {local_path(location)}")
     run.prepared = prepare(dataclasses.replace(settings, home=home), changed)
@@ -206,7 +225,7 @@ def run_cases(
                 else:
                     _stream(sc, case_settings, run, timeout or DEFAULT_STREAM_TIMEOUT)
             except DataSharkError as err:
-                outcome.error = str(err)
+                outcome.error = str(err) + _mode_hint(run, str(err))
         outcome.console = printed.getvalue()
         outcome.dead_letters = _dead_letters(case_settings.deadletter_dir)
         if outcome.error is None:
@@ -216,36 +235,30 @@ def run_cases(
 
 def _stream(sc, settings: Settings, run: CaseRun, timeout: float) -> None:
     """Stream the case's batches until the batch after the flush has been delivered, then stop
-    the stream; a time limit (``--timeout``) keeps a stuck case from hanging.
-
-    Not a graceful stop: Spark's waits for the batch of the stop time to complete, which a
-    windowed stream gives no job (it only has jobs every slide), so it would wait out
-    ``spark.streaming.gracefulStopTimeout``. Nothing is lost: the batch the case waits for was
-    delivered, and a non-graceful stop still lets a running job finish (for 2 s)."""
+    the stream as a signal would; a time limit (``--timeout``) keeps a stuck case from hanging."""
     assert run.prepared is not None and run.feed is not None
-    feed = run.feed
-    finished = threading.Event()
-
-    def stop_when_done() -> None:
-        while not finished.is_set():
-            if feed.done.wait(0.2):
-                if not finished.is_set() and feed.ssc is not None:
-                    feed.ssc.stop(stopSparkContext=False, stopGraceFully=False)
-                return
-
-    watcher = threading.Thread(target=stop_when_done, name="datashark-test-stop", daemon=True)
-    watcher.start()
+    done = run.feed.done
     started = time.monotonic()
-    try:
-        run_streaming(sc, RunContext(settings), [run.prepared], debug=False, timeout=timeout)
-    finally:
-        finished.set()
-        watcher.join()
-    if not feed.done.is_set():
+    run_streaming(
+        sc,
+        RunContext(settings),
+        [run.prepared],
+        debug=False,
+        timeout=timeout,
+        stop_when=lambda: CASE_DONE if done.is_set() else None,
+    )
+    if not done.is_set():
         raise UseCaseError(
             f"stopped after {time.monotonic() - started:.0f} s (--timeout {timeout:g}) before the batch "
             "after the last events was delivered"
         )
+
+
+def _mode_hint(run: CaseRun, error: str) -> str:
+    """For a streaming use case failing in batch mode on a DStream-only operation: what to do."""
+    if run.mode != "batch" or run.usecase_type != "streaming" or not DSTREAM_ONLY.search(error):
+        return ""
+    return f" (a DStream-only operation: give the case 'modes: [streaming]' in {run.case.file.name})"
 
 
 def _dead_letters(folder: Path) -> list[tuple[str, str]]:

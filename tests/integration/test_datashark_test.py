@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import shutil
 import textwrap
+import time
 from pathlib import Path
 
 import pytest
 
 from datashark.cli import main
+from datashark.testing import runner
 from tests.conftest import REPO
 
 pytestmark = [
@@ -25,13 +27,15 @@ SHIPPED_CASES = [
 ]
 
 # A streaming use case (without an input: a test needs no Kafka) of two modes: every line one
-# finding (slide = 1), or its first word counted per window of `slide` seconds, so the findings
-# arrive only every `slide` batches.
+# finding, scored 0 when its first word is in the training data (slide = 1); or its first word
+# counted per window of `slide` seconds, so the findings arrive only every `slide` batches, and
+# there is no batch mode (an RDD has no reduceByKeyAndWindow).
 STREAM_CODE = """
 def load(streamingData, trainingData, context, conf):
+    known = set(trainingData.collect())
     slide = int(conf["slide"])
     if slide == 1:
-        return streamingData.map(lambda line: (line, 1))
+        return streamingData.map(lambda line: (line, 0 if line.split()[0] in known else 1))
     words = streamingData.map(lambda line: (line.split()[0], 1))
     return words.reduceByKeyAndWindow(lambda a, b: a + b, None, slide, slide)
 """
@@ -40,6 +44,7 @@ name = Stream Echo
 type = streaming
 code = echo.py
 output = csv
+training = known.txt
 slide = 1
 """
 STREAM_CASES = """
@@ -49,9 +54,10 @@ STREAM_CASES = """
     - {key: alpha 1, score: 1}
     - {key: alpha 2, score: 1}
     - {key: alpha 3, score: 1}
-    - {key: beta 1, score: 1}
+    - {key: beta 1, score: 0}
     - {key: gamma 1, score: 1}
 - name: counted per window
+  modes: [streaming]
   conf: {slide: 3}
   events: [alpha 1, beta 1, alpha 2, gamma 1, alpha 3]
   batches: 3
@@ -59,6 +65,11 @@ STREAM_CASES = """
     - {key: alpha, score: 3}
     - {key: beta, score: 1}
     - {key: gamma, score: 2}
+- name: windows in batch mode
+  modes: [batch]
+  conf: {slide: 3}
+  events: [alpha 1]
+  expect: none
 """
 
 
@@ -107,18 +118,57 @@ def test_streaming_cases_get_every_batch_and_wait_for_windows(
     (folder / "tests").mkdir(parents=True)
     (folder / "echo.py").write_text(STREAM_CODE)
     (folder / "echo.conf").write_text(textwrap.dedent(STREAM_CONF))
+    (folder / "known.txt").write_text("beta\n")
     (folder / "tests" / "echo.yml").write_text(STREAM_CASES)
     code, out, err = datashark_test(capsys, str(folder))
     assert (code, err) == (1, "")
     assert out == [
+        "PASS echo/every line of every batch (batch)",
         "PASS echo/every line of every batch (streaming)",
         "FAIL echo/counted per window (streaming)",
         "             expected        found",
         "    ok       alpha  score=3  alpha  3",
         "    ok       beta  score=1   beta  1",
         "    differs  gamma  score=2  gamma  1   <- score",
-        "1 passed, 1 failed",
+        "FAIL echo/windows in batch mode (batch)",
+        "    error: (Stream Echo) - Failed: AttributeError: 'PipelinedRDD' object has no attribute "
+        "'reduceByKeyAndWindow' (a DStream-only operation: give the case 'modes: [streaming]' in echo.yml)",
+        "2 passed, 2 failed",
     ]
+
+
+def test_a_streaming_case_stops_at_once_after_its_last_batch(
+    spark_context, capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A windowed stream has no job between two slides; the stop must not wait for one."""
+    folder = tmp_path / "echo"
+    (folder / "tests").mkdir(parents=True)
+    (folder / "echo.py").write_text(STREAM_CODE)
+    (folder / "echo.conf").write_text(textwrap.dedent(STREAM_CONF).replace("training = known.txt\n", ""))
+    (folder / "tests" / "echo.yml").write_text(
+        "name: slow windows\nmodes: [streaming]\nconf: {slide: 5}\nevents: [alpha 1]\nbatches: 1\n"
+        "expect: [{key: alpha, score: 1}]\n"
+    )
+    stop_took: list[float] = []
+    stream = runner.run_streaming
+
+    def timed_stream(*args, stop_when, **named) -> None:
+        asked: list[float] = []
+
+        def when() -> str | None:
+            reason = stop_when()
+            if reason is not None and not asked:
+                asked.append(time.monotonic())
+            return reason
+
+        stream(*args, stop_when=when, **named)
+        stop_took.append(time.monotonic() - asked[0])
+
+    monkeypatch.setattr(runner, "run_streaming", timed_stream)
+    code, out, err = datashark_test(capsys, str(folder))
+    assert (code, out, err) == (0, ["PASS echo/slow windows (streaming)", "1 passed, 0 failed"], "")
+    [seconds] = stop_took
+    assert seconds < 5, f"the stop took {seconds:.1f} s (graceful stop timeout: 10 batches of 1 s)"
 
 
 def test_a_wrong_case_file_stops_before_spark_with_exit_code_2(
@@ -142,4 +192,13 @@ def test_a_wrong_case_file_stops_before_spark_with_exit_code_2(
     assert err == (
         f"[X] {folder}/tests/zz-typo.yml: case 'typo': key 'expect': finding 1: unknown key 'scor' "
         "(did you mean 'score'?) (known: key, score, score_min, score_max, metadata)\n"
+    )
+    (folder / "tests" / "zz-modes.yml").write_text(
+        "name: streamed\nevents: [a]\nexpect: none\nmodes: [streaming]\n"
+    )
+    code, out, err = datashark_test(capsys, str(folder / "tests" / "zz-modes.yml"))
+    assert (code, out) == (2, [])
+    assert err == (
+        f"[X] {folder}/tests/zz-modes.yml: case 'streamed': key 'modes': wordcount.conf is a batch use case: "
+        "it runs in batch mode only\n"
     )

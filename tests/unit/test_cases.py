@@ -3,6 +3,7 @@ and the streaming feed's batches."""
 
 from __future__ import annotations
 
+import dataclasses
 import textwrap
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -43,6 +44,7 @@ def test_one_case_with_every_key(tmp_path: Path) -> None:
         events: ["a b", {user: root, n: 2}]
         conf: {threshold: 3, strict: true, ratio: 0.5, training: null, log_filter: {include: {user: ro.*}}}
         batches: 2
+        modes: [streaming]
         allow_unlisted: true
         expect:
           - {key: 10.0.0.1, score: 5, metadata: {users: [root, admin]}}
@@ -59,7 +61,7 @@ def test_one_case_with_every_key(tmp_path: Path) -> None:
         "training": None,
         "log_filter": {"include": {"user": "ro.*"}},
     }
-    assert (case.batches, case.allow_unlisted, case.file) == (2, True, path)
+    assert (case.batches, case.allow_unlisted, case.file, case.modes) == (2, True, path, ("streaming",))
     assert case.expect == (
         ExpectedFinding("10.0.0.1", score=5, metadata={"users": ["root", "admin"]}),
         ExpectedFinding("10.0.0.2", score_min=1, score_max=2.5),
@@ -80,6 +82,7 @@ def test_a_list_of_cases_and_expect_none(tmp_path: Path) -> None:
     )
     quiet, loud = read_case_file(path)
     assert (quiet.name, quiet.expect, quiet.events, quiet.batches) == ("quiet", (), (), 3)
+    assert quiet.modes == ("batch", "streaming")
     assert loud.expect == (ExpectedFinding("x"),)
 
 
@@ -207,6 +210,22 @@ def test_read_cases_takes_every_file_in_name_order_and_refuses_a_name_twice(tmp_
             "<file>: case 'x': key 'batches': must be a whole number",
         ),
         (
+            "name: x\nevents: []\nexpect: none\nmodes: streaming\n",
+            "<file>: case 'x': key 'modes': must be a list of modes (batch, streaming), not text",
+        ),
+        (
+            "name: x\nevents: []\nexpect: none\nmodes: []\n",
+            "<file>: case 'x': key 'modes': must be a list of modes (batch, streaming), not an empty list",
+        ),
+        (
+            "name: x\nevents: []\nexpect: none\nmodes: [streamin]\n",
+            "<file>: case 'x': key 'modes': unknown mode 'streamin' (did you mean 'streaming'?) (known: ",
+        ),
+        (
+            "name: x\nevents: []\nexpect: none\nmodes: [batch, batch]\n",
+            "<file>: case 'x': key 'modes': names 'batch' twice",
+        ),
+        (
             "name: x\nevents: []\nexpect: none\nallow_unlisted: yes please\n",
             "<file>: case 'x': key 'allow_unlisted': must be true or false",
         ),
@@ -224,6 +243,16 @@ def test_a_wrong_case_file_is_one_line_naming_file_case_and_key(
     tmp_path: Path, text: str, message: str
 ) -> None:
     assert error_of(tmp_path, text).startswith(message)
+
+
+def test_modes_run_batch_first_and_only_those_the_usecase_has(tmp_path: Path) -> None:
+    path = case_file(tmp_path, "name: x\nevents: []\nexpect: none\nmodes: [streaming, batch]\n")
+    [case] = read_case_file(path)
+    assert case.modes == ("batch", "streaming")
+    assert case.modes_of("streaming") == ("batch", "streaming")
+    assert case.modes_of("batch") == ("batch",)
+    only_streaming = dataclasses.replace(case, modes=("streaming",))
+    assert (only_streaming.modes_of("streaming"), only_streaming.modes_of("batch")) == (("streaming",), ())
 
 
 def test_overrides_are_written_as_a_conf_holds_them() -> None:

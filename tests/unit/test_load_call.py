@@ -9,7 +9,13 @@ import pytest
 
 from datashark.config.usecase import read_usecase
 from datashark.errors import UseCaseError
-from datashark.loading.load_call import bind_load_arguments, call_load, import_code
+from datashark.loading.load_call import (
+    OptionalData,
+    bind_load_arguments,
+    call_load,
+    import_code,
+    load_arguments,
+)
 from tests.unit.conftest import usecase_conf
 
 CONF = {"name": "uc"}
@@ -140,6 +146,75 @@ def test_too_few_data_for_streaming_signature_is_an_error():
         received(load, "batch only")
 
 
+# --- a batch use case's training data -------------------------------------------------
+
+
+class Built:
+    """A training-data builder that counts its calls: built only when load() takes it."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def __call__(self) -> str:
+        self.calls += 1
+        return "training"
+
+
+def batch_received(load, make_usecase, training: Built):
+    """What ``load`` receives as a batch use case's load(), its data being "rdd"."""
+    usecase = read_usecase(make_usecase())
+    return call_load(load, *load_arguments(usecase, CONTEXT, "rdd", training=training))
+
+
+def test_a_batch_load_written_for_streaming_gets_the_training_data(make_usecase):
+    def load(streamingData, trainingData, context, conf):
+        return streamingData, trainingData, context, conf["name"]
+
+    training = Built()
+    assert batch_received(load, make_usecase, training) == ("rdd", "training", CONTEXT, "uc")
+    assert training.calls == 1
+
+
+def test_a_batch_load_given_training_by_name_after_conf(make_usecase):
+    def load(batchData, conf, trainingData):
+        return batchData, trainingData
+
+    assert batch_received(load, make_usecase, Built()) == ("rdd", "training")
+
+
+@pytest.mark.parametrize(
+    ("load", "expected"),
+    [
+        (lambda batchData: (batchData,), ("rdd",)),
+        (lambda batchData, conf: (batchData,), ("rdd",)),
+        (lambda data, conf=None, context=None: (data, context), ("rdd", CONTEXT)),
+        (lambda batchData, limit=5: (batchData, limit), ("rdd", 5)),
+        (lambda batchData, trainingData=None: (batchData, trainingData), ("rdd", None)),
+        (lambda *args, **kwargs: args, ("rdd",)),
+        (lambda batchData, *rest: (batchData, rest), ("rdd", ())),
+    ],
+)
+def test_batch_loads_without_a_required_second_data_parameter_are_called_as_before(
+    make_usecase, load, expected
+):
+    training = Built()
+    assert batch_received(load, make_usecase, training) == expected
+    assert training.calls == 0
+
+
+def test_optional_data_without_a_builder_is_none():
+    def load(batchData, trainingData):
+        return batchData, trainingData
+
+    assert call_load(load, ["rdd", OptionalData()], dict(NAMED)) == ("rdd", None)
+
+
+def test_streaming_arguments_have_no_optional_data(make_usecase):
+    conf = usecase_conf(type="streaming", file=None)
+    data, _ = load_arguments(read_usecase(make_usecase(conf=conf)), CONTEXT, "stream", "train")
+    assert data == ["stream", "train"]
+
+
 # --- import_code --------------------------------------------------------------------
 
 
@@ -177,10 +252,20 @@ def test_import_code_syntax_error(make_usecase):
 
 
 def test_import_code_checks_the_signature(make_usecase):
-    usecase = read_usecase(make_usecase(code="def load(batchData, spark):\n    return batchData\n"))
+    code = "def load(batchData, trainingData, spark):\n    return batchData\n"
+    usecase = read_usecase(make_usecase(code=code))
     with pytest.raises(UseCaseError) as err:
         import_code(usecase)
-    assert str(err.value).startswith(f"{usecase.code_path}: load() parameter 'spark'")
+    assert str(err.value) == (
+        f"{usecase.code_path}: load() parameter 'spark' cannot be supplied "
+        "(dataShark passes: <data 1>, <training data>, conf, context)"
+    )
+
+
+def test_import_code_takes_a_streaming_signature_for_a_batch_usecase(make_usecase):
+    usecase = read_usecase(make_usecase(code="def load(s, t, context, conf):\n    return s\n"))
+    assert usecase.type == "batch"
+    assert callable(import_code(usecase).load)
 
 
 def test_import_code_streaming_needs_two_data_parameters(make_usecase):

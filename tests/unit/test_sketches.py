@@ -319,3 +319,12 @@ def test_seen_values_measure_merges_partial_filters():
 def test_measures_pickle_with_function_fields_as_spark_ships_them():
     measure = cloudpickle.loads(cloudpickle.dumps(approx_distinct(lambda event: event["a"] + event["b"])))
     assert measure.result(feed(measure, [{"a": 1, "b": 2}, {"a": 2, "b": 1}, {"a": 0, "b": 0}])) == 2
+
+
+def test_a_dotted_field_reads_nested_events_as_the_exact_measures_do() -> None:
+    events = [{"source": {"ip": f"192.0.2.{n % 7}"}} for n in range(50)] + [{"source.ip": "198.51.100.1"}]
+    measure = approx_distinct("source.ip")
+    acc = measure.start()
+    for event in events:
+        acc = measure.add(acc, event)
+    assert measure.result(acc) == 8

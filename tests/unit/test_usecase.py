@@ -198,3 +198,20 @@ def test_validate_accepts_a_streaming_use_case_without_training(make_usecase, ho
     path = make_usecase(conf=conf, files={"in/.keep": ""})
     monkeypatch.setenv("DATASHARK_HOME", str(home))
     assert main(["validate", str(path)]) == 0, capsys.readouterr()
+
+
+def test_a_batch_use_case_s_training_is_checked_and_staged_with_its_file(make_usecase, home):
+    """A batch load() may take trainingData: its ``training`` must exist, and a staged run reads
+    the staged copy of it, as it does of ``file``."""
+    from datashark.cluster.staging import StagingArea
+    from datashark.config.settings import load_settings
+    from datashark.run.context import RunContext
+
+    missing = make_usecase(conf=usecase_conf(training="model.txt"))
+    with pytest.raises(ConfigError, match=r"key 'training': no such file or directory: .*model\.txt$"):
+        read_usecase(missing)
+    path = make_usecase(conf=usecase_conf(training="model.txt"), files={"data.txt": "x\n", "model.txt": "m\n"})
+    usecase = read_usecase(path)
+    assert [p.rsplit("/", 1)[1] for p in usecase.read_paths()] == ["data.txt", "model.txt"]
+    staged = RunContext(load_settings(home), StagingArea("hdfs://nn:9000", "/staging/run"))
+    assert staged.data_location(usecase, "training") == "hdfs://nn:9000/staging/run/uc/model.txt"
