@@ -22,21 +22,36 @@ are Spark accumulators: an RDD computed twice counts twice.
 Streaming state. The open windows' accumulators are an RDD kept on the driver in this module's
 registry, merged with each batch's partial accumulators, and checkpointed every few batches so
 its lineage stays short. Spark pickles the functions given to ``transform`` into the streaming
-checkpoint at every batch: they hold a registry id, never an RDD. The state lives as long as
-the driver: a restart starts with no open windows (``flush_at_next_batch`` closes them at will).
+checkpoint at every batch: they hold a registry id, never an RDD. Open windows whose end is
+``Window.keep`` (7 days by default) before the watermark are dropped unemitted and counted
+(``stats(name).expired``): that only happens to windows whose ``late`` is longer than ``keep``.
+
+Across restarts. A stream wired inside ``state_folder(<checkpoint.dir>/<use case>, ...)`` (as
+``run/streaming.py`` does) keeps its open windows under ``<that>/windows-<name>/``: after each
+batch a snapshot of the open windows, named by the batch time, and ``current.json`` naming the
+snapshot of the latest batch delivered by every use case reading the same input, with its
+watermark. ``batch_delivered`` moves ``current`` on; the inputs re-read undelivered batches at
+the next start, which begins from ``current``, so every event is counted once. Without a state
+folder (a unit test, a notebook) nothing is saved.
 """
 
 from __future__ import annotations
 
 import itertools
+import os
+import pickle
 import threading
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager, suppress
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import partial
+from pathlib import Path
 from typing import Any
 
 from datashark import console
+from datashark.config.usecase import folder_name
 from datashark.detect.measures import (
     Field,
     Measure,
@@ -46,9 +61,17 @@ from datashark.detect.measures import (
     utc_time,
     value_of,
 )
+from datashark.detect.sketches import BloomFilter
+from datashark.errors import ConfigError
+from datashark.files.paths import has_scheme
+from datashark.files.private import FILE_MODE, private_folder, private_hadoop_folder
+from datashark.files.state_file import StateFile
 
 MICROSECOND = timedelta(microseconds=1)
 CHECKPOINT_EVERY = 10  # batches between two checkpoints of a stream's open windows
+STATE_FORMAT = "datashark-windows-1"
+CURRENT = "current.json"
+SNAPSHOT_CHUNK = 1000  # open windows per pickle in a snapshot on the driver's disk
 
 WindowKey = tuple[Any, int]  # (entity, window start in microseconds since the epoch)
 
@@ -57,14 +80,16 @@ WindowKey = tuple[Any, int]  # (entity, window start in microseconds since the e
 class Window:
     """How events are cut in time: windows of ``size``, starting every ``every`` (None: one
     after the other, "tumbling"; else "sliding", and ``size`` must be a multiple of ``every``),
-    closed in a stream once events ``late`` past their end arrived."""
+    closed in a stream once events ``late`` past their end arrived. A stream keeps a window
+    open at most ``keep`` past its end: one still open then (its ``late`` is longer) is dropped."""
 
     size: timedelta
     every: timedelta | None = None
     late: timedelta = timedelta(0)
+    keep: timedelta = timedelta(days=7)
 
     def __post_init__(self) -> None:
-        for name in ("size", "every", "late"):
+        for name in ("size", "every", "late", "keep"):
             value = getattr(self, name)
             if not (value is None and name == "every") and not isinstance(value, timedelta):
                 raise TypeError(f"Window {name} must be a timedelta, not {type(value).__name__}")
@@ -74,6 +99,8 @@ class Window:
             raise ValueError(f"Window size {self.size} must be a positive multiple of every={self.every}")
         if self.late < timedelta(0):
             raise ValueError(f"Window late must not be negative, not {self.late}")
+        if self.keep <= timedelta(0):
+            raise ValueError(f"Window keep must be positive, not {self.keep}")
 
     @property
     def size_us(self) -> int:
@@ -87,6 +114,10 @@ class Window:
     def late_us(self) -> int:
         return self.late // MICROSECOND
 
+    @property
+    def keep_us(self) -> int:
+        return self.keep // MICROSECOND
+
     def starts(self, micros: int) -> list[int]:
         """The starts (microseconds since the epoch) of the windows holding time ``micros``."""
         step, size = self.step_us, self.size_us
@@ -96,6 +127,14 @@ class Window:
     def closes(self, start: int, watermark: int | None) -> bool:
         """Whether the window starting at ``start`` is closed once the watermark is ``watermark``."""
         return watermark is not None and start + self.size_us + self.late_us <= watermark
+
+    def expired(self, start: int, watermark: int | None) -> bool:
+        """Whether the window starting at ``start`` ended ``keep`` or more before ``watermark``."""
+        return watermark is not None and start + self.size_us + self.keep_us <= watermark
+
+    def final(self, start: int, watermark: int | None) -> bool:
+        """Whether the window takes no more events: closed, or expired."""
+        return self.closes(start, watermark) or self.expired(start, watermark)
 
 
 @dataclass(frozen=True, eq=True)
@@ -129,17 +168,21 @@ def _json(value: Any) -> Any:
         return {str(key): _json(item) for key, item in value.items()}
     if isinstance(value, (set, frozenset)):
         return [_json(item) for item in sorted(value, key=repr)]
+    if isinstance(value, BloomFilter):  # a membership test is no value: how many it holds is
+        return round(value.approx_items)
     return value
 
 
 @dataclass(frozen=True)
 class Stats:
-    """What one ``per_entity`` has done so far: rows emitted and windows open (streaming only),
-    events dropped as late, events skipped for want of an entity or of a readable time, and the
-    watermark (the latest event time seen)."""
+    """What one ``per_entity`` has done so far: rows emitted, windows open and windows dropped
+    unemitted ``keep`` past their end (streaming only), events dropped as late, events skipped
+    for want of an entity or of a readable time, and the watermark (the latest event time seen).
+    After a restart from saved windows, the counts are this run's."""
 
     emitted: int = 0
     open: int = 0
+    expired: int = 0
     late: int = 0
     no_entity: int = 0
     no_time: int = 0
@@ -171,15 +214,16 @@ def per_entity(
 
     ``key`` is the entity: a field name (a dotted one is read as given, else nested) or a
     function of the event. ``time`` reads an event's time (a UTC datetime or epoch seconds);
-    by default ``@timestamp``. ``name`` names this windowing in console lines, ``stats`` and
-    ``flush_at_next_batch``: the use case's name, or a short word when it has several.
+    by default ``@timestamp``. ``name`` names this windowing in console lines, ``stats``,
+    ``flush_at_next_batch`` and its saved state: the use case's name, or a short word when it
+    has several (each ``name`` once per use case).
     """
     from pyspark import RDD
     from pyspark.streaming import DStream
 
     spec = _spec(key, window, measures, time)
     if isinstance(events, DStream):
-        run_id = _register(name, spec)
+        run_id = _register(name, spec, events.context().sparkContext, _shape(key, spec))
         return events.transform(_stepper(run_id))
     if isinstance(events, RDD):
         return _batch(name, spec, events)
@@ -214,6 +258,15 @@ class _Counters:
         self.late = sc.accumulator(0)
 
 
+def _shape(key: Field, spec: _Spec) -> dict[str, Any]:
+    """What saved accumulators depend on: a snapshot of another shape is not loaded."""
+    return {
+        "key": key if isinstance(key, str) else None,
+        "window": [spec.window.size_us, spec.window.step_us],
+        "measures": [[label, repr(m)] for label, m in zip(spec.names, spec.measures, strict=True)],
+    }
+
+
 def _assign(spec: _Spec, watermark: int | None, counters: _Counters, event: Any) -> Iterator[tuple]:
     """flatMap: ``((entity, start), (time, event))`` for each open window holding the event."""
     entity = spec.key(event)
@@ -227,7 +280,7 @@ def _assign(spec: _Spec, watermark: int | None, counters: _Counters, event: Any)
     entity = hashable(entity)
     dropped = False
     for start in spec.window.starts(micros):
-        if spec.window.closes(start, watermark):
+        if spec.window.final(start, watermark):
             dropped = True
         else:
             yield (entity, start), (micros, event)
@@ -275,7 +328,12 @@ def _closed(window: Window, watermark: int | None, keyed: tuple[WindowKey, list]
 
 
 def _still_open(window: Window, watermark: int | None, keyed: tuple[WindowKey, list]) -> bool:
-    return not window.closes(keyed[0][1], watermark)
+    return not window.final(keyed[0][1], watermark)
+
+
+def _expired(window: Window, watermark: int | None, keyed: tuple[WindowKey, list]) -> bool:
+    start = keyed[0][1]
+    return window.expired(start, watermark) and not window.closes(start, watermark)
 
 
 def _latest(keyed: tuple[WindowKey, list]) -> int | None:
@@ -308,19 +366,27 @@ def _batch(name: str, spec: _Spec, events):
 class _Windowing:
     """The open windows of one streaming ``per_entity``, and what it did so far."""
 
-    def __init__(self, run_id: str, name: str, spec: _Spec) -> None:
+    def __init__(self, run_id: str, name: str, spec: _Spec, snapshots: _Snapshots | None = None) -> None:
         self.id = run_id
         self.name = name
         self.spec = spec
+        self.snapshots = snapshots
         self.state = None  # RDD of (WindowKey, accumulator): the open windows
         self.watermark: int | None = None
         self.flush = False
         self.batches = 0
+        self.cut_next = False  # the state was read from a snapshot, which a later batch deletes
         self.totals = Stats()
         self.lock = threading.Lock()
 
-    def step(self, rdd):
-        """Merge the batch into the open windows, advance the watermark, give the closed windows."""
+    def resume(self, state, watermark: int | None) -> None:
+        """Start from saved open windows and watermark."""
+        self.state, self.watermark, self.cut_next = state, watermark, state is not None
+        self.totals = Stats(watermark=None if watermark is None else utc_time(watermark))
+
+    def step(self, rdd, batch_time: datetime | None = None):
+        """Merge the batch into the open windows, advance the watermark, give the closed windows;
+        save the open windows as the batch's snapshot when they are kept across restarts."""
         from pyspark import StorageLevel
 
         sc = rdd.context
@@ -345,22 +411,27 @@ class _Windowing:
         still_open = merged.filter(partial(_still_open, window, watermark))
         still_open.persist(StorageLevel.MEMORY_AND_DISK)
         self.batches += 1
-        if self.batches % CHECKPOINT_EVERY == 0:
+        if self.cut_next or self.batches % CHECKPOINT_EVERY == 0:
             _cut_lineage(sc, still_open)
+            self.cut_next = False
         emitted, open_count = closed.count(), still_open.count()
+        expired = merged.filter(partial(_expired, window, watermark)).count()
+        if self.snapshots is not None and batch_time is not None:
+            self.snapshots.save(epoch_ms(batch_time), still_open, watermark)
         merged.unpersist()
         if self.state is not None:
             self.state.unpersist()
         self.state, self.watermark = still_open, watermark
-        self._count(emitted, open_count, counters)
+        self._count(emitted, open_count, expired, counters)
         return closed
 
-    def _count(self, emitted: int, open_count: int, counters: _Counters) -> None:
+    def _count(self, emitted: int, open_count: int, expired: int, counters: _Counters) -> None:
         totals = self.totals
         late, no_time = counters.late.value, counters.no_time.value
         self.totals = Stats(
             emitted=totals.emitted + emitted,
             open=open_count,
+            expired=totals.expired + expired,
             late=totals.late + late,
             no_entity=totals.no_entity + counters.no_entity.value,
             no_time=totals.no_time + no_time,
@@ -370,6 +441,9 @@ class _Windowing:
             console.info(
                 f"({self.name}) windows: {late} late events dropped, {no_time} without a time skipped"
             )
+        if expired:
+            keep = self.spec.window.keep
+            console.info(f"({self.name}) windows: {expired} dropped unemitted, open {keep} past their end")
 
     def release(self) -> None:
         if self.state is not None:
@@ -386,16 +460,271 @@ def _cut_lineage(sc, rdd) -> None:
         rdd.localCheckpoint()
 
 
+def epoch_ms(batch_time: datetime) -> int:
+    """Spark's batch time as PySpark hands it to ``transform`` and ``foreachRDD`` (a naive local
+    time) in ms since the epoch: the name of the batch's snapshot."""
+    return round(batch_time.timestamp() * 1000)
+
+
+# Across restarts: where the use case being wired keeps its windows (run/streaming.py sets it).
+
+
+@dataclass(frozen=True)
+class StateFolder:
+    """The stable folder of the use case being wired (``<checkpoint.dir>/<use case>``), its name,
+    the names of the use cases reading the same input (a batch counts as delivered once all of
+    them delivered it, as the input counts it read), and whether the run saves (``-d`` only loads)."""
+
+    location: str
+    usecase: str
+    readers: frozenset[str]
+    save: bool = True
+
+
+_WIRING: ContextVar[StateFolder | None] = ContextVar("datashark_windows_wiring", default=None)
+
+
+def usecase_state(checkpoint_dir: str, usecase_name: str) -> str:
+    """``<checkpoint.dir>/<use case slug>``: the use case's own state folder, stable across runs
+    (its ``in_file`` input keeps what it read there too)."""
+    return f"{checkpoint_dir.rstrip('/')}/{folder_name(usecase_name)}"
+
+
+@contextmanager
+def state_folder(
+    location: str, usecase: str, *, readers: Iterable[str] = (), save: bool = True
+) -> Iterator[StateFolder]:
+    """Within this block, streaming ``per_entity`` calls keep their open windows under
+    ``location`` (see ``usecase_state``) for use case ``usecase``, whose input ``readers`` read too."""
+    folder = StateFolder(location, usecase, frozenset(readers) | {usecase}, save)
+    token = _WIRING.set(folder)
+    try:
+        yield folder
+    finally:
+        _WIRING.reset(token)
+
+
+class _Snapshots:
+    """The saved open windows of one streaming ``per_entity``: a snapshot per batch in ``folder``,
+    and ``current.json`` naming the one of the latest batch delivered by every reader."""
+
+    def __init__(self, sc, folder: str, owner: StateFolder, shape: dict[str, Any]) -> None:
+        self.folder = folder
+        self.owner = owner
+        self.shape = shape
+        self.files = _HadoopSnapshots(sc, folder) if has_scheme(folder) else _LocalSnapshots(sc, Path(folder))
+        self.current_file = StateFile(sc, f"{folder}/{CURRENT}")
+        self.current: int | None = None
+        self.pending: dict[int, int | None] = {}  # batch ms -> watermark: saved, not yet current
+        self.delivered_by: dict[str, int] = {}  # reader -> latest batch ms it delivered
+        self.lock = threading.Lock()
+
+    def load(self) -> tuple[Any, int | None]:
+        """The open windows (an RDD) and watermark of the current snapshot, (None, None) when
+        there is none; snapshots of batches never delivered are deleted."""
+        try:
+            stored = self.current_file.load()
+        except ValueError:
+            raise ConfigError(
+                f"{self.current_file}: unreadable windows state: delete it to start afresh"
+            ) from None
+        state, watermark = None, None
+        if stored is not None:
+            snapshot, watermark, shape = _current_in(stored, str(self.current_file))
+            if shape != self.shape:
+                console.to_stderr(
+                    f"[!] {self.current_file}: saved by other windows or measures: they start empty"
+                )
+                watermark = None
+            else:
+                state = self.files.read(str(snapshot))
+                if state is None:
+                    raise ConfigError(
+                        f"{self.current_file}: its snapshot {snapshot} is missing: delete it to start afresh"
+                    )
+                self.current = snapshot
+        self._delete_before(None)
+        return state, watermark
+
+    def save(self, ms: int, state, watermark: int | None) -> None:
+        """Save the open windows after the batch of ``ms``; current once it is delivered."""
+        if not self.owner.save:
+            return
+        self.files.write(str(ms), state)
+        with self.lock:
+            self.pending[ms] = watermark
+
+    def delivered(self, reader: str, ms: int) -> None:
+        """``reader`` delivered the batch of ``ms`` and every earlier one: once every reader
+        did, that batch's snapshot becomes current and older ones are deleted."""
+        with self.lock:
+            if reader not in self.owner.readers:
+                return
+            self.delivered_by[reader] = max(ms, self.delivered_by.get(reader, ms))
+            if set(self.delivered_by) != self.owner.readers:
+                return
+            done = min(self.delivered_by.values())
+            if done not in self.pending or (self.current is not None and done <= self.current):
+                return
+            document = {
+                "format": STATE_FORMAT,
+                "snapshot": done,
+                "watermark": self.pending[done],
+                "shape": self.shape,
+            }
+            self.current_file.save(document)
+            self.current = done
+            self.pending = {t: w for t, w in self.pending.items() if t > done}
+        self._delete_before(done)
+
+    def _delete_before(self, ms: int | None) -> None:
+        """Delete the snapshots older than ``ms`` (None: all but the current) and unfinished ones."""
+        try:
+            for name in self.files.names():
+                snapshot = name.strip(".").removesuffix(".tmp")
+                if not snapshot.isdigit():
+                    continue
+                unfinished = snapshot != name
+                old = int(snapshot) < ms if ms is not None else int(snapshot) != self.current
+                if (unfinished and ms is None) or (not unfinished and old):
+                    self.files.delete(name)
+        except Exception as err:  # a later batch deletes them; the saved state is right meanwhile
+            console.to_stderr(f"[!] {self.folder}: could not delete old windows snapshots: {err}")
+
+
+def _current_in(stored: Any, where: str) -> tuple[int, int | None, Any]:
+    """(snapshot, watermark, shape) of ``current.json``."""
+    if not isinstance(stored, dict) or stored.get("format") != STATE_FORMAT:
+        raise ConfigError(f"{where}: not a dataShark windows state: delete it to start afresh")
+    snapshot, watermark = stored.get("snapshot"), stored.get("watermark")
+    if not isinstance(snapshot, int) or not (watermark is None or isinstance(watermark, int)):
+        raise ConfigError(f"{where}: unreadable windows state: delete it to start afresh")
+    return snapshot, watermark, stored.get("shape")
+
+
+def _chunks(items: Iterable[Any], size: int) -> Iterator[list[Any]]:
+    iterator = iter(items)
+    while chunk := list(itertools.islice(iterator, size)):
+        yield chunk
+
+
+class _LocalSnapshots:
+    """Snapshots on the driver's disk (a path without a scheme, as ``StateFile``): one file each,
+    0600 in a 0700 folder, written by the driver from the open windows' partitions."""
+
+    def __init__(self, sc, folder: Path) -> None:
+        self.sc = sc
+        self.folder = folder
+
+    def write(self, name: str, rdd) -> None:
+        private_folder(self.folder.parent)
+        private_folder(self.folder)
+        tmp = self.folder / f".{name}.tmp"
+        flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW | os.O_CLOEXEC
+        handle = os.open(tmp, flags, FILE_MODE)
+        try:
+            with os.fdopen(handle, "wb") as out:
+                for chunk in _chunks(rdd.toLocalIterator(), SNAPSHOT_CHUNK):
+                    pickle.dump(chunk, out, protocol=pickle.HIGHEST_PROTOCOL)
+                out.flush()
+                os.fsync(out.fileno())
+            os.replace(tmp, self.folder / name)
+        except BaseException:
+            with suppress(FileNotFoundError):
+                os.unlink(tmp)
+            raise
+
+    def read(self, name: str):
+        try:
+            handle = open(self.folder / name, "rb")  # noqa: SIM115 - read chunk by chunk below
+        except FileNotFoundError:
+            return None
+        records: list[Any] = []
+        with handle:
+            while True:
+                try:
+                    records.extend(pickle.load(handle))
+                except EOFError:
+                    break
+        return self.sc.parallelize(records, max(1, self.sc.defaultParallelism))
+
+    def names(self) -> list[str]:
+        return [path.name for path in self.folder.iterdir()] if self.folder.is_dir() else []
+
+    def delete(self, name: str) -> None:
+        with suppress(FileNotFoundError):
+            (self.folder / name).unlink()
+
+
+class _HadoopSnapshots:
+    """Snapshots through Spark's Hadoop filesystem (``hdfs://``, ``file://``...): each a folder of
+    pickle files the executors write (``saveAsPickleFile``), renamed into place once complete."""
+
+    def __init__(self, sc, folder: str) -> None:
+        self.sc = sc
+        self.folder = folder.rstrip("/")
+
+    def _path(self, name: str | None = None):
+        hadoop = self.sc._jvm.org.apache.hadoop.fs
+        return hadoop.Path(self.folder if name is None else f"{self.folder}/{name}")
+
+    def _filesystem(self):
+        return self._path().getFileSystem(self.sc._jsc.hadoopConfiguration())
+
+    def write(self, name: str, rdd) -> None:
+        filesystem, folder = self._filesystem(), self._path()
+        if not filesystem.exists(folder):
+            if not filesystem.exists(folder.getParent()):
+                private_hadoop_folder(self.sc, folder.getParent())
+            private_hadoop_folder(self.sc, folder)
+        tmp, final = self._path(f"{name}.tmp"), self._path(name)
+        filesystem.delete(tmp, True)
+        rdd.saveAsPickleFile(tmp.toString())
+        filesystem.delete(final, True)
+        if not filesystem.rename(tmp, final):
+            raise OSError(f"{final.toString()}: could not move the windows snapshot into place")
+
+    def read(self, name: str):
+        path = self._path(name)
+        return self.sc.pickleFile(path.toString()) if self._filesystem().exists(path) else None
+
+    def names(self) -> list[str]:
+        filesystem, folder = self._filesystem(), self._path()
+        if not filesystem.exists(folder):
+            return []
+        return [status.getPath().getName() for status in filesystem.listStatus(folder)]
+
+    def delete(self, name: str) -> None:
+        self._filesystem().delete(self._path(name), True)
+
+
 _RUNS: dict[str, _Windowing] = {}
 _BATCH_COUNTERS: dict[str, _Counters] = {}
 _LOCK = threading.Lock()
 _IDS = itertools.count()
 
 
-def _register(name: str, spec: _Spec) -> str:
+def _register(name: str, spec: _Spec, sc=None, shape: dict[str, Any] | None = None) -> str:
+    """Register a stream's windowing; inside ``state_folder``, resumed from its saved windows."""
     run_id = f"{next(_IDS)}:{name}"
+    wiring = _WIRING.get()
+    snapshots = None
+    if wiring is not None and sc is not None:
+        folder = f"{wiring.location.rstrip('/')}/windows-{folder_name(name)}"
+        with _LOCK:
+            taken = any(
+                run.snapshots is not None and run.snapshots.folder == folder for run in _RUNS.values()
+            )
+        if taken:
+            raise ValueError(
+                f"per_entity({name!r}): {wiring.usecase} has windows named {name!r} already: name each apart"
+            )
+        snapshots = _Snapshots(sc, folder, wiring, shape or {})
+    windowing = _Windowing(run_id, name, spec, snapshots)
+    if snapshots is not None:
+        windowing.resume(*snapshots.load())
     with _LOCK:
-        _RUNS[run_id] = _Windowing(run_id, name, spec)
+        _RUNS[run_id] = windowing
     return run_id
 
 
@@ -410,9 +739,20 @@ def _windowing(run_id: str) -> _Windowing:
 
 def _stepper(run_id: str):
     def step(batch_time, rdd):
-        return _windowing(run_id).step(rdd)
+        return _windowing(run_id).step(rdd, batch_time)
 
     return step
+
+
+def batch_delivered(usecase: str, batch_time: datetime) -> None:
+    """Use case ``usecase`` delivered the batch of ``batch_time`` (Spark's batch time, as
+    ``foreachRDD`` gives it) and every earlier one: the saved windows of the streams reading its
+    input move on to that batch once every use case reading the input delivered it."""
+    ms = epoch_ms(batch_time)
+    with _LOCK:
+        saved = [run.snapshots for run in _RUNS.values() if run.snapshots is not None]
+    for snapshots in saved:
+        snapshots.delivered(usecase, ms)
 
 
 def _named(name: str | None) -> list[_Windowing]:
@@ -440,6 +780,21 @@ def stats(name: str) -> Stats:
     if counters is None:
         raise KeyError(f"no windows named {name!r} in this driver")
     return Stats(no_entity=counters.no_entity.value, no_time=counters.no_time.value)
+
+
+def batch_notes() -> list[str]:
+    """One line per batch ``per_entity`` whose computed rows skipped events without a readable
+    time (a batch run prints them after delivery, as a stream prints its per-batch line), then
+    forgets those runs' counters."""
+    with _LOCK:
+        counted = list(_BATCH_COUNTERS.items())
+        _BATCH_COUNTERS.clear()
+    return [
+        f"({name}) windows: {counters.no_time.value} events without a time skipped "
+        "(is @timestamp set? see time_field / time_format)"
+        for name, counters in counted
+        if counters.no_time.value
+    ]
 
 
 def release(name: str | None = None) -> None:

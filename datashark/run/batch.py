@@ -6,6 +6,7 @@ from datetime import datetime
 from functools import partial
 
 from datashark import console
+from datashark.detect import windows
 from datashark.errors import UseCaseError
 from datashark.events.deadletter import dead_letters_for
 from datashark.events.whole_files import FileRecords, needs_whole_files
@@ -83,5 +84,7 @@ def run_batch(sc, run: RunContext, prepared: Prepared, *, debug: bool) -> None:
             report_dead_letters(prepared, dead_letters)
         else:
             deliver(prepared, result, dead_letters, datetime.now())
+        for note in windows.batch_notes():
+            console.info(note)
     except Exception as err:  # anything from the user's code or Spark fails this use case only
         raise usecase_failure(usecase, err) from err

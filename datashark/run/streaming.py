@@ -14,7 +14,7 @@ import signal
 import threading
 import time
 import warnings
-from collections import Counter
+from collections.abc import Callable
 
 from datashark import console
 from datashark.detect import windows
@@ -40,10 +40,13 @@ _STOPPING = threading.Event()
 
 
 class GracefulStop:
-    """Turns SIGINT/SIGTERM and an optional time limit into "finish the batch, then stop"."""
+    """Turns SIGINT/SIGTERM, an optional time limit and an optional ``stop_when`` (polled every
+    second: ``datashark test`` stops once its events were delivered) into "finish the batch,
+    then stop"."""
 
-    def __init__(self, timeout: float | None) -> None:
+    def __init__(self, timeout: float | None, stop_when: Callable[[], str | None] | None = None) -> None:
         self.deadline = time.monotonic() + timeout if timeout else None
+        self.stop_when = stop_when
         self.signalled: str | None = None
         self.previous = {sig: signal.signal(sig, self._on_signal) for sig in STOP_SIGNALS}
 
@@ -55,7 +58,7 @@ class GracefulStop:
             return f"{self.signalled} received"
         if self.deadline is not None and time.monotonic() >= self.deadline:
             return "time limit reached"
-        return None
+        return self.stop_when() if self.stop_when is not None else None
 
     def restore(self) -> None:
         for sig, handler in self.previous.items():
@@ -63,9 +66,16 @@ class GracefulStop:
 
 
 def run_streaming(
-    sc, run: RunContext, prepared: list[Prepared], *, debug: bool, timeout: float | None
+    sc,
+    run: RunContext,
+    prepared: list[Prepared],
+    *,
+    debug: bool,
+    timeout: float | None,
+    stop_when: Callable[[], str | None] | None = None,
 ) -> None:
-    """Wire every streaming use case into one StreamingContext and run until told to stop."""
+    """Wire every streaming use case into one StreamingContext and run until told to stop: by a
+    signal, ``timeout`` seconds, or ``stop_when`` returning the reason to stop (polled every second)."""
     from pyspark.streaming import StreamingContext
 
     # dataShark keeps DStreams for the original load() contract; users cannot act on Spark's notice.
@@ -73,7 +83,9 @@ def run_streaming(
     ssc = StreamingContext(sc, run.settings.batch_interval)
     checkpoint = private_checkpoint(sc, run.checkpoint_dir)
     ssc.checkpoint(checkpoint)
-    readers = Counter(item.input.key for item in prepared)
+    readers: dict[tuple, list[str]] = {}  # the use cases reading each input
+    for item in prepared:
+        readers.setdefault(item.input.key, []).append(item.usecase.name)
     shared: dict[tuple, object] = {}
     running = [_register(item) for item in prepared]
     failures.clear()
@@ -83,7 +95,7 @@ def run_streaming(
         for item, run_id in zip(prepared, running, strict=True):
             with scheduler_pool(sc, item.usecase):
                 _wire(ssc, sc, run, run_id, shared, debug=debug, readers=readers[item.input.key])
-        stop = GracefulStop(timeout)
+        stop = GracefulStop(timeout, stop_when)
         ssc.start()
         try:
             while (reason := stop.reason()) is None:
@@ -129,7 +141,7 @@ def _running(run_id: str) -> Prepared:
     return _RUNNING[run_id]
 
 
-def _wire(ssc, sc, run: RunContext, run_id: str, shared: dict, *, debug: bool, readers: int) -> None:
+def _wire(ssc, sc, run: RunContext, run_id: str, shared: dict, *, debug: bool, readers: list[str]) -> None:
     from pyspark.streaming import DStream
 
     prepared = _RUNNING[run_id]
@@ -142,7 +154,7 @@ def _wire(ssc, sc, run: RunContext, run_id: str, shared: dict, *, debug: bool, r
         # Cached only when shared: caching pickles every event into Spark's block store, which
         # costs a single reader more than it saves (bench/README.md, Kafka).
         stream = source.stream(ssc)
-        shared[source.key] = stream.cache() if readers > 1 else stream
+        shared[source.key] = stream.cache() if len(readers) > 1 else stream
     dead_letters = dead_letters_for(sc, run.settings, usecase)
     events = events_for_load(
         prepared, shared[source.key], dead_letters, stage="input", filtered=True, text_only=source.TEXT_ONLY
@@ -153,7 +165,10 @@ def _wire(ssc, sc, run: RunContext, run_id: str, shared: dict, *, debug: bool, r
     try:
         if not debug:
             start_output(prepared)
-        result = call_load(prepared.module.load, *load_arguments(usecase, sc, events, training))
+        # Windows keep their open state beside the input's, in the folder that outlives runs.
+        state = windows.usecase_state(run.settings.checkpoint_dir, usecase.name)
+        with windows.state_folder(state, usecase.name, readers=readers, save=not debug):
+            result = call_load(prepared.module.load, *load_arguments(usecase, sc, events, training))
     except Exception as err:  # the output's set-up and load() run once on the driver, at start
         raise usecase_failure(usecase, err) from err
     report_dead_letters(prepared, dead_letters)  # from training, when load() read it already
@@ -208,6 +223,7 @@ def _delivery(run_id: str, dead_letters: DeadLetters):
             failure = failures.record(usecase_failure(prepared.usecase, err))
             raise failure from err
         try:
+            windows.batch_delivered(name, batch_time)
             source.batch_delivered(name, batch_time)
         except Exception as err:
             failure = failures.record(usecase_failure(prepared.usecase, err))

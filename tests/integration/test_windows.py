@@ -4,7 +4,9 @@ spread over streaming batches; a window is emitted once; late events are dropped
 from __future__ import annotations
 
 import itertools
+import json
 import random
+import stat
 import time
 from collections import Counter
 from collections.abc import Iterator
@@ -218,3 +220,104 @@ def test_batch_rows_of_a_time_function_and_a_key_function(spark_context) -> None
         ("a", T0 + timedelta(minutes=1), 1, T0 + timedelta(minutes=1)),
         ("b", T0, 1, T0 + timedelta(seconds=5)),
     ]
+
+
+def delivering_run(
+    sc, tmp_path, batches: list[list[dict]], name: str, state: str, *, deliver: int | None, flush: bool
+) -> list[WindowResult]:
+    """Run the batches through per_entity as ``run/streaming.py`` wires a use case ``uc`` whose
+    windows are kept in ``state``; acknowledge the first ``deliver`` batches (None: all), then
+    stop (after a flush when ``flush``). The rows of the acknowledged batches."""
+    outputs: list[list[WindowResult]] = []  # every batch's rows, delivered or not
+    delivered: list[list[WindowResult]] = []
+
+    def collect(batch_time, rdd) -> None:
+        rows = rdd.collect()
+        outputs.append(rows)
+        if deliver is None or len(outputs) <= deliver:
+            windows.batch_delivered("uc", batch_time)
+            delivered.append(rows)
+
+    def wait_for(n: int) -> None:
+        deadline = time.monotonic() + 120
+        while len(outputs) < n and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert len(outputs) >= n, f"only {len(outputs)} batches in 120 s"
+
+    with streaming(sc, tmp_path / f"run-{next(_FEED_IDS)}") as ssc:
+        with windows.state_folder(state, "uc", readers=["uc"]):
+            rows = per_entity(
+                feed(ssc, batches),
+                key="src_ip",
+                window=Window(timedelta(minutes=10), late=LATE),
+                measures=MEASURES,
+                name=name,
+            )
+        rows.foreachRDD(collect)
+        ssc.start()
+        wait_for(len(batches))
+        if flush:
+            flushed_from = len(outputs)
+            windows.flush_at_next_batch(name)
+            wait_for(flushed_from + 2)
+            assert windows.stats(name).open == 0
+    windows.release(name)  # as run_streaming does at its end
+    return [row for rows in delivered for row in rows]
+
+
+@pytest.mark.parametrize(
+    ("first_run", "acknowledged", "scheme"),
+    [(2, None, ""), (3, 2, ""), (3, 2, "file://")],
+    ids=["stopped-after-delivery", "undelivered-batch-read-again", "undelivered-hadoop-path"],
+)
+def test_a_restart_resumes_the_open_windows_of_the_last_delivered_batch(
+    spark_context, tmp_path, first_run: int, acknowledged: int | None, scheme: str
+) -> None:
+    events = generated_events(600)
+    window = Window(timedelta(minutes=10), late=LATE)
+    whole = per_entity(
+        spark_context.parallelize(events, 4), key="src_ip", window=window, measures=MEASURES, name="whole"
+    ).collect()
+    batches = in_batches(events, 5)
+    state = f"{scheme}{tmp_path / 'ckpt' / 'uc'}"
+
+    before = delivering_run(
+        spark_context, tmp_path, batches[:first_run], "ssh", state, deliver=acknowledged, flush=False
+    )
+    saved = tmp_path / "ckpt" / "uc" / "windows-ssh"
+    current = json.loads((saved / "current.json").read_text())
+    assert current["format"] == "datashark-windows-1" and current["watermark"] is not None
+    assert stat.S_IMODE(saved.stat().st_mode) == 0o700
+    # The restart reads again the batches not acknowledged, as the inputs do.
+    after = delivering_run(spark_context, tmp_path, batches[2:], "ssh", state, deliver=None, flush=True)
+
+    assert before, "windows closed before the stop"
+    assert comparable(before + after) == comparable(whole)
+    once = Counter((row.entity, row.start) for row in before + after)
+    assert max(once.values()) == 1, "a window was emitted twice"
+    current = json.loads((saved / "current.json").read_text())["snapshot"]
+    snapshots = [int(path.name) for path in saved.iterdir() if path.name.isdigit()]
+    assert current in snapshots and min(snapshots) == current, "older snapshots are deleted"
+
+
+def test_without_a_state_folder_nothing_is_saved(spark_context, tmp_path) -> None:
+    stream_rows(
+        spark_context, tmp_path, in_batches(generated_events(50), 2), "nosave", Window(timedelta(minutes=10))
+    )
+    assert not any(path.name.startswith("windows-") for path in tmp_path.rglob("*"))
+
+
+def test_a_batch_run_names_the_events_it_skipped_for_want_of_a_time(spark_context) -> None:
+    events = [{"src": "192.0.2.1", "@timestamp": "2024-03-14T08:00:00Z"}] * 3  # text: no time
+    rows = per_entity(
+        spark_context.parallelize(events, 2),
+        key="src",
+        window=Window(timedelta(minutes=10)),
+        measures={"n": count()},
+        name="untimed",
+    ).collect()
+    assert rows == []
+    assert windows.batch_notes() == [
+        "(untimed) windows: 3 events without a time skipped (is @timestamp set? see time_field / time_format)"
+    ]
+    assert windows.batch_notes() == []  # said once

@@ -210,7 +210,9 @@ def test_a_batch_use_case_s_training_is_checked_and_staged_with_its_file(make_us
     missing = make_usecase(conf=usecase_conf(training="model.txt"))
     with pytest.raises(ConfigError, match=r"key 'training': no such file or directory: .*model\.txt$"):
         read_usecase(missing)
-    path = make_usecase(conf=usecase_conf(training="model.txt"), files={"data.txt": "x\n", "model.txt": "m\n"})
+    path = make_usecase(
+        conf=usecase_conf(training="model.txt"), files={"data.txt": "x\n", "model.txt": "m\n"}
+    )
     usecase = read_usecase(path)
     assert [p.rsplit("/", 1)[1] for p in usecase.read_paths()] == ["data.txt", "model.txt"]
     staged = RunContext(load_settings(home), StagingArea("hdfs://nn:9000", "/staging/run"))

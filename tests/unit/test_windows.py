@@ -14,6 +14,7 @@ import pytest
 from datashark.detect import windows
 from datashark.detect.measures import count, distinct, first_seen, last_seen, top, total
 from datashark.detect.windows import Window, WindowResult
+from datashark.errors import ConfigError
 
 T0 = datetime(2024, 5, 1, 12, 0, tzinfo=timezone.utc)
 MINUTE = 60_000_000  # microseconds
@@ -211,3 +212,92 @@ def test_per_entity_refuses_what_is_neither_an_rdd_nor_a_dstream() -> None:
         windows.per_entity(
             [], key="ip", window=Window(timedelta(minutes=1)), measures={"n": count()}, name="x"
         )
+
+
+def test_a_window_open_keep_past_its_end_takes_no_more_events() -> None:
+    window = Window(timedelta(minutes=10), late=timedelta(days=30), keep=timedelta(days=1))
+    end = T0_US + 10 * MINUTE
+    day = 24 * 60 * MINUTE
+    assert not window.closes(T0_US, end + day) and window.expired(T0_US, end + day)
+    assert window.final(T0_US, end + day) and not window.final(T0_US, end + day - 1)
+    pairs, _, late = assigned(spec(window), [{"ip": "a", "@timestamp": T0}], end + day)
+    assert (pairs, late) == ([], 1)
+    keyed = (("a", T0_US), [T0_US, 1])
+    assert windows._expired(window, end + day, keyed) and not windows._still_open(window, end + day, keyed)
+    with pytest.raises(ValueError, match="keep must be positive"):
+        Window(timedelta(minutes=10), keep=timedelta(0))
+
+
+class FakeRDD:
+    def __init__(self, records: list) -> None:
+        self.records = records
+
+    def toLocalIterator(self):  # noqa: N802 - Spark's name
+        return iter(self.records)
+
+
+class FakeSparkContext:
+    defaultParallelism = 2  # noqa: N815 - Spark's name
+
+    def parallelize(self, records: list, _slices: int) -> list:
+        return records
+
+
+def snapshots(folder, readers=("a",), shape=None):
+    owner = windows.StateFolder(str(folder.parent), "a", frozenset(readers))
+    return windows._Snapshots(
+        FakeSparkContext(), str(folder), owner, shape or {"measures": [["n", "count()"]]}
+    )
+
+
+def test_a_snapshot_is_current_once_every_reader_of_the_input_delivered_its_batch(tmp_path) -> None:
+    folder = tmp_path / "uc" / "windows-ssh"
+    saved = snapshots(folder, readers=("a", "b"))
+    assert saved.load() == (None, None)
+    saved.save(1000, FakeRDD([(("10.0.0.1", T0_US), [T0_US, 1])]), T0_US)
+    saved.save(2000, FakeRDD([(("10.0.0.1", T0_US), [T0_US, 2])]), T0_US + 1)
+    saved.delivered("a", 2000)
+    assert not (folder / "current.json").exists(), "b has not delivered yet"
+    saved.delivered("b", 1000)
+    assert json.loads((folder / "current.json").read_text())["snapshot"] == 1000
+    saved.delivered("b", 2000)
+    assert sorted(path.name for path in folder.iterdir()) == ["2000", "current.json"]
+    assert oct(folder.stat().st_mode & 0o777) == "0o700"
+    assert oct((folder / "2000").stat().st_mode & 0o777) == "0o600"
+
+    saved.save(3000, FakeRDD([]), T0_US + 2)  # never delivered: the restart reads its batch again
+    assert snapshots(folder).load() == ([(("10.0.0.1", T0_US), [T0_US, 2])], T0_US + 1)
+    assert sorted(path.name for path in folder.iterdir()) == ["2000", "current.json"]
+
+
+def test_windows_saved_with_other_measures_start_empty(tmp_path, capsys) -> None:
+    folder = tmp_path / "uc" / "windows-ssh"
+    saved = snapshots(folder)
+    saved.load()
+    saved.save(1000, FakeRDD([(("10.0.0.1", T0_US), [T0_US, 1])]), T0_US)
+    saved.delivered("a", 1000)
+    assert snapshots(folder, shape={"measures": [["n", "distinct('user')"]]}).load() == (None, None)
+    assert "saved by other windows or measures: they start empty" in capsys.readouterr().err
+
+
+def test_unreadable_windows_state_is_one_line_naming_the_file(tmp_path) -> None:
+    folder = tmp_path / "uc" / "windows-ssh"
+    folder.mkdir(parents=True)
+    (folder / "current.json").write_text('{"format": "something else"}')
+    with pytest.raises(ConfigError, match=r"windows-ssh/current.json: not a dataShark windows state"):
+        snapshots(folder).load()
+
+
+def test_the_use_case_state_folder_is_its_slug_under_checkpoint_dir() -> None:
+    assert windows.usecase_state("hdfs://nn/ckpt/", "SSH Brute Force") == "hdfs://nn/ckpt/ssh-brute-force"
+
+
+def test_a_bloom_filter_in_a_finding_s_metadata_is_the_number_it_holds() -> None:
+    from datashark.detect.sketches import BloomFilter
+
+    seen = BloomFilter.of([f"198.51.100.{n}" for n in range(40)], expected_items=1000)
+    start = datetime(2024, 3, 14, 8, tzinfo=timezone.utc)
+    row = WindowResult("192.0.2.1", start, start + timedelta(minutes=10), {"seen": seen})
+    metadata = row.metadata()
+    assert 38 <= metadata["seen"] <= 42 and isinstance(metadata["seen"], int)
+    json.dumps(metadata)
