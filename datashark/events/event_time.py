@@ -271,17 +271,8 @@ def read_syslog(text: str, zone: tzinfo | None, years: YearSource) -> datetime:
     if found is None or month is None:
         raise ValueError("is not a syslog time (Mmm dd HH:MM:SS)")
     _, day, year, hour, minute, second, fraction, offset = found.groups()
-    moment = datetime(
-        int(year) if year else years.year_of(month),
-        month,
-        int(day),
-        int(hour),
-        int(minute),
-        min(int(second), 59),
-        _microseconds(fraction),
-        _offset(offset),
-    )
-    return _to_utc(moment, zone)
+    year_number = int(year) if year else years.year_of(month)
+    return _moment(year_number, month, day, (hour, minute, second, fraction), offset, zone)
 
 
 def read_apache(text: str, zone: tzinfo | None) -> datetime:
@@ -291,8 +282,16 @@ def read_apache(text: str, zone: tzinfo | None) -> datetime:
     if found is None or month is None:
         raise ValueError("is not an access log time (dd/Mon/yyyy:HH:MM:SS +zone)")
     day, _, year, hour, minute, second, fraction, offset = found.groups()
+    return _moment(int(year), month, day, (hour, minute, second, fraction), offset, zone)
+
+
+def _moment(
+    year: int, month: int, day: str, clock: tuple[str, str, str, str | None], offset: str | None, zone
+) -> datetime:
+    """The UTC time of a date and a clock read as text (a leap second read as :59)."""
+    hour, minute, second, fraction = clock
     moment = datetime(
-        int(year),
+        year,
         month,
         int(day),
         int(hour),
