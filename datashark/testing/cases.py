@@ -108,19 +108,26 @@ class Case:
         return tuple(mode for mode in self.modes if usecase_type == "streaming" or mode == "batch")
 
 
-def case_files(usecase_folder: Path) -> list[Path]:
-    """The case files of a use case's folder, in name order."""
-    folder = usecase_folder / TESTS_FOLDER
+def cases_folder(conf: Path) -> Path:
+    """Where the cases of the use case ``conf`` live: its folder's ``tests/``, or, in a folder
+    holding several confs (two variants of one detection), ``tests/<conf name without .conf>/``."""
+    folder = conf.parent / TESTS_FOLDER
+    return folder / conf.stem if len(list(conf.parent.glob("*.conf"))) > 1 else folder
+
+
+def case_files(conf: Path) -> list[Path]:
+    """The case files of the use case ``conf``, in name order."""
+    folder = cases_folder(conf)
     if not folder.is_dir():
         return []
     return sorted(path for path in folder.iterdir() if path.suffix in CASE_SUFFIXES and path.is_file())
 
 
-def read_cases(usecase_folder: Path) -> list[Case]:
-    """Every case of a use case's folder; names are unique across its files."""
+def read_cases(conf: Path) -> list[Case]:
+    """Every case of the use case ``conf``; names are unique across its files."""
     cases: list[Case] = []
     seen: dict[str, Path] = {}
-    for path in case_files(usecase_folder):
+    for path in case_files(conf):
         for case in read_case_file(path):
             if case.name in seen:
                 raise ConfigError(f"{path}: case '{case.name}': key 'name': also used in {seen[case.name]}")

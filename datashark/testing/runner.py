@@ -38,9 +38,9 @@ from datashark.run.streaming import run_streaming
 from datashark.testing import feed as feeds
 from datashark.testing.cases import (
     CASE_SUFFIXES,
-    TESTS_FOLDER,
     Case,
     apply_overrides,
+    cases_folder,
     read_case_file,
     read_cases,
 )
@@ -119,12 +119,12 @@ def plan(settings: Settings, targets: list[Path], workdir: Path) -> Plan:
     for conf_path, only in _targets(targets, found):
         try:
             usecase = read_usecase(conf_path, check_data=False)
-            cases = read_case_file(only) if only else read_cases(usecase.folder)
+            cases = read_case_file(only) if only else read_cases(usecase.path)
         except ConfigError as err:
             found.errors.append(str(err))
             continue
         if not cases:
-            found.notes.append(f"no test cases for {conf_path} (add {usecase.folder / TESTS_FOLDER}/*.yml)")
+            found.notes.append(f"no test cases for {conf_path} (add {cases_folder(usecase.path)}/*.yml)")
             continue
         for case in cases:
             modes = case.modes_of(usecase.type)
@@ -151,22 +151,30 @@ def _targets(targets: list[Path], found: Plan) -> Iterator[tuple[Path, Path | No
     """``(conf, case file or None for all of the folder's)`` for each target."""
     for target in targets:
         if target.suffix in CASE_SUFFIXES:
-            folder = target.resolve().parent.parent
-            confs = sorted(folder.glob("*.conf"))
-            only: Path | None = target.resolve()
+            if not target.is_file():
+                found.errors.append(f"{target}: file not found")
+                continue
+            only = target.resolve()
+            owners = [conf for conf in _confs_near(only) if cases_folder(conf) == only.parent]
+            if len(owners) == 1:
+                yield owners[0], only
+            else:
+                found.errors.append(
+                    f"{target}: belongs to no use case (tests/ beside one .conf, or tests/<conf name>/)"
+                )
+        elif target.is_dir():
+            confs = sorted(target.glob("*.conf"))
+            if not confs:
+                found.errors.append(f"{target}: holds no .conf file")
+            for conf in confs:
+                yield conf, None
         else:
-            folder = target if target.is_dir() else target.parent
-            confs = sorted(folder.glob("*.conf")) if target.is_dir() else [target]
-            only = None
-        if target.suffix in CASE_SUFFIXES and not target.is_file():
-            found.errors.append(f"{target}: file not found")
-        elif len(confs) != 1 and (only or target.is_dir()):
-            found.errors.append(f"{folder}: holds {len(confs)} .conf files: name the use case's conf")
-        elif len(list(folder.glob("*.conf"))) > 1 and (folder / TESTS_FOLDER).is_dir():
-            tests = folder / TESTS_FOLDER
-            found.errors.append(f"{tests}: its folder holds several confs: give each use case its own folder")
-        else:
-            yield confs[0], only
+            yield target, None
+
+
+def _confs_near(case_file: Path) -> list[Path]:
+    """The confs a case file may belong to: in the folder above its ``tests/`` (or two above)."""
+    return sorted({*case_file.parent.parent.glob("*.conf"), *case_file.parent.parent.parent.glob("*.conf")})
 
 
 def _plugin_home(workdir: Path) -> Path:

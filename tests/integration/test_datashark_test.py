@@ -80,7 +80,9 @@ def datashark_test(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int,
 
 
 def test_the_shipped_use_cases_pass(spark_context, capsys: pytest.CaptureFixture[str]) -> None:
-    code, out, err = datashark_test(capsys)
+    """The two samples' cases (./test.sh runs every use case's cases after pytest)."""
+    samples = [REPO / "conf" / "web-anomaly-detection", REPO / "conf" / "wordcount" / "wordcount.conf"]
+    code, out, err = datashark_test(capsys, *map(str, samples))
     assert (code, err) == (0, "")
     assert out == [*SHIPPED_CASES, "4 passed, 0 failed"]
 

@@ -13,7 +13,14 @@ from configobj import ConfigObj
 
 from datashark.errors import ConfigError
 from datashark.testing import feed as feeds
-from datashark.testing.cases import Case, ExpectedFinding, apply_overrides, read_case_file, read_cases
+from datashark.testing.cases import (
+    Case,
+    ExpectedFinding,
+    apply_overrides,
+    cases_folder,
+    read_case_file,
+    read_cases,
+)
 from datashark.testing.findings import DIFFERS, MATCHED, MISSING, UNEXPECTED, compare
 from datashark.testing.report import comparison_lines, outcome_lines, summary
 from datashark.testing.runner import CaseRun, Outcome
@@ -98,11 +105,23 @@ def test_read_cases_takes_every_file_in_name_order_and_refuses_a_name_twice(tmp_
     case_file(tmp_path, "name: second\nevents: []\nexpect: none\n", "b.yaml")
     case_file(tmp_path, "name: first\nevents: []\nexpect: none\n", "a.yml")
     case_file(tmp_path, "not a case file", "notes.txt")
-    assert [case.name for case in read_cases(tmp_path / "uc")] == ["first", "second"]
-    assert read_cases(tmp_path / "other") == []
+    assert [case.name for case in read_cases(tmp_path / "uc" / "uc.conf")] == ["first", "second"]
+    assert read_cases(tmp_path / "other" / "other.conf") == []
     case_file(tmp_path, "name: first\nevents: []\nexpect: none\n", "c.yml")
     with pytest.raises(ConfigError, match=r"c\.yml: case 'first': key 'name': also used in .*a\.yml"):
-        read_cases(tmp_path / "uc")
+        read_cases(tmp_path / "uc" / "uc.conf")
+
+
+def test_two_confs_in_one_folder_each_have_their_cases_in_a_folder_of_their_own(tmp_path: Path) -> None:
+    folder = tmp_path / "scan"
+    (folder / "tests" / "scan-zeek").mkdir(parents=True)
+    for name in ("scan.conf", "scan-zeek.conf"):
+        (folder / name).write_text("")
+    (folder / "tests" / "scan-zeek" / "a.yml").write_text("name: zeek\nevents: []\nexpect: none\n")
+    (folder / "tests" / "a.yml").write_text("name: shared\nevents: []\nexpect: none\n")
+    assert cases_folder(folder / "scan-zeek.conf") == folder / "tests" / "scan-zeek"
+    assert [case.name for case in read_cases(folder / "scan-zeek.conf")] == ["zeek"]
+    assert read_cases(folder / "scan.conf") == []
 
 
 @pytest.mark.parametrize(
