@@ -15,10 +15,8 @@ import glob
 import ipaddress
 import os
 import re
-import sys
 import threading
 import time
-import types
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -26,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from datashark import console
-from datashark.detect import severity
+from datashark.detect import driver_objects, severity
 from datashark.detect.measures import count, distinct, distinct_values, first_seen, last_seen, value_of
 from datashark.detect.sketches import BloomFilter
 from datashark.detect.windows import Window, per_entity
@@ -471,19 +469,6 @@ def finding(window) -> tuple[str, float, dict[str, Any]]:
 # ----------------------------------------------------------------------------- reloading
 
 
-def _registry() -> dict[str, Any]:
-    """The driver's indicator lists by id. A module of its own in ``sys.modules``, so the functions
-    pickled into a stream's checkpoint hold an id only, never the lists or their broadcasts."""
-    holder = sys.modules.get("datashark_threat_intel_lists")
-    if holder is None:
-        holder = types.ModuleType("datashark_threat_intel_lists")
-        holder.lists = {}  # type: ignore[attr-defined]
-        holder.ids = iter(range(1, 1 << 62))  # type: ignore[attr-defined]
-        holder.lock = threading.Lock()  # type: ignore[attr-defined]
-        sys.modules[holder.__name__] = holder
-    return holder.__dict__
-
-
 class LiveLists:
     """The lists of one running use case on the driver: re-read when a file changed, at most
     every ``reload_seconds``; ``current()`` gives the broadcast to match the next batch with."""
@@ -535,18 +520,12 @@ class LiveLists:
 
 
 def register(lists: LiveLists) -> str:
-    registry = _registry()
-    with registry["lock"]:
-        list_id = f"lists-{next(registry['ids'])}"
-        registry["lists"][list_id] = lists
-    return list_id
+    """Keep the lists on the driver; the id the stream's batches reach them with."""
+    return driver_objects.keep(lists, "threat-intel-lists")
 
 
 def live(list_id: str) -> LiveLists:
-    lists = _registry()["lists"].get(list_id)
-    if lists is None:
-        raise RuntimeError(f"threat-intel lists {list_id} are not registered in this driver")
-    return lists
+    return driver_objects.kept(list_id)
 
 
 def _batch_matches(list_id: str, fields, entity_fields, rdd):
