@@ -37,10 +37,14 @@ def records_of(sc, location: str, fmt: str):
     return parts[0] if len(parts) == 1 else sc.union(parts)
 
 
-def _reference_time(sc, usecase) -> datetime | None:
+def _reference_time(sc, prepared: Prepared) -> datetime | None:
     """Where times written without a year (syslog's) are placed: when the newest input file was
-    last written, read from the conf's own location (a staged copy's time is the copy's)."""
-    location = usecase.data_path()
+    last written, read from the conf's own location (a staged copy's time is the copy's). Not
+    looked up when no time is read, or ``assume_year`` places them."""
+    event_time = prepared.parser.time
+    if event_time is None or event_time.assume_year is not None:
+        return None
+    location = prepared.usecase.data_path()
     try:
         return newest_modification(sc, location) if location else None
     except Exception:
@@ -72,7 +76,7 @@ def run_batch(sc, run: RunContext, prepared: Prepared, *, debug: bool) -> None:
             dead_letters,
             stage="input",
             filtered=True,
-            reference=_reference_time(sc, usecase),
+            reference=_reference_time(sc, prepared),
         )
         training = partial(_training_events, sc, run, prepared, dead_letters)
         result = call_load(prepared.module.load, *load_arguments(usecase, sc, data, training=training))
