@@ -26,11 +26,12 @@ def records_of(sc, location: str, fmt: str):
         return sc.binaryFiles(location).flatMap(FileRecords(fmt))
     if fmt != "json":
         return sc.textFile(location)
-    listed = [entry.uri for entry in input_files(sc, location)]
-    arrays = [uri for uri in listed if starts_with_bracket(sc, uri)]
+    arrays: list[str] = []
+    lines: list[str] = []
+    for entry in input_files(sc, location):
+        (arrays if starts_with_bracket(sc, entry.uri) else lines).append(entry.uri)
     if not arrays:
         return sc.textFile(location)
-    lines = [uri for uri in listed if uri not in set(arrays)]
     parts = [sc.binaryFiles(",".join(arrays)).flatMap(FileRecords(fmt))]
     if lines:
         parts.append(sc.textFile(",".join(lines)))

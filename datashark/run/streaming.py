@@ -17,7 +17,7 @@ import warnings
 from collections.abc import Callable
 
 from datashark import console
-from datashark.detect import windows
+from datashark.detect import window_state, windows
 from datashark.errors import UseCaseError
 from datashark.events.deadletter import DeadLetters, dead_letters_for
 from datashark.loading.load_call import call_load, load_arguments
@@ -166,8 +166,8 @@ def _wire(ssc, sc, run: RunContext, run_id: str, shared: dict, *, debug: bool, r
         if not debug:
             start_output(prepared)
         # Windows keep their open state beside the input's, in the folder that outlives runs.
-        state = windows.usecase_state(run.settings.checkpoint_dir, usecase.name)
-        with windows.state_folder(state, usecase.name, readers=readers, save=not debug):
+        state = window_state.usecase_state(run.settings.checkpoint_dir, usecase.name)
+        with window_state.state_folder(state, usecase.name, readers=readers, save=not debug):
             result = call_load(prepared.module.load, *load_arguments(usecase, sc, events, training))
     except Exception as err:  # the output's set-up and load() run once on the driver, at start
         raise usecase_failure(usecase, err) from err

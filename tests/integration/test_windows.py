@@ -15,7 +15,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from datashark.detect import windows
+from datashark.detect import window_state, windows
 from datashark.detect.measures import (
     count,
     distinct,
@@ -245,7 +245,7 @@ def delivering_run(
         assert len(outputs) >= n, f"only {len(outputs)} batches in 120 s"
 
     with streaming(sc, tmp_path / f"run-{next(_FEED_IDS)}") as ssc:
-        with windows.state_folder(state, "uc", readers=["uc"]):
+        with window_state.state_folder(state, "uc", readers=["uc"]):
             rows = per_entity(
                 feed(ssc, batches),
                 key="src_ip",

@@ -11,7 +11,7 @@ from functools import reduce
 
 import pytest
 
-from datashark.detect import windows
+from datashark.detect import window_state, windows
 from datashark.detect.measures import count, distinct, first_seen, last_seen, top, total
 from datashark.detect.windows import Window, WindowResult
 from datashark.errors import ConfigError
@@ -244,8 +244,8 @@ class FakeSparkContext:
 
 
 def snapshots(folder, readers=("a",), shape=None):
-    owner = windows.StateFolder(str(folder.parent), "a", frozenset(readers))
-    return windows._Snapshots(
+    owner = window_state.StateFolder(str(folder.parent), "a", frozenset(readers))
+    return window_state.Snapshots(
         FakeSparkContext(), str(folder), owner, shape or {"measures": [["n", "count()"]]}
     )
 
@@ -289,7 +289,9 @@ def test_unreadable_windows_state_is_one_line_naming_the_file(tmp_path) -> None:
 
 
 def test_the_use_case_state_folder_is_its_slug_under_checkpoint_dir() -> None:
-    assert windows.usecase_state("hdfs://nn/ckpt/", "SSH Brute Force") == "hdfs://nn/ckpt/ssh-brute-force"
+    assert (
+        window_state.usecase_state("hdfs://nn/ckpt/", "SSH Brute Force") == "hdfs://nn/ckpt/ssh-brute-force"
+    )
 
 
 def test_a_bloom_filter_in_a_finding_s_metadata_is_the_number_it_holds() -> None:
