@@ -36,7 +36,9 @@ CASE_KEYS = (
 FINDING_KEYS = ("key", "score", "score_min", "score_max", "metadata")
 NO_FINDINGS = "none"
 DEFAULT_BATCHES = 3
-# The paths a case runs through: a batch use case runs in batch mode; a streaming one in both.
+# The paths a case runs through. By default a batch use case's cases run in batch mode and a
+# streaming one's in both; a case naming its modes runs in those (a batch use case's in
+# streaming mode too, to prove its load() works on a stream).
 MODES = ("batch", "streaming")
 # Conf keys a case may not change: the test decides the events (file), the input and the output.
 FIXED_KEYS = ("type", "code", "file", "input", "output")
@@ -100,12 +102,14 @@ class Case:
     batches: int = DEFAULT_BATCHES
     allow_unlisted: bool = False
     description: str = ""
-    modes: tuple[str, ...] = MODES  # the modes the case runs in, of those its use case has
+    modes: tuple[str, ...] | None = None  # the modes the case names; None: the use case's own
 
     def modes_of(self, usecase_type: str) -> tuple[str, ...]:
-        """The modes this case runs in for a use case of ``usecase_type``: a streaming use
-        case has both, a batch one only ``batch``."""
-        return tuple(mode for mode in self.modes if usecase_type == "streaming" or mode == "batch")
+        """The modes this case runs in for a use case of ``usecase_type``: those it names, or
+        by default both for a streaming use case and ``batch`` for a batch one."""
+        if self.modes is not None:
+            return self.modes
+        return MODES if usecase_type == "streaming" else ("batch",)
 
 
 def cases_folder(conf: Path) -> Path:
@@ -191,7 +195,7 @@ def _case(path: Path, entry: Any, index: int) -> Case:
         expect=_expectations(entry, where),
         conf=_overrides(entry.get("conf", {}), where, "conf"),
         batches=_batches(entry.get("batches", DEFAULT_BATCHES), where),
-        modes=_modes(entry.get("modes", list(MODES)), where),
+        modes=_modes(entry["modes"], where) if "modes" in entry else None,
         allow_unlisted=_allow_unlisted(entry, where),
         description=description,
     )

@@ -34,6 +34,7 @@ if TYPE_CHECKING:
 
     from datashark.config.settings import Settings
     from datashark.config.usecase import UseCase
+    from datashark.events.whole_files import EventFailure, Record
 
 WINDOWS_MODULE = "datashark.detect.windows"
 # Driver-side: the feeds of this process by id.
@@ -42,7 +43,7 @@ _IDS = itertools.count()
 _LOCK = threading.Lock()
 
 
-def split(events: Sequence[str], batches: int) -> list[list[str]]:
+def split(events: Sequence[Record | EventFailure], batches: int) -> list[list[Record | EventFailure]]:
     """``events`` in ``batches`` consecutive parts as even as possible (earlier parts larger)."""
     size, larger = divmod(len(events), batches)
     parts, start = [], 0
@@ -73,7 +74,7 @@ class Feed:
     """The batches of one streaming case, which one comes next, and whether the batch the case
     waits for has been delivered (``done``)."""
 
-    def __init__(self, batches: list[list[str]]) -> None:
+    def __init__(self, batches: list[list[Record | EventFailure]]) -> None:
         self.id = f"feed-{next(_IDS)}"
         self.batches = batches
         self.by_time: dict[datetime, int] = {}
@@ -81,8 +82,9 @@ class Feed:
         self.done = threading.Event()
         self._lock = threading.Lock()
 
-    def lines(self, batch_time: datetime) -> list[str]:
-        """The lines of the batch of ``batch_time`` (asked once per batch, in order)."""
+    def lines(self, batch_time: datetime) -> list[Record | EventFailure]:
+        """The records of the batch of ``batch_time`` (asked once per batch, in order): lines,
+        or events already read from a whole file (``events/whole_files.py``)."""
         with self._lock:
             index = self.by_time.setdefault(batch_time, len(self.by_time))
         if index < len(self.batches):
@@ -99,7 +101,7 @@ class Feed:
             self.done.set()
 
 
-def register(batches: list[list[str]]) -> Feed:
+def register(batches: list[list[Record | EventFailure]]) -> Feed:
     feed_of_case = Feed(batches)
     with _LOCK:
         _FEEDS[feed_of_case.id] = feed_of_case

@@ -3,9 +3,11 @@
 Everything that can be wrong with a case file or a changed conf is found before Spark starts
 (``plan``). Each case then runs through the engine's own paths: in batch mode through
 ``run_batch`` with the case's events as its ``file`` (a streaming use case's conf switched to
-``type = batch``, its ``load()`` getting ``trainingData`` as in streaming); and, for a streaming
-use case, in streaming mode through ``run_streaming`` with the events fed over several batches
-by ``feed.CaseInput``. A case's ``modes`` may restrict that. The output is a ``Collector``.
+``type = batch``, its ``load()`` getting ``trainingData`` as in streaming); in streaming mode
+through ``run_streaming`` with the events fed over several batches by ``feed.CaseInput`` (a
+batch use case's conf switched to ``type = streaming``, without its ``file``). A streaming use
+case's cases run in both modes, a batch one's in batch mode, unless a case names its
+``modes``. The output is a ``Collector``.
 
 The test input and output reach ``prepare()`` the way any plugin does: as plugins of a home,
 here a scratch folder whose ``plugins/`` holds two one-line modules naming them, so the use case
@@ -30,6 +32,7 @@ from datashark.config.settings import Settings
 from datashark.config.spec import read_conf, spec_lines, validate_section
 from datashark.config.usecase import UseCase, read_usecase
 from datashark.errors import ConfigError, DataSharkError, UseCaseError
+from datashark.events.whole_files import EventFailure, Record, needs_whole_files, records_of_file
 from datashark.files.paths import is_local, local_path
 from datashark.run.batch import run_batch
 from datashark.run.context import RunContext
@@ -127,13 +130,7 @@ def plan(settings: Settings, targets: list[Path], workdir: Path) -> Plan:
             found.notes.append(f"no test cases for {conf_path} (add {cases_folder(usecase.path)}/*.yml)")
             continue
         for case in cases:
-            modes = case.modes_of(usecase.type)
-            if not modes:
-                found.errors.append(
-                    f"{case.file}: case '{case.name}': key 'modes': {usecase.path.name} is a batch use case: "
-                    "it runs in batch mode only"
-                )
-            for mode in modes:
+            for mode in case.modes_of(usecase.type):
                 run = CaseRun(usecase.folder.name, case, mode, usecase.type)
                 try:
                     _prepare(run, settings, home, usecase, workdir / f"events-{len(found.runs)}.log")
@@ -197,7 +194,9 @@ def _prepare(run: CaseRun, settings: Settings, home: Path, usecase: UseCase, eve
         raw["type"] = "batch"
         raw["file"] = str(events_path)
     else:
-        run.feed = feeds.register(feeds.split(case.events, case.batches))
+        run.feed = feeds.register(feeds.split(_stream_records(case, usecase), case.batches))
+        raw["type"] = "streaming"
+        raw.pop("file", None)
         raw["input"] = INPUT_NAME
         raw[f"in_{INPUT_NAME}"] = {"feed": run.feed.id}
     conf = validate_section(raw, spec_lines("usecase"), where=usecase.location, allow_extra=True)
@@ -209,6 +208,16 @@ def _prepare(run: CaseRun, settings: Settings, home: Path, usecase: UseCase, eve
     run.prepared = prepare(dataclasses.replace(settings, home=home), changed)
 
 
+def _stream_records(case: Case, usecase: UseCase) -> list[Record | EventFailure]:
+    """What the test input hands the event stage: the case's lines, or, for a format read from
+    whole files (Zeek TSV logs, a JSON array), the records of the case's events as one file."""
+    fmt = usecase.conf["format"]
+    if not needs_whole_files(fmt) and fmt != "json":
+        return list(case.events)
+    text = "".join(f"{line}\n" for line in case.events)
+    return list(records_of_file(text, fmt, name=case.file.name))
+
+
 def run_cases(
     sc, settings: Settings, runs: list[CaseRun], workdir: Path, *, timeout: float | None
 ) -> Iterator[Outcome]:
@@ -217,10 +226,11 @@ def run_cases(
         if run.problem is not None:
             yield Outcome(run, error=run.problem)
             continue
+        # Its own checkpoint folder: windows restore their state from there (detect/window_state.py).
         case_settings = dataclasses.replace(
             settings,
             batch_interval=TEST_BATCH_INTERVAL,
-            checkpoint_dir=str(workdir / "checkpoint"),
+            checkpoint_dir=str(workdir / "checkpoint" / str(number)),
             deadletter_dir=workdir / "deadletter" / str(number),
         )
         outcome = Outcome(run)

@@ -195,12 +195,59 @@ def test_a_wrong_case_file_stops_before_spark_with_exit_code_2(
         f"[X] {folder}/tests/zz-typo.yml: case 'typo': key 'expect': finding 1: unknown key 'scor' "
         "(did you mean 'score'?) (known: key, score, score_min, score_max, metadata)\n"
     )
-    (folder / "tests" / "zz-modes.yml").write_text(
-        "name: streamed\nevents: [a]\nexpect: none\nmodes: [streaming]\n"
+
+
+def test_a_batch_use_case_runs_as_a_stream_when_its_case_asks(
+    spark_context, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """``modes: [batch, streaming]``: the conf switched to ``type = streaming`` without its ``file``."""
+    folder = tmp_path / "wordcount"
+    shutil.copytree(REPO / "conf" / "wordcount", folder, ignore=shutil.ignore_patterns("output", "tests"))
+    (folder / "tests").mkdir()
+    (folder / "tests" / "both.yml").write_text(
+        "name: both ways\nmodes: [batch, streaming]\nbatches: 1\nevents: [A b, a]\n"
+        "expect: [{key: a, score: 2}, {key: b, score: 1}]\n"
     )
-    code, out, err = datashark_test(capsys, str(folder / "tests" / "zz-modes.yml"))
-    assert (code, out) == (2, [])
-    assert err == (
-        f"[X] {folder}/tests/zz-modes.yml: case 'streamed': key 'modes': wordcount.conf is a batch use case: "
-        "it runs in batch mode only\n"
+    code, out, err = datashark_test(capsys, str(folder))
+    assert (code, err) == (0, "")
+    assert out == [
+        "PASS wordcount/both ways (batch)",
+        "PASS wordcount/both ways (streaming)",
+        "2 passed, 0 failed",
+    ]
+
+
+# A use case counting lines per host in hour windows of event time ("<ISO time> <host>" lines).
+HOURLY_CODE = """
+from datetime import datetime, timedelta
+
+from datashark.detect.measures import count
+from datashark.detect.windows import Window, per_entity
+
+
+def load(streamingData, conf):
+    events = streamingData.map(lambda line: dict(zip(("@timestamp", "host"), line.split())))
+    timed = events.map(lambda e: {**e, "@timestamp": datetime.fromisoformat(e["@timestamp"])})
+    windows = per_entity(timed, "host", Window(timedelta(hours=1)), {"lines": count()}, "hourly")
+    return windows.map(lambda w: (w.entity, w.values["lines"]))
+"""
+
+
+def test_each_case_starts_with_no_window_state_of_another(
+    spark_context, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """Windows keep their state in the checkpoint folder across restarts: a case whose events are
+    older than an earlier case's must not find its windows closed by that case."""
+    folder = tmp_path / "hourly"
+    (folder / "tests").mkdir(parents=True)
+    (folder / "hourly.py").write_text(HOURLY_CODE)
+    (folder / "hourly.conf").write_text("name = Hourly\ntype = streaming\ncode = hourly.py\noutput = csv\n")
+    (folder / "tests" / "hours.yml").write_text(
+        "- name: later\n  modes: [streaming]\n  events: [2025-03-03T10:10:00+00:00 web]\n"
+        "  expect: [{key: web, score: 1}]\n"
+        "- name: earlier\n  modes: [streaming]\n  events: [2025-03-03T09:10:00+00:00 db]\n"
+        "  expect: [{key: db, score: 1}]\n"
     )
+    code, out, err = datashark_test(capsys, str(folder))
+    assert (code, err) == (0, "")
+    assert out == ["PASS hourly/later (streaming)", "PASS hourly/earlier (streaming)", "2 passed, 0 failed"]

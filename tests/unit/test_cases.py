@@ -89,7 +89,8 @@ def test_a_list_of_cases_and_expect_none(tmp_path: Path) -> None:
     )
     quiet, loud = read_case_file(path)
     assert (quiet.name, quiet.expect, quiet.events, quiet.batches) == ("quiet", (), (), 3)
-    assert quiet.modes == ("batch", "streaming")
+    assert quiet.modes is None  # the use case's own modes
+    assert (quiet.modes_of("streaming"), quiet.modes_of("batch")) == (("batch", "streaming"), ("batch",))
     assert loud.expect == (ExpectedFinding("x"),)
 
 
@@ -264,14 +265,13 @@ def test_a_wrong_case_file_is_one_line_naming_file_case_and_key(
     assert error_of(tmp_path, text).startswith(message)
 
 
-def test_modes_run_batch_first_and_only_those_the_usecase_has(tmp_path: Path) -> None:
+def test_named_modes_run_batch_first_whatever_the_usecase_type(tmp_path: Path) -> None:
     path = case_file(tmp_path, "name: x\nevents: []\nexpect: none\nmodes: [streaming, batch]\n")
     [case] = read_case_file(path)
     assert case.modes == ("batch", "streaming")
-    assert case.modes_of("streaming") == ("batch", "streaming")
-    assert case.modes_of("batch") == ("batch",)
+    assert case.modes_of("streaming") == case.modes_of("batch") == ("batch", "streaming")
     only_streaming = dataclasses.replace(case, modes=("streaming",))
-    assert (only_streaming.modes_of("streaming"), only_streaming.modes_of("batch")) == (("streaming",), ())
+    assert only_streaming.modes_of("batch") == ("streaming",)
 
 
 def test_overrides_are_written_as_a_conf_holds_them() -> None:
