@@ -118,7 +118,7 @@ def in_networks(text: str, networks: tuple) -> bool:
 
 # The kernel's packet logger (iptables LOG, nftables `log`, UFW, firewalld, Shorewall) writes
 # `<prefix>IN=<if> OUT=<if> [MAC=..] SRC=.. DST=.. ... PROTO=.. [SPT=.. DPT=..] [flags]`.
-PACKET = re.compile(r"(?P<prefix>.*?)IN=(?P<in>\S*) OUT=(?P<out>\S*)(?P<body>.*)")
+PACKET = re.compile(r"(?P<prefix>.*?)IN=(?P<in>\S*)(?: OUT=(?P<out>\S*))?(?P<body>.*)")
 KEY_VALUE = re.compile(r"([A-Z][A-Z0-9_]*)=(\S*)")
 BARE_WORD = re.compile(r"(?<!\S)([A-Z]{3,4})(?=\s|$)")
 UPTIME = re.compile(r"^\s*\[\s*\d+\.\d+\]\s*")
@@ -153,7 +153,7 @@ def firewall_packet(message: Any) -> dict[str, Any] | None:
     return {
         "prefix": prefix,
         "in": match.group("in"),
-        "out": match.group("out"),
+        "out": match.group("out") or "",
         "src": src,
         "dst": dst,
         "proto": proto,
@@ -173,6 +173,65 @@ def _port(text: Any) -> int | None:
         number = int(text)
         return number if number <= 65535 else None
     return None
+
+
+# pf's filterlog (pfSense, OPNsense): comma-separated, "rule,subrule,anchor,tracker,interface,
+# reason,action,direction,ipversion," then IPv4 "tos,ecn,ttl,id,offset,flags,protoid,protoname,
+# length,src,dst," or IPv6 "class,flowlabel,hoplimit,protoname,protoid,length,src,dst,", then
+# "srcport,dstport,datalen[,tcpflags,...]" or the ICMP type's name.
+FILTERLOG = re.compile(
+    r"\d+,[^,]*,[^,]*,[^,]*,[^,]*,[^,]*,(?:block|pass|match|scrub|rdr|nat|binat),(?:in|out),[46],"
+)
+PF_TCP_FLAGS = {
+    "S": "SYN",
+    "A": "ACK",
+    "F": "FIN",
+    "R": "RST",
+    "P": "PSH",
+    "U": "URG",
+    "E": "ECE",
+    "W": "CWR",
+}
+PF_ICMP_TYPES = {"request": 8, "reply": 0, "tstamp": 13, "tstampreply": 14, "maskreq": 17, "maskreply": 18}
+PF_ACTIONS = {"block": "blocked", "pass": "allowed"}
+
+
+def filterlog_packet(message: Any) -> dict[str, Any] | None:
+    """The fields of a pf ``filterlog`` line (as ``firewall_packet``'s, with ``action``), or None."""
+    if not isinstance(message, str) or FILTERLOG.match(message) is None:
+        return None
+    fields = message.split(",")
+    if fields[8] == "4" and len(fields) >= 20:
+        proto, src, dst, rest = fields[16].lower(), fields[18], fields[19], fields[20:]
+    elif fields[8] == "6" and len(fields) >= 17:
+        proto, src, dst, rest = fields[12].lower(), fields[15], fields[16], fields[17:]
+    else:
+        return None
+    src, dst = address(src), address(dst)
+    if src is None or dst is None:
+        return None
+    proto = "icmpv6" if proto == "ipv6-icmp" else proto
+    ports = proto in PORT_PROTOCOLS and len(rest) >= 2
+    flags = rest[3] if proto == "tcp" and len(rest) >= 4 else ""
+    return {
+        "prefix": f"{fields[6]} {fields[7]} {fields[4]}",
+        "action": PF_ACTIONS.get(fields[6], "logged"),
+        "in": fields[4] if fields[7] == "in" else "",
+        "out": fields[4] if fields[7] == "out" else "",
+        "src": src,
+        "dst": dst,
+        "proto": proto,
+        "spt": _port(rest[0]) if ports else None,
+        "dpt": _port(rest[1]) if ports else None,
+        "icmp_type": PF_ICMP_TYPES.get(rest[0]) if proto.startswith("icmp") and rest else None,
+        "flags": sorted({PF_TCP_FLAGS[flag] for flag in flags if flag in PF_TCP_FLAGS}),
+    }
+
+
+def is_broadcast(text: str) -> bool:
+    """A multicast or the limited broadcast destination: traffic to a group, no probe of a host."""
+    ip = ipaddress.ip_address(text)
+    return ip.is_multicast or text == "255.255.255.255"
 
 
 def firewall_action(prefix: str) -> str:
@@ -204,8 +263,9 @@ def probe_target(proto: str, dport: int | None, sport: int | None, flags: list |
 
 def from_firewall(event: dict, settings: Settings) -> list[dict]:
     """The probe a firewall log event records (a list of one), or none."""
-    packet = firewall_packet(event.get("message"))
-    if packet is None:
+    message = event.get("message")
+    packet = firewall_packet(message) or filterlog_packet(message)
+    if packet is None or is_broadcast(packet["dst"]):
         return []
     if settings.ignore_loopback and ("lo" in (packet["in"], packet["out"])):
         return []
@@ -214,7 +274,7 @@ def from_firewall(event: dict, settings: Settings) -> list[dict]:
     )
     if target is None:
         return []
-    action = firewall_action(packet["prefix"])
+    action = packet.get("action") or firewall_action(packet["prefix"])
     return [
         probe(
             event,

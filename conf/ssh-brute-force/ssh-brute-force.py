@@ -65,19 +65,26 @@ EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 
 _PORT = r"(?: port (?P<port>\d+))?"
 _FROM = r" from (?P<src>\S+)" + _PORT
+# "for [invalid user ]USER from ADDRESS port N ssh2[: KEY-INFO]": the user name is the client's text
+# and may itself hold " from <address> port <n>"; ``user_and_source`` finds the address sshd wrote.
+_FOR = r" for (?:(?P<invalid>invalid user|illegal user) )?(?P<rest>.*)$"
+# An authenticating connection ended: "... user USER ADDRESS port N[: reason] [preauth]" (the last
+# "ADDRESS port N" of the line is sshd's, whatever the user name holds).
+_ENDED_USER = (
+    r"(?:invalid|authenticating) user (?P<user>.*) (?P<src>\S+) port (?P<port>\d+)"
+    r"(?::.*?)?(?: \[preauth\])?\s*$"
+)
 
-# (kind, regex) tried in order against the message (its "error:"/"fatal:" prefix removed); the
-# first that matches decides. Named groups: src (required), user, port, invalid, method, preauth.
+# (kind, regex) tried in order against the message (its "error:"/"fatal:" and Solaris "[ID n
+# auth.info]" prefixes removed); the first that matches decides. Named groups: src (or rest, split by
+# ``user_and_source``), user, port, invalid, method, preauth, reason, count.
 MESSAGES: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
     (kind, re.compile(regex))
     for kind, regex in (
-        ("failure", r"Failed (?P<method>\S+) for (?:(?P<invalid>invalid user) )?(?P<user>.*?)" + _FROM),
-        (
-            "max_tries",
-            r"maximum authentication attempts exceeded for (?:(?P<invalid>invalid user) )?"
-            r"(?P<user>.*?)" + _FROM,
-        ),
-        ("login", r"Accepted (?P<method>\S+) for (?P<user>.*?)" + _FROM),
+        ("failure", r"Failed (?P<method>\S+)" + _FOR),
+        ("max_tries", r"maximum authentication attempts exceeded" + _FOR),
+        ("login", r"Accepted (?P<method>\S+)" + _FOR),
+        ("failure", r"ROOT LOGIN REFUSED FROM (?P<src>\S+?)" + _PORT + r"(?: \[preauth\])?\s*$"),
         ("invalid_user", r"Invalid user (?P<user>.*?)" + _FROM + r"\s*$"),
         ("invalid_user", r"User (?P<user>\S+)" + _FROM + r" not allowed because"),
         (
@@ -86,11 +93,22 @@ MESSAGES: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
             r"(?:\s+user=(?P<user>\S+))?",
         ),
         (
+            "pam_failure",
+            r"PAM (?P<count>\d+) more authentication failures?; .*?\brhost=(?P<src>\S*)"
+            r"(?:\s+user=(?P<user>\S+))?",
+        ),
+        (
+            "pam_failure",
+            r"PAM: (?:[Aa]uthentication (?:failure|error)|User not known to the underlying authentication "
+            r"module) for (?:(?P<invalid>illegal user|invalid user) )?(?P<user>.*) from (?P<src>\S+)"
+            r"(?: via \S+)?\s*$",
+        ),
+        (
             "preauth",
-            r"(?:Disconnected from|Connection closed by|Connection reset by|Disconnecting) "
-            r"(?:invalid|authenticating) user (?P<user>.*?) (?P<src>\S+) port (?P<port>\d+)\b.*\[preauth\]",
+            r"(?:Disconnected from|Connection closed by|Connection reset by|Disconnecting) " + _ENDED_USER,
         ),
         ("logout", r"Disconnected from user (?P<user>.*?) (?P<src>\S+) port (?P<port>\d+)\s*$"),
+        ("preauth", r"Disconnected from (?P<src>[0-9A-Fa-f.:]+) port (?P<port>\d+)(?: \[preauth\])?\s*$"),
         (
             "received_disconnect",
             r"Received disconnect from (?P<src>\S+?)(?: port (?P<port>\d+))?: ?\d+: "
@@ -98,20 +116,60 @@ MESSAGES: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
         ),
         ("handshake", r"Unable to negotiate with (?P<src>\S+?)" + _PORT + r": "),
         ("handshake", r"Did not receive identification string" + _FROM),
-        ("handshake", r"Bad protocol version identification .* from (?P<src>\S+)" + _PORT),
+        ("handshake", r"Bad protocol version identification .* from (?P<src>\S+)" + _PORT + r"\s*$"),
         ("handshake", r"banner exchange: Connection from (?P<src>\S+) port (?P<port>\d+)"),
         ("handshake", r"Protocol major versions differ for (?P<src>\S+)" + _PORT),
         (
             "handshake",
             r"ssh_dispatch_run_fatal: Connection from (?P<src>\S+) port (?P<port>\d+): .*\[preauth\]",
         ),
-        ("handshake", r"Connection (?:closed|reset) by (?P<src>[^\s]+?)" + _PORT + r"(?: \[preauth\])?\s*$"),
+        ("handshake", r"Timeout before authentication for (?:connection from )?(?P<src>[^\s,]+)" + _PORT),
+        # OpenSSH 9.8+: a connection refused for the source's penalty or past MaxStartups.
+        ("handshake", r"drop connection #\d+ from \[(?P<src>[^\]]+)\]:(?P<port>\d+) on "),
+        # TCP wrappers (libwrap): "refused connect from NAME (ADDRESS)".
+        ("handshake", r"refused connect from (?:\S+ )?\((?P<src>[^)\s]+)\)\s*$"),
+        ("handshake", r"Magic value check failed \(\d+\) on obfuscated handshake" + _FROM),
+        # Without a port and "[preauth]" (OpenSSH before 7) this ends an authenticated session too.
+        ("handshake", r"Connection (?:closed|reset) by (?P<src>\S+) port (?P<port>\d+)(?: \[preauth\])?\s*$"),
+        ("handshake", r"Connection (?:closed|reset) by (?P<src>\S+) \[preauth\]\s*$"),
         ("break_in", r"reverse mapping checking getaddrinfo for \S+ \[(?P<src>[^\]]+)\] failed"),
         ("break_in", r"Address (?P<src>\S+) maps to \S+, but this does not map back"),
     )
 )
-_LEVEL = re.compile(r"(?:error|fatal|warning|info|notice): ")
+_LEVEL = re.compile(r"(?:\[ID \d+ [\w.]+\] )?(?:(?:error|fatal|warning|info|notice): )?")
 _REPEATED = re.compile(r"message repeated (\d+) times: \[ ?(.*?)\]\s*$")
+# After " from ": the address, its port, the protocol, and what follows them.
+_SOURCE = re.compile(r"(?P<src>[^\s\[\]]+)(?: port (?P<port>\d+))?(?: ssh[12]?)?(?P<tail>.*)$")
+# What sshd writes after "ssh2": nothing, " [preauth]", or a key's type and fingerprint.
+_CLEAN_TAIL = re.compile(r"(?:\s*\[preauth\])?\s*$|: [\w@.-]+ (?:SHA256:|MD5:|[0-9a-f]{2}:)")
+# Methods that do not guess a secret: "none" asks which methods the server offers.
+NO_SECRET = {"none"}
+# Methods of a login that PAM's auth stack checked (its failures of other modules come with it).
+PAM_METHODS = ("password", "keyboard-interactive")
+
+
+def user_and_source(rest: str) -> tuple[str, str, str | None]:
+    """(user, source, port) of ``USER from ADDRESS port N ssh2[: info]``: of the places " from "
+    could end the user name, the first whose address has a port and is followed by what sshd
+    writes there; else the first with a port; else the first (old lines without a port)."""
+    candidates = []
+    start = 0
+    while True:
+        at = rest.find(" from ", start)
+        if at < 0:
+            break
+        found = _SOURCE.match(rest, at + 6)
+        if found is not None and found["src"]:
+            candidates.append((rest[:at], found))
+        start = at + 1
+    if not candidates:
+        return rest, "", None
+    ranked = sorted(
+        candidates,
+        key=lambda item: (item[1]["port"] is None, _CLEAN_TAIL.match(item[1]["tail"]) is None),
+    )
+    user, found = ranked[0]
+    return user, found["src"], found["port"]
 
 
 def is_sshd(program: Any, message: str) -> bool:
@@ -139,39 +197,55 @@ def classify(message: str) -> dict[str, Any] | None:
     "repeat"}``, or None for a message naming no source address (or none of these kinds).
 
     ``repeat`` is N for rsyslog's ``message repeated N times: [ ... ]``, whose inner message is
-    the one classified; else 1. ``received_disconnect`` becomes ``preauth`` when it ends in
-    ``[preauth]``, ``logout`` when the user disconnected, and is dropped otherwise.
+    the one classified (and for PAM's ``PAM N more authentication failures``); else 1.
+    ``received_disconnect`` becomes ``preauth`` when it ends in ``[preauth]`` or names a failed
+    authentication, ``logout`` when the user disconnected, and is dropped otherwise. A failure of
+    a method that guesses no secret (``none``) is a ``method_query``, and a failed public key of
+    an existing user a ``key_failure`` (clients offer each key of their agent in turn): both name
+    the user tried but are no failed login.
     """
     repeat = 1
     repeated = _REPEATED.match(message)
     if repeated:
         repeat, message = int(repeated[1]), repeated[2]
-    level = _LEVEL.match(message)
-    if level:
-        message = message[level.end() :]
+    message = message[_LEVEL.match(message).end() :]  # type: ignore[union-attr]
     for kind, regex in MESSAGES:
         match = regex.match(message)
         if match is None:
             continue
         fields = match.groupdict()
+        if fields.get("rest") is not None:
+            fields["user"], fields["src"], fields["port"] = user_and_source(fields["rest"])
         src = source_address(fields.get("src"))
         if src is None:
             return None
         if kind == "received_disconnect":
-            if fields.get("preauth"):
+            reason = fields.get("reason") or ""
+            if fields.get("preauth") or re.search(r"\bauth", reason, re.IGNORECASE):
                 kind = "preauth"
-            elif "disconnected by user" in (fields.get("reason") or ""):
+            elif "disconnected by user" in reason:
                 kind = "logout"
             else:
                 return None
+        invalid = bool(fields.get("invalid")) or kind == "invalid_user"
+        user = fields.get("user")
+        if user == "<invalid username>":
+            user, invalid = None, True
+        method = fields.get("method")
+        if kind == "failure" and method in NO_SECRET:
+            kind = "method_query"
+        elif kind == "failure" and method == "publickey" and not invalid:
+            kind = "key_failure"
+        if fields.get("count"):
+            repeat *= int(fields["count"])
         port = fields.get("port")
         return {
             "kind": kind,
             "src": src,
-            "user": fields.get("user"),
+            "user": user,
             "port": int(port) if port else None,
-            "method": fields.get("method"),
-            "invalid": bool(fields.get("invalid")) or kind == "invalid_user",
+            "method": method,
+            "invalid": invalid,
             "repeat": repeat,
         }
     return None
@@ -212,7 +286,10 @@ def sshd_events(event: Any, fast: timedelta, max_repeat: int) -> list[dict[str, 
         "invalid_user": user if found["invalid"] else None,
         # user names tried: not those of logins and logouts
         "user": user if kind not in ("login", "logout", "break_in") else None,
+        # names sshd saw tried: PAM's modules write a failure for every directory user's login too
+        "tried_user": user if kind not in ("login", "logout", "break_in", "pam_failure") else None,
         "login_user": f"{user} ({found['method']})" if kind == "login" else None,
+        "pam_login": 1 if kind == "login" and str(found["method"]).startswith(PAM_METHODS) else None,
         "failure_time": when if kind == "failure" else None,
         "pam_failure_time": when if kind == "pam_failure" else None,
         "login_time": when if kind == "login" else None,
@@ -257,12 +334,14 @@ def measures(with_peak: bool) -> dict[str, Any]:
         "pam_failures": total("pam_failure"),
         "invalid_users": distinct("invalid_user"),
         "max_tries_exceeded": total("max_tries"),
+        "key_failures": total("key_failure"),
         "handshake_failures": total("handshake"),
         "preauth_disconnects": total("preauth"),
         "logins": total("login"),
+        "pam_logins": total("pam_login"),
         "logouts": total("logout"),
         "break_in_warnings": total("break_in"),
-        "users": approx_distinct("user"),
+        "users": approx_distinct("tried_user"),
         "user_names": distinct_values("user", 10),
         "login_users": distinct_values("login_user", 5),
         "ports": distinct_values("port", 5),
@@ -281,8 +360,11 @@ def measures(with_peak: bool) -> dict[str, Any]:
 
 def failures_of(values: dict[str, Any]) -> int:
     """Failed authentications: sshd's ``Failed ...`` lines or PAM's ``authentication failure``
-    lines, whichever counted more (a log may hold either or both of one attempt)."""
-    return int(max(values["failed_logins"] or 0, values["pam_failures"] or 0))
+    lines, whichever counted more (a log may hold either or both of one attempt). PAM failures
+    as many as the window's password logins are not counted: with stacked modules (pam_unix then
+    pam_sss or pam_ldap) each directory user's login writes pam_unix's failure before succeeding."""
+    pam = (values["pam_failures"] or 0) - (values.get("pam_logins") or 0)
+    return int(max(values["failed_logins"] or 0, pam, 0))
 
 
 def login_followed_failures(values: dict[str, Any]) -> bool:

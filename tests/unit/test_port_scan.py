@@ -308,3 +308,72 @@ def test_settings_from_conf(scan: ModuleType) -> None:
     assert (settings.ports_threshold, settings.ignore_loopback, settings.ignore_sources) == (20.0, False, ())
     with pytest.raises(ValueError, match="not true or false"):
         scan.Settings.from_conf({"ignore_loopback": "maybe"})
+
+
+@pytest.mark.parametrize(
+    ("message", "expected"),
+    [
+        # pfSense, IPv4 TCP SYN (the fields of docs.netgate.com's raw filter log format)
+        (
+            "53,,,1000102631,em0,match,block,in,4,0x0,,64,892,0,none,6,tcp,44,192.0.2.2,10.0.2.15,59576,2222,0,"
+            "S,17536001,,65535,,mss",
+            ("192.0.2.2", "10.0.2.15", "tcp", 59576, 2222, ["SYN"], "blocked"),
+        ),
+        # a late segment of a connection: PA is no probe
+        (
+            "53,,,1000000301,em0,match,block,in,4,0x0,,64,420,0,none,6,tcp,460,192.0.2.2,10.0.2.15,53742,22,420,"
+            "PA,29633380:29633800,3617062173,65535,,",
+            ("192.0.2.2", "10.0.2.15", "tcp", 53742, 22, ["ACK", "PSH"], "blocked"),
+        ),
+        # OPNsense, IPv6 UDP, passed (class, flow label, hop limit, protocol name before its number)
+        (
+            "98,,,881dd59a3e942966c90498ac104715a0,re0,match,pass,in,6,0x00,0x0ea87,51,udp,17,78,"
+            "2001:db8:702e::2f8a,2001:db8:ada::1738,51918,51918,78",
+            ("2001:db8:702e::2f8a", "2001:db8:ada::1738", "udp", 51918, 51918, [], "allowed"),
+        ),
+    ],
+)
+def test_pf_filterlog_lines(scan: ModuleType, message: str, expected: tuple) -> None:
+    packet = scan.filterlog_packet(message)
+    found = (packet["src"], packet["dst"], packet["proto"], packet["spt"], packet["dpt"])
+    assert (*found, packet["flags"], packet["action"]) == expected
+
+
+def test_pf_icmp_echo_request_is_a_probe_of_the_host(scan: ModuleType, settings) -> None:
+    message = (
+        "5,,,1000000103,em0,match,block,in,4,0x0,,64,0,0,none,1,icmp,84,192.0.2.9,10.0.0.4,request,4242,1"
+    )
+    probes = scan.from_firewall(syslog_event(message), settings)
+    assert [(p["src"], p["dst"], p["target"], p["action"]) for p in probes] == [
+        ("192.0.2.9", "10.0.0.4", "icmp", "blocked")
+    ]
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        "not,a,filterlog,line",
+        "53,,,1000102631,em0,match,block,in,4,0x0,,64",
+        '%ASA-4-106023: Deny tcp src outside:192.0.2.1/4242 dst inside:10.0.0.1/22 by access-group "out"',
+        "53,,,1000102631,em0,match,block,in,4,0x0,,64,892,0,none,6,tcp,44,not-an-ip,10.0.2.15,1,2,0,S",
+    ],
+)
+def test_lines_that_are_no_pf_packet(scan: ModuleType, message: str) -> None:
+    assert scan.filterlog_packet(message) is None
+
+
+@pytest.mark.parametrize("dst", ["255.255.255.255", "239.255.255.250", "224.0.0.251", "ff02::fb"])
+def test_packets_to_groups_are_no_probes(scan: ModuleType, settings, dst: str) -> None:
+    message = (
+        f"[UFW BLOCK] IN=eth0 OUT= MAC=ff:ff:ff:ff:ff:ff:52:54:00:aa:bb:cc:08:00 SRC=10.4.4.20 DST={dst} "
+        "LEN=72 PROTO=UDP SPT=49152 DPT=1900 LEN=52"
+    )
+    assert scan.from_firewall(syslog_event(message), settings) == []
+
+
+def test_a_packet_line_without_out_is_read(scan: ModuleType) -> None:
+    packet = scan.firewall_packet(
+        "policy DROP: IN=vmbr0.94 MAC=24:8a:07:9a:2a:f2:24:8a:07:50:2c:9e:08:00 SRC=192.0.2.11 "
+        "DST=10.3.94.12 LEN=52 PROTO=UDP SPT=49152 DPT=3784 LEN=32"
+    )
+    assert (packet["src"], packet["dpt"], packet["out"]) == ("192.0.2.11", 3784, "")

@@ -43,10 +43,16 @@ def ssh() -> ModuleType:
             "admin",
             1,
         ),
-        ("Failed none for invalid user  from 5.188.10.180 port 2 ssh2", "failure", "5.188.10.180", "", 2),
+        (
+            "Failed none for invalid user  from 5.188.10.180 port 2 ssh2",
+            "method_query",
+            "5.188.10.180",
+            "",
+            2,
+        ),
         (
             "Failed publickey for git from 2001:db8::7 port 3 ssh2: RSA SHA256:x",
-            "failure",
+            "key_failure",
             "2001:db8::7",
             "git",
             3,
@@ -203,6 +209,96 @@ def ssh() -> ModuleType:
             21,
         ),
         (
+            "Failed publickey for invalid user graysky from 192.0.2.8 port 37954 ssh2: RSA SHA256:v3dp",
+            "failure",
+            "192.0.2.8",
+            "graysky",
+            37954,
+        ),
+        (
+            "Failed unknown for invalid user redmond from 192.0.2.1 port 59197 ssh2",
+            "failure",
+            "192.0.2.1",
+            "redmond",
+            59197,
+        ),
+        (
+            "[ID 800047 auth.info] Failed keyboard-interactive for <invalid username> "
+            "from 192.0.2.55 port 42742 ssh2",
+            "failure",
+            "192.0.2.55",
+            None,
+            42742,
+        ),
+        (
+            "Failed password for invalid user ROOT from 2001:db8::1:1",
+            "failure",
+            "2001:db8::1:1",
+            "ROOT",
+            None,
+        ),
+        (
+            "ROOT LOGIN REFUSED FROM ::ffff:192.0.2.4 port 12345 [preauth]",
+            "failure",
+            "192.0.2.4",
+            None,
+            12345,
+        ),
+        (
+            "error: PAM: Authentication failure for james from 192.0.2.88 via 10.1.1.201",
+            "pam_failure",
+            "192.0.2.88",
+            "james",
+            None,
+        ),
+        (
+            "error: PAM: User not known to the underlying authentication module for "
+            "illegal user kernel from 192.0.2.27",
+            "pam_failure",
+            "192.0.2.27",
+            "kernel",
+            None,
+        ),
+        (
+            "PAM 5 more authentication failures; logname= uid=0 euid=0 tty=ssh ruser= "
+            "rhost=192.0.2.77  user=root",
+            "pam_failure",
+            "192.0.2.77",
+            "root",
+            None,
+        ),
+        (
+            "fatal: Timeout before authentication for 192.0.2.14 port 55555",
+            "handshake",
+            "192.0.2.14",
+            None,
+            55555,
+        ),
+        (
+            "Timeout before authentication for connection from 192.0.2.17 to 10.0.0.1, pid = 29098",
+            "handshake",
+            "192.0.2.17",
+            None,
+            None,
+        ),
+        ("Disconnected from 192.0.2.4 port 36985 [preauth]", "preauth", "192.0.2.4", None, 36985),
+        ("Connection reset by 192.0.2.16 port 51280", "handshake", "192.0.2.16", None, 51280),
+        (
+            "drop connection #1 from [192.0.2.30]:40022 on [10.0.0.1]:22 penalty: failed authentication",
+            "handshake",
+            "192.0.2.30",
+            None,
+            40022,
+        ),
+        ("refused connect from scanner.example (192.0.2.31)", "handshake", "192.0.2.31", None, None),
+        (
+            "Received disconnect from 192.0.2.89: 3: com.jcraft.jsch.JSchException: Auth fail",
+            "preauth",
+            "192.0.2.89",
+            None,
+            None,
+        ),
+        (
             "reverse mapping checking getaddrinfo for ns.example [173.234.31.186] failed - POSSIBLE "
             "BREAK-IN ATTEMPT!",
             "break_in",
@@ -227,6 +323,9 @@ def test_each_openssh_message_is_classified(ssh, message, kind, src, user, port)
         "pam_unix(sshd:auth): authentication failure; logname= uid=0 euid=0 tty=ssh ruser= rhost=  user=root",
         "Received disconnect from 192.0.2.7 port 12:11: Normal Shutdown",
         "error: kex_exchange_identification: Connection closed by remote host",
+        "Connection closed by 192.0.2.113",
+        "Disconnecting: Too many authentication failures for root [preauth]",
+        "Close session: user ansible from 192.168.1.1 port 34928 id 0",
     ],
 )
 def test_messages_without_a_source_or_an_attempt_are_skipped(ssh, message) -> None:
@@ -236,6 +335,66 @@ def test_messages_without_a_source_or_an_attempt_are_skipped(ssh, message) -> No
 def test_failed_for_invalid_user_marks_the_user_invalid(ssh) -> None:
     assert ssh.classify("Failed password for invalid user a from 192.0.2.1 port 2 ssh2")["invalid"] is True
     assert ssh.classify("Failed password for a from 192.0.2.1 port 2 ssh2")["invalid"] is False
+
+
+@pytest.mark.parametrize(
+    ("message", "src", "user"),
+    [
+        # The user name is the client's: sshd's own " from ADDRESS port N ssh2" is the one that
+        # ends the line or is followed by a key's fingerprint (fail2ban's injection fixtures).
+        (
+            "Failed password for invalid user test from 192.0.2.2 port 55555 ssh2 "
+            "from 198.51.100.9 port 58946 ssh2",
+            "198.51.100.9",
+            "test from 192.0.2.2 port 55555 ssh2",
+        ),
+        (
+            "Failed password for invalid user from 192.0.2.1 from 198.51.100.9 port 58946 ssh2",
+            "198.51.100.9",
+            "from 192.0.2.1",
+        ),
+        (
+            "Failed password for x from 192.0.2.6 port 1 ssh2: y from 198.51.100.9 port 5 ssh2",
+            "198.51.100.9",
+            "x from 192.0.2.6 port 1 ssh2: y",
+        ),
+        (
+            "Failed publickey for a from 198.51.100.9 port 5 ssh2: RSA SHA256:ab from 192.0.2.6 port 1 ssh2",
+            "198.51.100.9",
+            "a",
+        ),
+        (
+            "Connection closed by authenticating user test 192.0.2.1 port 12345 "
+            "198.51.100.9 port 46039 [preauth]",
+            "198.51.100.9",
+            "test 192.0.2.1 port 12345",
+        ),
+    ],
+)
+def test_a_user_name_cannot_name_another_source(ssh, message, src, user) -> None:
+    found = ssh.classify(message)
+    assert (found["src"], found["user"]) == (src, user)
+
+
+def test_pam_failures_of_password_logins_are_no_failures(ssh) -> None:
+    assert ssh.failures_of(values(pam_failures=12, pam_logins=12)) == 0
+    assert ssh.failures_of(values(pam_failures=12, pam_logins=1)) == 11
+    assert ssh.failures_of(values(failed_logins=3, pam_failures=2, pam_logins=5)) == 3
+
+
+def test_a_password_login_is_counted_for_pam(ssh) -> None:
+    line = {"program": "sshd", "@timestamp": WHEN}
+    password = ssh.sshd_events(
+        {**line, "message": "Accepted password for rda from 192.0.2.113 port 52100 ssh2"},
+        timedelta(minutes=10),
+        10,
+    )
+    key = ssh.sshd_events(
+        {**line, "message": "Accepted publickey for rda from 192.0.2.113 port 52100 ssh2: RSA SHA256:x"},
+        timedelta(minutes=10),
+        10,
+    )
+    assert password[0]["pam_login"] == 1 and key[0]["pam_login"] is None
 
 
 def test_a_repeated_message_counts_as_many_events(ssh) -> None:
