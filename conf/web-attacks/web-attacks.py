@@ -2,15 +2,19 @@
 
 Each request's target (path and query) is read as the server logged it, URL-decoded once and
 twice and with HTML entities resolved, and matched against the signatures of SQL injection,
-cross-site scripting, path traversal, remote file inclusion and sensitive-file probing; the user
-agent against attack tools' names. Per client address and window, the categories seen and the
-number of distinct paths answered 404 make one finding, scored on datashark/detect/severity.py's
-scale. See README.md for the categories, the score and the tuning keys.
+cross-site scripting, path traversal, remote file inclusion and sensitive-file probing; the
+target, user agent, referrer and X-Forwarded-For against Log4Shell's JNDI lookups (obfuscated
+ones resolved) and Shellshock's function definitions; the user agent against attack tools'
+names. Behind trusted proxies, the client can be read from X-Forwarded-For. Per client address
+and window, the categories seen and the number of distinct paths answered 404 make one finding,
+scored on datashark/detect/severity.py's scale. See README.md for the categories, the score and
+the tuning keys.
 """
 
 from __future__ import annotations
 
 import html
+import ipaddress
 import re
 from datetime import timedelta
 from typing import Any
@@ -47,7 +51,7 @@ EVENT_HANDLERS = (
     r"pageshow|hashchange|message|resize|select|copy|paste|cut|contextmenu|auxclick|beforeprint"
 )
 CROSS_SITE_SCRIPTING = re.compile(
-    r"<\s*/?\s*(?:script|svg|iframe|frame|object|embed|applet|meta|base|form|isindex|math|details|marquee)\b"
+    r"<\s*/?\s*(?:script|svg|iframe|frame|frameset|object|embed|applet|meta|base|form|isindex|math|details|marquee)\b"
     r"|<\s*(?:img|body|video|audio|input|a|div|style|link|xss)\b[^>]*\bon(?:" + EVENT_HANDLERS + r")\s*="
     r"|[\s\"'/;]on(?:" + EVENT_HANDLERS + r")\s*=\s*[\w\"'`(]"
     r"|(?:java|vb|live)script\s*:"
@@ -56,10 +60,13 @@ CROSS_SITE_SCRIPTING = re.compile(
     r"|\bstring\s*\.\s*fromcharcode\b|\beval\(|\bexpression\(|\bsrcdoc\s*=",
     re.IGNORECASE,
 )
+# Browsers never percent-encode a dot (an unreserved character) and resolve `../` before they
+# send a path: a `..` with an encoded dot next to a separator is an evasion, even once.
 PATH_TRAVERSAL = re.compile(
     r"(?:\.\.[/\\]){2,}"
     r"|(?:^|[/\\=])\.\.[/\\]+(?:etc|proc|windows|winnt|boot\.ini|var|usr|root|home|tmp)\b"
-    r"|(?:%c0%ae|%c0%af|%c1%9c|%e0%80%ae|%u2216|%uff0e|\.%00)",
+    r"|(?:%c0%ae|%c0%af|%c1%9c|%e0%80%ae|%u2216|%uff0e|\.%00)"
+    r"|(?:%(?:25)?2e%(?:25)?2e|\.%(?:25)?2e|%(?:25)?2e\.)(?:[/\\]|%(?:25)?(?:2f|5c))",
     re.IGNORECASE,
 )
 # Parameters whose value is where a page is included from; a remote URL in one of these, a
@@ -109,6 +116,21 @@ SCANNER_AGENT = re.compile(
 # Only the tools themselves: "vega" and "zap" are common words, read only as "Vega/" or "ZAP/".
 AMBIGUOUS_AGENTS = {"vega": re.compile(r"\bvega/", re.I), "zap": re.compile(r"\b(?:owasp[ _-]?)?zap/", re.I)}
 
+# Log4Shell (CVE-2021-44228): a Log4j lookup `${jndi:...}` anywhere Log4j may log it. Exploits hide
+# the word in nested lookups that Log4j resolves before the JNDI one: `${${lower:j}ndi:`,
+# `${${::-j}${::-n}${::-d}${::-i}:`, `${${env:NaN:-j}ndi`, `${${date:'j'}ndi:`; see jndi_lookup.
+INNERMOST_LOOKUP = re.compile(r"\$\{([^${}]*)\}")
+JNDI_LOOKUP = re.compile(r"\$\{\s*jndi\s*:", re.IGNORECASE)
+JNDI_BODY = re.compile(r"\s*jndi\s*:", re.IGNORECASE)
+CASE_LOOKUPS = ("lower", "upper")
+LOOKUP_ROUNDS = 10  # nesting depth resolved; real payloads nest two or three deep
+# Shellshock (CVE-2014-6271 and its follow-ups): bash imports an environment variable whose value
+# starts with `() {` as a function, and runs what follows its body. CGI puts headers and the
+# query in the environment: `() { :; }; /bin/cat /etc/passwd`, `() { _; } >_[$($())] { id; }`,
+# `() { (a)=>\` (CVE-2014-7169). A function call `f() {`, `function () {` or `$() {` is no
+# function definition to bash's import and is left alone.
+SHELLSHOCK = re.compile(r"(?<![\w$\])])(?<!function )\(\s*\)\s*\{\s*(?:[^{}]{0,100}?;|\(\w*\)\s*=)")
+
 SQL_COMMENT = re.compile(r"/\*.*?\*/", re.DOTALL)
 IIS_UNICODE = re.compile(r"%u([0-9a-fA-F]{4})")
 APACHE_ESCAPE = re.compile(r"\\(x[0-9a-fA-F]{2}|.)")
@@ -121,14 +143,22 @@ TARGET_SIGNATURES = (
     ("remote_file_inclusion", REMOTE_FILE_INCLUSION),
     ("sensitive_file", SENSITIVE_FILE),
 )
+LOG4SHELL = "log4shell"
+SHELLSHOCK_CATEGORY = "shellshock"
+# The categories matched in the request headers the log keeps (user agent, referrer,
+# X-Forwarded-For) as well as in the target: Log4j and CGI read headers.
+HEADER_CATEGORIES = (LOG4SHELL, SHELLSHOCK_CATEGORY)
 SCANNER = "scanner_agent"
 NOT_FOUND_FLOOD = "not_found_flood"
-CATEGORIES = (*(name for name, _ in TARGET_SIGNATURES), SCANNER, NOT_FOUND_FLOOD)
+CATEGORIES = (*HEADER_CATEGORIES, *(name for name, _ in TARGET_SIGNATURES), SCANNER, NOT_FOUND_FLOOD)
 
-# MITRE ATT&CK: T1190 Exploit Public-Facing Application (injection, traversal, inclusion),
-# T1595.002 Active Scanning: Vulnerability Scanning, T1595.003 Wordlist Scanning,
-# T1083 File and Directory Discovery (sensitive files), T1059.007 JavaScript (XSS payloads).
+# MITRE ATT&CK: T1190 Exploit Public-Facing Application (Log4Shell, Shellshock, injection,
+# traversal, inclusion), T1059.004 Unix Shell (Shellshock's commands), T1595.002 Active Scanning:
+# Vulnerability Scanning, T1595.003 Wordlist Scanning, T1083 File and Directory Discovery
+# (sensitive files), T1059.007 JavaScript (XSS payloads).
 MITRE = {
+    LOG4SHELL: ["T1190"],
+    SHELLSHOCK_CATEGORY: ["T1190", "T1059.004"],
     "sql_injection": ["T1190"],
     "xss": ["T1190", "T1059.007"],
     "path_traversal": ["T1190", "T1083"],
@@ -140,6 +170,8 @@ MITRE = {
 
 # Default base scores per category (conf keys score_<category>), on severity.py's scale.
 BASE_SCORES = {
+    LOG4SHELL: 75.0,
+    SHELLSHOCK_CATEGORY: 75.0,
     "sql_injection": 70.0,
     "remote_file_inclusion": 70.0,
     "path_traversal": 65.0,
@@ -151,7 +183,8 @@ BASE_SCORES = {
 EXTRA_FOR_VOLUME = 10.0  # a category's score grows by up to this much with its request count
 VOLUME_SATURATION = 50  # requests of one category at which that growth is complete
 FLOOD_SATURATION = 10  # distinct 404 paths, as a multiple of the threshold, scoring base + 20
-SAMPLE_LENGTH = 160  # characters of a request target kept in `samples`
+SAMPLE_LENGTH = 160  # characters of a request target or header kept in `samples`
+HEADER_NAMES = {"agent": "User-Agent", "referrer": "Referer", "forwarded_for": "X-Forwarded-For"}
 
 DEFAULTS = {
     "window_minutes": 10,
@@ -162,6 +195,11 @@ DEFAULTS = {
     "combined_bonus": 5.0,
     **{f"score_{name}": score for name, score in BASE_SCORES.items()},
 }
+# Reading the client from X-Forwarded-For (see client_address): off unless the conf turns it on
+# and names the proxies whose word is trusted.
+FORWARDED_DEFAULTS = {"client_from_forwarded": "false", "trusted_proxies": ""}
+TRUE_WORDS = ("true", "yes", "on", "1")
+FALSE_WORDS = ("false", "no", "off", "0")
 
 
 # ----------------------------------------------------------------------------- one request
@@ -188,12 +226,70 @@ def request_target(event: dict[str, Any]) -> str | None:
         raw = event.get("rawrequest")
         if not raw or raw == "-":
             return raw or None
-        parts = unescape_logged(raw).split(" ", 1)
-        target = parts[1] if len(parts) == 2 and parts[0].isalpha() else parts[0]
-        if target.endswith((" HTTP/1.0", " HTTP/1.1", " HTTP/2.0", " HTTP/2", " HTTP/3")):
-            target = target.rsplit(" ", 1)[0]
-        return target
+        return target_of_request_line(unescape_logged(raw))
     return unescape_logged(target)
+
+
+def target_of_request_line(line: str) -> str:
+    """The target of a request line `METHOD target HTTP/x`; of other text, what follows a
+    method, or all of it."""
+    parts = line.split(" ", 1)
+    target = parts[1] if len(parts) == 2 and parts[0].isalpha() else parts[0]
+    if target.endswith((" HTTP/1.0", " HTTP/1.1", " HTTP/2.0", " HTTP/2", " HTTP/3")):
+        target = target.rsplit(" ", 1)[0]
+    return target
+
+
+# Field names of JSON access logs (nginx `log_format ... escape=json`, Apache JSON LogFormats)
+# for what the grok pattern calls clientip, request, response, agent, referrer, forwarded_for.
+JSON_FIELDS = {
+    "client": ("remote_addr", "client_ip", "clientip", "remote_ip"),
+    "target": ("request_uri",),
+    "request_line": ("request",),
+    "status": ("status", "response", "status_code"),
+    "agent": ("http_user_agent", "user_agent", "agent"),
+    "referrer": ("http_referer", "http_referrer", "referer", "referrer"),
+    "forwarded_for": ("http_x_forwarded_for", "x_forwarded_for", "forwarded_for"),
+    "vhost": ("server_name", "http_host", "vhost"),
+}
+
+
+def json_field(event: dict[str, Any], name: str) -> str | None:
+    """The first of ``name``'s JSON field names the event has, as text; None for none or `-`."""
+    for field in JSON_FIELDS[name]:
+        value = event.get(field)
+        if value is not None and value not in ("", "-"):
+            return str(value)
+    return None
+
+
+def access_fields(event: dict[str, Any]) -> dict[str, str | None]:
+    """The parts of a request this detection reads, from a line parsed by the grok pattern
+    (fields `clientip`, `request`...) or from a JSON access log's object."""
+    if "rawrequest" in event:
+        status = event.get("response")
+        return {
+            "client": event.get("clientip"),
+            "target": request_target(event),
+            "status": status,
+            "agent": unquoted(event.get("agent")),
+            "referrer": unquoted(event.get("referrer")),
+            "forwarded_for": unquoted(event.get("forwarded_for")),
+            "vhost": event.get("vhost"),
+        }
+    target = json_field(event, "target")
+    if target is None:
+        line = json_field(event, "request_line")
+        target = target_of_request_line(line) if line else None
+    return {
+        "client": json_field(event, "client"),
+        "target": target,
+        "status": json_field(event, "status"),
+        "agent": json_field(event, "agent"),
+        "referrer": json_field(event, "referrer"),
+        "forwarded_for": json_field(event, "forwarded_for"),
+        "vhost": json_field(event, "vhost"),
+    }
 
 
 def decoded_forms(target: str) -> str:
@@ -213,13 +309,56 @@ def decoded_forms(target: str) -> str:
     return "\n".join(form.replace("\n", " ").replace("\r", " ") for form in forms)
 
 
+def jndi_lookup(text: str) -> bool:
+    """Whether ``text`` holds a Log4j JNDI lookup once Log4j's own lookups are resolved: the
+    innermost `${...}` first, `${lower:x}`/`${upper:x}` as x, `${date:'x'}` as x, any
+    `${name:-default}` (`${::-j}`, `${env:NaN:-j}`) as its default, other lookups as nothing."""
+    if "${" not in text:
+        return False
+    for _ in range(LOOKUP_ROUNDS):
+        if JNDI_LOOKUP.search(text):
+            return True
+        resolved = INNERMOST_LOOKUP.sub(_resolved_lookup, text)
+        if resolved == text:
+            return False
+        text = resolved
+    return bool(JNDI_LOOKUP.search(text))
+
+
+def _resolved_lookup(found: re.Match[str]) -> str:
+    """What Log4j puts in place of one lookup without nested ones; a JNDI lookup stays."""
+    body = found.group(1)
+    if JNDI_BODY.match(body):
+        return found.group(0)
+    if ":-" in body:
+        return body.split(":-", 1)[1]
+    name, _, argument = body.partition(":")
+    name = name.strip().lower()
+    if name in CASE_LOOKUPS:
+        return argument
+    if name == "date":
+        return argument.strip("'\"")
+    return ""
+
+
+def header_signals(text: str) -> list[str]:
+    """The categories matched in requests' headers as well as targets (Log4Shell, Shellshock),
+    that ``text`` (decoded forms, one a line) falls in."""
+    found = []
+    if jndi_lookup(text):
+        found.append(LOG4SHELL)
+    if SHELLSHOCK.search(text):
+        found.append(SHELLSHOCK_CATEGORY)
+    return found
+
+
 def target_signals(target: str | None) -> list[str]:
     """The attack categories a request target falls in (possibly none)."""
     if not target or target == "/":
         return []
     text = decoded_forms(target)
     sql_text = SQL_COMMENT.sub(" ", text) if "/*" in text else text
-    found = []
+    found = header_signals(text)
     for name, signature in TARGET_SIGNATURES:
         if signature.search(sql_text if name == "sql_injection" else text):
             found.append(name)
@@ -255,24 +394,88 @@ def path_of(target: str) -> str:
     return target.split("?", 1)[0]
 
 
-def classify(event: dict[str, Any]) -> dict[str, Any]:
-    """What the windows need of one request: client, time, status, target, and `signals`,
-    the categories it falls in (a scanner agent included)."""
-    target = request_target(event)
-    agent = unquoted(event.get("agent"))
+# ----------------------------------------------------------------------------- behind proxies
+
+Networks = tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]
+
+
+def address_of(entry: str) -> str | None:
+    """The IP address of one X-Forwarded-For entry (`203.0.113.7`, `203.0.113.7:5123`,
+    `2001:db8::7`, `[2001:db8::7]:443`), normalised; None for anything else (`unknown`, a name)."""
+    entry = entry.strip().strip('"')
+    if entry.startswith("["):
+        entry = entry[1:].split("]", 1)[0]
+    elif entry.count(":") == 1:
+        entry = entry.split(":", 1)[0]
+    try:
+        return str(ipaddress.ip_address(entry))
+    except ValueError:
+        return None
+
+
+def is_trusted(address: str | None, proxies: Networks) -> bool:
+    """Whether ``address`` is one of the trusted proxies' (False for a name or junk)."""
+    if not address:
+        return False
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return False
+    return any(ip in network for network in proxies)
+
+
+def client_address(peer: str | None, forwarded_for: str | None, proxies: Networks) -> str | None:
+    """The client behind the logged peer: when the peer is a trusted proxy, X-Forwarded-For is
+    read from its right end (the entry the proxy itself added) leftwards, past further trusted
+    proxies, to the first address that is not one. Entries left of it were written by the
+    client and are never believed; an entry that is no address stops the walk at the last
+    trusted hop. An untrusted peer is the client, whatever its header says."""
+    if not proxies or not forwarded_for or not is_trusted(peer, proxies):
+        return peer
+    client = peer
+    for entry in reversed(forwarded_for.split(",")):
+        address = address_of(entry)
+        if address is None:
+            break
+        client = address
+        if not is_trusted(address, proxies):
+            break
+    return client
+
+
+def classify(event: dict[str, Any], proxies: Networks = ()) -> dict[str, Any]:
+    """What the windows need of one request: client (behind ``proxies``, from X-Forwarded-For),
+    time, status, target, `signals`, the categories it falls in (a scanner agent included), and
+    `sample`: `category target` when the target fell in one, else `category Header: value` when
+    a header did (a scanner's agent alone is no sample)."""
+    fields = access_fields(event)
+    target = fields["target"]
     signals = target_signals(target)
-    scanner = scanner_name(agent)
+    sample = f"{signals[0]} {target[:SAMPLE_LENGTH]}" if signals and target else None
+    for header in ("agent", "referrer", "forwarded_for"):
+        value = fields[header]
+        if not value or not any(mark in value for mark in "($%"):
+            continue
+        for category in header_signals(decoded_forms(value)):
+            if category not in signals:
+                signals.append(category)
+                sample = sample or f"{category} {HEADER_NAMES[header]}: {value[:SAMPLE_LENGTH]}"
+    scanner = scanner_name(fields["agent"])
     if scanner:
         signals.append(SCANNER)
-    status = event.get("response")
+    status = fields["status"]
+    peer = fields["client"]
+    client = client_address(peer, fields["forwarded_for"], proxies)
     return {
-        "client": event.get("clientip"),
+        "client": client,
+        "proxy": peer if client != peer else None,
         "@timestamp": event.get("@timestamp"),
         "status": status,
         "target": target,
-        "vhost": event.get("vhost"),
+        "vhost": fields["vhost"],
         "scanner": scanner,
         "signals": signals,
+        "sample": sample,
         "not_found_path": path_of(target) if status == "404" and target else None,
     }
 
@@ -295,11 +498,8 @@ def is_not_found(request: dict[str, Any]) -> int:
 
 
 def sample_of(request: dict[str, Any]) -> str | None:
-    """`category target` for a request that fell in a category (not only a scanner's agent)."""
-    attacks = [name for name in request["signals"] if name != SCANNER]
-    if not attacks or not request["target"]:
-        return None
-    return f"{attacks[0]} {request['target'][:SAMPLE_LENGTH]}"
+    """The request's `sample` (see classify)."""
+    return request["sample"]
 
 
 def measures(sample_count: int) -> dict[str, Any]:
@@ -315,7 +515,30 @@ def measures(sample_count: int) -> dict[str, Any]:
         "not_found_samples": distinct_values("not_found_path", sample_count),
         "scanners": distinct_values("scanner", sample_count),
         "vhosts": distinct_values("vhost", sample_count),
+        "proxies": distinct_values("proxy", sample_count),
     }
+
+
+def trusted_proxies(conf: dict[str, Any]) -> Networks:
+    """The networks whose X-Forwarded-For is believed: none unless `client_from_forwarded` is
+    true, then those of `trusted_proxies` (addresses or CIDRs, comma- or space-separated), which
+    must not be empty. One-line error naming the key."""
+    switch = str(conf.get("client_from_forwarded", FORWARDED_DEFAULTS["client_from_forwarded"]))
+    if switch.strip().lower() in FALSE_WORDS:
+        return ()
+    if switch.strip().lower() not in TRUE_WORDS:
+        raise ValueError(f"conf key 'client_from_forwarded': true or false, not {switch!r}")
+    raw = conf.get("trusted_proxies", FORWARDED_DEFAULTS["trusted_proxies"])
+    entries = raw if isinstance(raw, (list, tuple)) else str(raw).replace(",", " ").split()
+    networks = []
+    for entry in entries:
+        try:
+            networks.append(ipaddress.ip_network(str(entry).strip(), strict=False))
+        except ValueError:
+            raise ValueError(f"conf key 'trusted_proxies': not an address or CIDR: {entry!r}") from None
+    if not networks:
+        raise ValueError("conf key 'trusted_proxies': needed when client_from_forwarded = true")
+    return tuple(networks)
 
 
 def settings(conf: dict[str, Any]) -> dict[str, Any]:
@@ -374,7 +597,7 @@ def finding(window, tuning: dict[str, Any]):
     metadata["mitre"] = sorted({technique for category in signals for technique in MITRE[category]})
     for name in ("samples", "not_found_samples"):
         metadata[name] = " | ".join(metadata[name])
-    for name in ("scanners", "vhosts"):
+    for name in ("scanners", "vhosts", "proxies"):
         metadata[name] = " ".join(metadata[name])
     return window.entity, score, metadata
 
@@ -383,11 +606,12 @@ def load(events, conf):
     """Findings of `events` (an RDD or a DStream of parsed access-log lines): one per client
     address and window that fired at least one category."""
     tuning = settings(conf)
+    proxies = trusted_proxies(conf)
     window = Window(
         size=timedelta(minutes=tuning["window_minutes"]),
         late=timedelta(minutes=tuning["late_minutes"]),
     )
-    requests = events.map(classify).filter(suspicious)
+    requests = events.map(lambda event: classify(event, proxies)).filter(suspicious)
     windows = per_entity(
         requests, key="client", window=window, measures=measures(tuning["samples"]), name="web-attacks"
     )

