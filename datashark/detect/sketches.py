@@ -26,6 +26,7 @@ from __future__ import annotations
 import hashlib
 import math
 import pickle
+import sys
 from collections.abc import Callable, Hashable, Iterable, Sequence
 from functools import partial
 from typing import Any, NamedTuple
@@ -187,6 +188,13 @@ class _PickledItems(ds.PyObjectSerDe):
 
 
 _SERDE = _PickledItems()
+
+# This module, held by its own globals so that interpreter shutdown clears them. Shutdown clears
+# the globals of every module still alive; a module object freed before that leaves its globals
+# to whatever still holds one of its classes or functions at exit (a measure or a Bloom filter in
+# a daemon thread of the Spark driver, say), and they are never freed. The DataSketches objects
+# among them (_SERDE, HLL_TYPE) would then outlive nanobind, which prints "nanobind: leaked ...".
+_THIS_MODULE = sys.modules[__name__]
 
 
 def _order(item: Any) -> tuple[str, str]:

@@ -10,9 +10,12 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+import numpy
 
 from datashark.events.records import metadata_of
 from datashark.plugin_api import OutputPlugin, debug_print
@@ -132,6 +135,23 @@ def _file_for(conf: dict[str, Any], usecase: UseCase) -> LocalFile | HdfsFile:
     )
 
 
+def _cell_value(value: Any) -> Any:
+    """A metadata value as its cell holds it: lists, tuples and dicts as JSON, None as empty."""
+    if value is None:
+        return ""
+    if isinstance(value, (list, tuple, dict)):
+        return json.dumps(value, ensure_ascii=False, default=_python_scalar)
+    return value
+
+
+def _python_scalar(value: Any) -> Any:
+    """numpy's scalars inside a list or dict (what a use case's numpy code returns) as the Python
+    values they hold; rows are validated, so nothing else reaches here."""
+    if isinstance(value, numpy.generic):
+        return value.item()
+    raise TypeError(f"metadata value of type {type(value).__name__} is not JSON")
+
+
 class RowFormatter:
     """Turns ``(key, score[, metadata])`` rows into CSV text; runs on the executors."""
 
@@ -144,11 +164,14 @@ class RowFormatter:
     def cells(self, row) -> list:
         """Batch time, key, score, then metadata values in ``fields`` order or sorted key order.
 
-        Rows arrive validated (``datashark.records``): bad ones went to the dead letters.
+        A list or dict value is written as JSON (``["a", "b"]``, ``{"x": 1}``), which a SIEM can
+        parse and an analyst can read; None and a ``fields`` key the row lacks are empty cells.
+        Text a spreadsheet would run as a formula is then neutralised, whatever the value was.
+        Rows arrive validated (``datashark.events.records``): bad ones went to the dead letters.
         """
         metadata = metadata_of(row)
         keys = self.fields if self.fields is not None else sorted(metadata)
-        values = [row[0], row[1], *(metadata.get(key, "") for key in keys)]
+        values = [row[0], row[1], *(_cell_value(metadata.get(key)) for key in keys)]
         return [self.batch_time, *(self._neutralise(v) for v in values)]
 
     def _neutralise(self, value):

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 
+import numpy
 import pytest
 
 from datashark.errors import ConfigError
@@ -119,6 +121,33 @@ def test_non_ascii_text(formatter):
 
 def test_lists_are_valid_rows(formatter):
     assert text_of(formatter(), [["k", 1]]) == f"{TIME},k,1\n"
+
+
+def test_list_and_dict_values_are_json(formatter):
+    row = ("k", 1, {"tags": ["a", "b"], "counts": {"x": 1, "y": [2.5, True]}, "pair": ("p", 2)})
+    text = text_of(formatter(), [row])
+    assert text == f'{TIME},k,1,"{{""x"": 1, ""y"": [2.5, true]}}","[""p"", 2]","[""a"", ""b""]"\n'
+    cells = parsed(text)[0]
+    assert cells[3:] == ['{"x": 1, "y": [2.5, true]}', '["p", 2]', '["a", "b"]']
+    assert [json.loads(cell) for cell in cells[3:]] == [{"x": 1, "y": [2.5, True]}, ["p", 2], ["a", "b"]]
+
+
+def test_none_values_are_empty_cells_and_null_inside_json(formatter):
+    rows = [("k", 1, {"a": None, "b": "B", "c": [None, "x"]})]
+    assert parsed(text_of(formatter(), rows)) == [[TIME, "k", "1", "", "B", '[null, "x"]']]
+    assert parsed(text_of(formatter(fields=["a", "missing", "b"]), rows)) == [[TIME, "k", "1", "", "", "B"]]
+
+
+def test_json_values_keep_non_ascii_text_and_numpy_numbers(formatter):
+    ports = [numpy.int64(22), numpy.float32(0.5), numpy.bool_(1)]
+    row = ("k", 1, {"cities": ["Zürich", "東京"], "ports": ports})
+    assert formatter().cells(row)[3:] == ['["Zürich", "東京"]', "[22, 0.5, true]"]
+
+
+def test_formula_text_inside_json_is_neither_run_nor_altered(formatter):
+    """A cell is neutralised by its final text: JSON starts with [ or {, which no spreadsheet runs."""
+    row = ("k", 1, {"paths": ["=cmd|' /C calc'!A0", "-x"], "top": "=1+1"})
+    assert formatter().cells(row)[3:] == ['["=cmd|\' /C calc\'!A0", "-x"]', "'=1+1"]
 
 
 def test_many_rows_make_several_chunks(formatter, out_csv_module):

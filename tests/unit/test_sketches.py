@@ -328,3 +328,33 @@ def test_a_dotted_field_reads_nested_events_as_the_exact_measures_do() -> None:
     for event in events:
         acc = measure.add(acc, event)
     assert measure.result(acc) == 8
+
+
+ROUND_TRIP_THEN_EXIT = """
+import pickle, threading
+from datashark.detect.sketches import BloomFilter, approx_distinct, heavy_hitters, quantiles
+
+def round_trip():
+    measures = [approx_distinct("v"), heavy_hitters("v", k=3), quantiles("v")]
+    for measure in measures:
+        acc = measure.start()
+        for value in (1, 2, 2, 3.5, 7, "seven"):
+            acc = measure.add(acc, {"v": value})
+        assert measure.result(pickle.loads(pickle.dumps(acc))) == measure.result(acc)
+    bloom = pickle.loads(pickle.dumps(BloomFilter.of(["10.0.0.1"], 100)))
+    assert "10.0.0.1" in bloom
+    return measures, bloom
+
+threading.Thread(target=lambda held: threading.Event().wait(3600), args=(round_trip(),), daemon=True).start()
+print("round trip done")
+"""
+
+
+def test_pickled_sketches_leave_no_native_objects_behind_at_exit():
+    """A Spark driver exits with daemon threads still holding measures and Bloom filters. The
+    DataSketches objects this module keeps (its item serde, the HLL type) must be freed by then all
+    the same: nanobind reports any left over on stderr ("nanobind: leaked 1 instances!")."""
+    command = [sys.executable, "-c", ROUND_TRIP_THEN_EXIT]
+    run = subprocess.run(command, capture_output=True, text=True, check=True)
+    assert run.stdout.strip() == "round trip done"
+    assert "leaked" not in run.stderr, run.stderr
