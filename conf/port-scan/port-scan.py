@@ -15,7 +15,9 @@ from datetime import timedelta
 from functools import partial
 from typing import Any
 
+from datashark.detect.addresses import canonical_ip
 from datashark.detect.measures import count, distinct_values, first_seen, last_seen, top
+from datashark.detect.memo import remembered
 from datashark.detect.severity import HIGH, LOW, MAXIMUM, combined, grows_with, level_of
 from datashark.detect.windows import Window, per_entity
 
@@ -91,26 +93,31 @@ class Settings:
 # ----------------------------------------------------------------------------- addresses
 
 
+@remembered
+def ip_of(text: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address:
+    """``ipaddress.ip_address``, remembered: a firewall logs the same addresses again and again."""
+    return ipaddress.ip_address(text)
+
+
 def address(text: Any) -> str | None:
     """An IPv4 or IPv6 address in its canonical text (``2001:db8::1``), or None if it is none."""
     if not isinstance(text, str) or not text:
         return None
-    try:
-        return str(ipaddress.ip_address(text.strip().split("%", 1)[0]))
-    except ValueError:
-        return None
+    return canonical_ip(text.strip().split("%", 1)[0])
 
 
 def is_loopback(text: str) -> bool:
-    """127.0.0.0/8 or ::1 (and IPv4-mapped loopback)."""
-    ip = ipaddress.ip_address(text)
+    """127.0.0.0/8 or ::1 (and IPv4-mapped loopback), of an address in ``address``'s text."""
+    if ":" not in text:
+        return text.startswith("127.")
+    ip = ip_of(text)
     mapped = getattr(ip, "ipv4_mapped", None)
     return ip.is_loopback or bool(mapped and mapped.is_loopback)
 
 
 def in_networks(text: str, networks: tuple) -> bool:
     """Whether the address is in one of ``networks``."""
-    ip = ipaddress.ip_address(text)
+    ip = ip_of(text)
     return any(ip.version == net.version and ip in net for net in networks)
 
 
@@ -230,7 +237,7 @@ def filterlog_packet(message: Any) -> dict[str, Any] | None:
 
 def is_broadcast(text: str) -> bool:
     """A multicast or the limited broadcast destination: traffic to a group, no probe of a host."""
-    ip = ipaddress.ip_address(text)
+    ip = ip_of(text)
     return ip.is_multicast or text == "255.255.255.255"
 
 
@@ -398,7 +405,7 @@ class scan_targets:  # noqa: N801 - read as a measure, like count() and distinct
 
 
 def _host_order(host: str) -> tuple:
-    ip = ipaddress.ip_address(host)
+    ip = ip_of(host)
     return (ip.version, int(ip))
 
 
@@ -480,10 +487,10 @@ def finding(settings: Settings, window: Any) -> list[tuple]:
     """The row of a source's window when it scanned (a list of one), else none."""
     values = window.values
     targets = values["targets"]
+    if not score_of(targets, False, settings)[1]:  # most windows: a source's few packets
+        return []
     internal = in_networks(window.entity, settings.internal_networks)
     score, signals = score_of(targets, internal, settings)
-    if not signals:
-        return []
     actions = dict(values["actions"])
     metadata = {
         "window_start": window.start.isoformat(),

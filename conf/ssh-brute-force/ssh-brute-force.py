@@ -24,6 +24,8 @@ import re
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
+from pyspark import StorageLevel
+
 from datashark.detect.measures import (
     distinct,
     distinct_values,
@@ -31,6 +33,7 @@ from datashark.detect.measures import (
     largest,
     last_seen,
     smallest,
+    tally,
     top,
     total,
 )
@@ -282,7 +285,7 @@ def sshd_events(event: Any, fast: timedelta, max_repeat: int) -> list[dict[str, 
         "src": found["src"],
         "host": event.get("host"),
         "port": found["port"],
-        kind: 1,
+        "kind": kind,
         "invalid_user": user if found["invalid"] else None,
         # user names tried: not those of logins and logouts
         "user": user if kind not in ("login", "logout", "break_in") else None,
@@ -327,20 +330,26 @@ def parse_networks(text: str) -> list:
 # ----------------------------------------------------------------------------- scoring
 
 
+# The kinds of sshd event a window counts, by the name its count has in a finding.
+COUNTED_KINDS = {
+    "failed_logins": "failure",
+    "pam_failures": "pam_failure",
+    "max_tries_exceeded": "max_tries",
+    "key_failures": "key_failure",
+    "handshake_failures": "handshake",
+    "preauth_disconnects": "preauth",
+    "logins": "login",
+    "logouts": "logout",
+    "break_in_warnings": "break_in",
+}
+
+
 def measures(with_peak: bool) -> dict[str, Any]:
     """What each window counts per source address."""
     found: dict[str, Any] = {
-        "failed_logins": total("failure"),
-        "pam_failures": total("pam_failure"),
-        "invalid_users": distinct("invalid_user"),
-        "max_tries_exceeded": total("max_tries"),
-        "key_failures": total("key_failure"),
-        "handshake_failures": total("handshake"),
-        "preauth_disconnects": total("preauth"),
-        "logins": total("login"),
+        "kinds": tally("kind"),  # events of each kind: see counted()
         "pam_logins": total("pam_login"),
-        "logouts": total("logout"),
-        "break_in_warnings": total("break_in"),
+        "invalid_users": distinct("invalid_user"),
         "users": approx_distinct("tried_user"),
         "user_names": distinct_values("user", 10),
         "login_users": distinct_values("login_user", 5),
@@ -356,6 +365,14 @@ def measures(with_peak: bool) -> dict[str, Any]:
         found["failure_peak"] = top("failure_bucket", 1)
         found["pam_failure_peak"] = top("pam_failure_bucket", 1)
     return found
+
+
+def counted(values: dict[str, Any]) -> dict[str, Any]:
+    """A window's values with the tally of kinds as one count per kind (``failed_logins``...)."""
+    out = {name: value for name, value in values.items() if name != "kinds"}
+    kinds = values.get("kinds") or {}
+    out.update({name: kinds.get(kind, 0) for name, kind in COUNTED_KINDS.items()})
+    return out
 
 
 def failures_of(values: dict[str, Any]) -> int:
@@ -421,14 +438,22 @@ def signals(values: dict[str, Any], kind: str, settings: dict[str, Any]) -> dict
 
 def finding(window: Any, kind: str, settings: dict[str, Any]) -> list[tuple[str, float, dict[str, Any]]]:
     """flatMap: the row of a window that fired a signal, none otherwise."""
-    values = window.values
+    values = counted(window.values)
     fired = signals(values, kind, settings)
     if not fired:
         return []
     names = sorted(fired, key=lambda name: (-fired[name], name))
     metadata = window.metadata()
-    for name in ("failure_peak", "pam_failure_peak", "first_failure", "first_pam_failure", "last_login"):
+    for name in (
+        "kinds",
+        "failure_peak",
+        "pam_failure_peak",
+        "first_failure",
+        "first_pam_failure",
+        "last_login",
+    ):
         metadata.pop(name, None)
+    metadata.update({name: values[name] for name in COUNTED_KINDS})
     metadata.update(
         {
             "window": kind,
@@ -473,6 +498,7 @@ def load(events, conf):
     sshd = events.flatMap(lambda event: sshd_events(event, fast, max_repeat))
     if networks:
         sshd = sshd.filter(lambda event: keep(networks, event))
+    sshd = sshd.persist(StorageLevel.MEMORY_AND_DISK)  # two windowings read it: parse each line once
     fast_rows = per_entity(
         sshd, key="src", window=Window(size=fast, late=late), measures=measures(False), name="ssh-fast"
     ).flatMap(lambda window: finding(window, "fast", settings))

@@ -25,7 +25,9 @@ from typing import Any
 
 from datashark import console
 from datashark.detect import driver_objects, severity
+from datashark.detect.addresses import canonical_ip
 from datashark.detect.measures import count, distinct, distinct_values, first_seen, last_seen, value_of
+from datashark.detect.memo import remembered
 from datashark.detect.sketches import BloomFilter
 from datashark.detect.windows import Window, per_entity
 from datashark.errors import ConfigError
@@ -113,10 +115,7 @@ def normal_ip(text: str) -> str | None:
     """The address in its canonical text (``2001:db8::1``), or None when ``text`` is no address."""
     if not text or not (text[0].isdigit() or ":" in text):
         return None
-    try:
-        return ipaddress.ip_address(text).compressed
-    except ValueError:
-        return None
+    return canonical_ip(text)
 
 
 def normal_network(text: str) -> ipaddress.IPv4Network | ipaddress.IPv6Network | None:
@@ -353,9 +352,9 @@ def candidate_keys(value: str, prefixes: tuple[tuple[int, int], ...]) -> Iterato
 
 def _address_keys(ip: str, prefixes: tuple[tuple[int, int], ...]) -> Iterator[str]:
     yield f"addr|{ip}"
-    address = ipaddress.ip_address(ip)
+    ip_version = 6 if ":" in ip else 4
     for version, length in prefixes:
-        if version == address.version:
+        if version == ip_version:
             yield f"net|{ipaddress.ip_network(f'{ip}/{length}', strict=False).with_prefixlen}"
 
 
@@ -397,31 +396,45 @@ def entity_of(event: dict, entity_fields: tuple[str, ...]) -> str | None:
     return None
 
 
-def matches(shared: tuple, fields: tuple[str, ...], entity_fields: tuple[str, ...], event: Any) -> list[dict]:
-    """One record per indicator an event matches: the entity, the time, what matched where.
-    ``shared`` is ``Indicators.shared()``: a Bloom filter says which keys may be listed, the
-    table confirms them."""
+class Lookup:
+    """What an event value is listed as, from ``Indicators.shared()``: a Bloom filter says which of
+    the value's keys (``candidate_keys``) may be listed, the table confirms them. Answers are
+    remembered: a partition's events repeat their clients, servers and names."""
+
+    def __init__(self, shared: tuple) -> None:
+        self.bloom, self.table, self.prefixes = shared
+        self.listed = remembered(self._listed)
+
+    def _listed(self, value: str) -> tuple[tuple[str, str, str], ...]:
+        """The (indicator, type, source) entries ``value`` matches, each once, in list order."""
+        found: dict[tuple[str, str, str], None] = {}
+        for key in candidate_keys(value, self.prefixes):
+            if key in self.bloom:
+                found.update(dict.fromkeys(self.table.get(key, ())))
+        return tuple(found)
+
+
+def matches(
+    lookup: Lookup, fields: tuple[str, ...], entity_fields: tuple[str, ...], event: Any
+) -> list[dict]:
+    """One record per indicator an event matches: the entity, the time, what matched where."""
     if not isinstance(event, dict):
         return []
-    bloom, table, prefixes = shared
     found: dict[tuple[str, str], dict[str, Any]] = {}
     for field, value in event_values(event, fields):
-        for key in candidate_keys(value, prefixes):
-            if key not in bloom:
-                continue
-            for indicator, indicator_type, source in table.get(key, ()):
-                found.setdefault(
-                    (indicator, indicator_type),
-                    {
-                        "entity": entity_of(event, entity_fields),
-                        "@timestamp": event.get("@timestamp"),
-                        "indicator": indicator,
-                        "indicator_type": indicator_type,
-                        "source": source,
-                        "field": field,
-                        "value": value,
-                    },
-                )
+        for indicator, indicator_type, source in lookup.listed(value):
+            found.setdefault(
+                (indicator, indicator_type),
+                {
+                    "entity": entity_of(event, entity_fields),
+                    "@timestamp": event.get("@timestamp"),
+                    "indicator": indicator,
+                    "indicator_type": indicator_type,
+                    "source": source,
+                    "field": field,
+                    "value": value,
+                },
+            )
     return [record for record in found.values() if record["entity"] is not None]
 
 
@@ -431,10 +444,10 @@ def match_events(broadcast, fields: tuple[str, ...], entity_fields: tuple[str, .
     as event time passes, not only when the next match comes (``load`` drops its windows)."""
 
     def of_partition(partition):
-        shared = broadcast.value
+        lookup = Lookup(broadcast.value)
         latest = None
         for event in partition:
-            yield from matches(shared, fields, entity_fields, event)
+            yield from matches(lookup, fields, entity_fields, event)
             when = event.get("@timestamp") if isinstance(event, dict) else None
             if isinstance(when, datetime) and when.tzinfo is not None and (latest is None or when > latest):
                 latest = when

@@ -21,6 +21,7 @@ from typing import Any
 from urllib.parse import unquote, unquote_plus
 
 from datashark.detect.measures import count, distinct_values, first_seen, last_seen, total
+from datashark.detect.memo import remembered
 from datashark.detect.severity import combined, grows_with, level_of
 from datashark.detect.sketches import approx_distinct
 from datashark.detect.windows import Window, per_entity
@@ -354,8 +355,14 @@ def header_signals(text: str) -> list[str]:
 
 def target_signals(target: str | None) -> list[str]:
     """The attack categories a request target falls in (possibly none)."""
+    return list(_target_categories(target))
+
+
+@remembered
+def _target_categories(target: str | None) -> tuple[str, ...]:
+    """``target_signals``, remembered: pages and assets are requested again and again."""
     if not target or target == "/":
-        return []
+        return ()
     text = decoded_forms(target)
     sql_text = SQL_COMMENT.sub(" ", text) if "/*" in text else text
     found = header_signals(text)
@@ -366,9 +373,10 @@ def target_signals(target: str | None) -> list[str]:
         paths = "\n".join(form.split("?", 1)[0] for form in text.split("\n"))
         if BACKUP_FILE.search(paths):
             found.append("sensitive_file")
-    return found
+    return tuple(found)
 
 
+@remembered
 def scanner_name(agent: str | None) -> str | None:
     """The attack tool a user agent names (lower case), or None."""
     if not agent:

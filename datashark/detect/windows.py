@@ -278,15 +278,20 @@ def _assign(spec: _Spec, watermark: int | None, counters: _Counters, event: Any)
 
 
 def _create(spec: _Spec, timed: tuple[int, Any]) -> list:
-    return _add(spec, [None, *(measure.start() for measure in spec.measures)], timed)
+    """The accumulator of a window's first event: its time, then one accumulator per measure."""
+    micros, event = timed
+    return [micros, *[measure.add(measure.start(), event) for measure in spec.measures]]
 
 
 def _add(spec: _Spec, acc: list, timed: tuple[int, Any]) -> list:
     """The accumulator: the latest event time, then one accumulator per measure."""
     micros, event = timed
-    acc[0] = micros if acc[0] is None else max(acc[0], micros)
-    for i, measure in enumerate(spec.measures, 1):
+    if micros > acc[0]:
+        acc[0] = micros
+    i = 1
+    for measure in spec.measures:  # the hot loop of every detection: kept plain
         acc[i] = measure.add(acc[i], event)
+        i += 1
     return acc
 
 

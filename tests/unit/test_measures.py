@@ -18,6 +18,7 @@ from datashark.detect.measures import (
     largest,
     last_seen,
     smallest,
+    tally,
     top,
     total,
     value_of,
@@ -51,6 +52,7 @@ ALL = [
     first_seen(),
     last_seen(),
     top("path", 3),
+    tally("path"),
 ]
 
 
@@ -100,12 +102,13 @@ def test_values_of_the_measures() -> None:
         "first_seen()": T0,
         "last_seen()": T0 + timedelta(seconds=30),
         "top('path', 3)": [("/a", 2), ("/b", 2), ("/c", 1)],
+        "tally('path')": {"/a": 2, "/b": 2, "/c": 1},
     }
 
 
 def test_nothing_to_measure_gives_zero_or_none() -> None:
     no_fields = [{"@timestamp": "not a time"}]
-    assert [m.result(one_pass(m, no_fields)) for m in ALL] == [1, 0, [], 0, None, None, None, None, []]
+    assert [m.result(one_pass(m, no_fields)) for m in ALL] == [1, 0, [], 0, None, None, None, None, [], {}]
 
 
 def test_total_of_whole_numbers_stays_exact_and_of_fractions_does_not_depend_on_order() -> None:
@@ -140,6 +143,12 @@ def test_fields_are_read_as_named_then_nested_or_through_a_function() -> None:
     assert value_of(ev, "source.port") == 22
     assert value_of(ev, "source.missing") is None
     assert value_of(ev, lambda e: e["source"]["port"] + 1) == 23
+    assert value_of({"a.b": None, "a": {"b": 1}}, "a.b") is None  # a key present, though None, wins
+
+
+def test_a_tally_orders_values_numbers_first_and_counts_lists_as_values() -> None:
+    events = [{"k": "b"}, {"k": 2}, {"k": ["x"]}, {"k": "b"}, {}, {"k": None}, {"k": ["x"]}]
+    assert tally("k").result(one_pass(tally("k"), events)) == {2: 1, "b": 2, ("x",): 2}
 
 
 def test_first_and_last_seen_read_epoch_seconds_and_a_time_function() -> None:

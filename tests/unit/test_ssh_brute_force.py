@@ -405,7 +405,7 @@ def test_a_repeated_message_counts_as_many_events(ssh) -> None:
         "host": "bastion",
     }
     out = ssh.sshd_events(event, timedelta(minutes=10), 1000)
-    assert len(out) == 4 and all(e["failure"] == 1 and e["src"] == "192.0.2.77" for e in out)
+    assert len(out) == 4 and all(e["kind"] == "failure" and e["src"] == "192.0.2.77" for e in out)
     assert out[0]["failure_bucket"] == int(datetime(2025, 3, 3, 10, 0, tzinfo=timezone.utc).timestamp())
     assert len(ssh.sshd_events(event, timedelta(minutes=10), 2)) == 2
 

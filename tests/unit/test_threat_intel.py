@@ -46,7 +46,9 @@ FIELDS = ("id.orig_h", "id.resp_h", "query", "answers", "host", "uri", "url", "m
 
 
 def hits(intel, shared, event, fields=FIELDS):
-    return sorted(m["indicator"] for m in intel.matches(shared, fields, ("id.orig_h", "src_ip"), event))
+    return sorted(
+        m["indicator"] for m in intel.matches(intel.Lookup(shared), fields, ("id.orig_h", "src_ip"), event)
+    )
 
 
 # ----------------------------------------------------------------------------- reading lists
@@ -142,7 +144,7 @@ def test_addresses_urls_hashes_and_lists_of_values(intel, shared) -> None:
 
 def test_a_match_names_entity_field_value_and_source(intel, shared) -> None:
     event = {"id.orig_h": "10.0.0.9", "query": "x.evil.example"}
-    found = intel.matches(shared, ("query",), ("id.orig_h",), event)
+    found = intel.matches(intel.Lookup(shared), ("query",), ("id.orig_h",), event)
     assert found == [
         {
             "entity": "10.0.0.9",
@@ -157,8 +159,8 @@ def test_a_match_names_entity_field_value_and_source(intel, shared) -> None:
 
 
 def test_events_without_entity_or_not_dicts_give_nothing(intel, shared) -> None:
-    assert intel.matches(shared, ("query",), ("id.orig_h",), {"query": "evil.example"}) == []
-    assert intel.matches(shared, ("query",), ("id.orig_h",), "evil.example") == []
+    assert intel.matches(intel.Lookup(shared), ("query",), ("id.orig_h",), {"query": "evil.example"}) == []
+    assert intel.matches(intel.Lookup(shared), ("query",), ("id.orig_h",), "evil.example") == []
 
 
 def test_the_bloom_filter_holds_every_lookup_key(intel) -> None:
