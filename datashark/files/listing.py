@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
-MAX_PEEKED_BYTES = 64  # of a file's start, to see whether it is one JSON array
+MAX_PEEKED_BYTES = 64  # of a file's start, to see how its events are written
 
 
 @dataclass(frozen=True)
@@ -42,20 +42,21 @@ def newest_modification(sc, location: str) -> datetime | None:
     return max(entry.modified for entry in listed) if listed else None
 
 
-def starts_with_bracket(sc, uri: str) -> bool:
-    """Whether the file's first character (after a byte-order mark and white space) is ``[``:
-    a JSON file that is one array of events rather than one event a line."""
+def first_character(sc, uri: str) -> str | None:
+    """The file's first character after a byte-order mark and white space: ``[`` starts a JSON
+    file that is one array of events, ``{`` one JSON object a line, ``#`` a Zeek TSV header.
+    None for an empty file or one that starts with no text (a gzip file's magic bytes)."""
     path, fs = _hadoop_path(sc, uri)
     stream = fs.open(path)
     try:
         for _ in range(MAX_PEEKED_BYTES):
             byte = stream.read()
             if byte < 0:
-                return False
+                return None
             if byte in b" \t\r\n\xef\xbb\xbf":
                 continue
-            return byte == ord("[")
-        return False
+            return chr(byte) if byte < 0x80 else None
+        return None
     finally:
         stream.close()
 

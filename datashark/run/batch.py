@@ -10,7 +10,7 @@ from datashark.detect import windows
 from datashark.errors import UseCaseError
 from datashark.events.deadletter import dead_letters_for
 from datashark.events.whole_files import FileRecords, needs_whole_files
-from datashark.files.listing import input_files, newest_modification, starts_with_bracket
+from datashark.files.listing import first_character, input_files, newest_modification
 from datashark.loading.load_call import call_load, load_arguments
 from datashark.run.context import RunContext
 from datashark.run.delivery import debug_lines, deliver, events_for_load, report_dead_letters, start_output
@@ -20,22 +20,29 @@ from datashark.run.prepare import Prepared
 
 def records_of(sc, location: str, fmt: str):
     """An RDD of what the files at ``location`` hold, for the event stage: their lines, split
-    across tasks as ``textFile`` splits them; or, for formats that need a file's start (Zeek
-    TSV logs, JSON files that are one array), the events read from each file whole."""
-    if needs_whole_files(fmt):
-        return sc.binaryFiles(location).flatMap(FileRecords(fmt))
-    if fmt != "json":
+    across tasks as ``textFile`` splits them; or, for files that need their start (Zeek TSV logs
+    and their gzip archives, JSON files that are one array), the events read from each file
+    whole. Zeek JSON logs, one object a line, are split like any text: a day's log of a busy
+    sensor is gigabytes, more than one task can hold."""
+    if fmt not in ("json", "zeek"):
         return sc.textFile(location)
-    arrays: list[str] = []
+    whole: list[str] = []
     lines: list[str] = []
     for entry in input_files(sc, location):
-        (arrays if starts_with_bracket(sc, entry.uri) else lines).append(entry.uri)
-    if not arrays:
+        (whole if _read_whole(first_character(sc, entry.uri), fmt) else lines).append(entry.uri)
+    if not whole:
         return sc.textFile(location)
-    parts = [sc.binaryFiles(",".join(arrays)).flatMap(FileRecords(fmt))]
+    parts = [sc.binaryFiles(",".join(whole)).flatMap(FileRecords(fmt))]
     if lines:
         parts.append(sc.textFile(",".join(lines)))
     return parts[0] if len(parts) == 1 else sc.union(parts)
+
+
+def _read_whole(first: str | None, fmt: str) -> bool:
+    """Whether a file of ``fmt`` starting with ``first`` must be read whole (see records_of)."""
+    if fmt == "json":
+        return first == "["
+    return first != "{" and needs_whole_files(fmt)
 
 
 def _reference_time(sc, prepared: Prepared) -> datetime | None:

@@ -53,6 +53,45 @@ def test_a_zeek_tsv_log_is_read_with_its_header(spark_context, tmp_path: Path) -
     assert first[3] == "2024-03-14T08:00:00.123456+00:00"  # ts, typed as a time, is the @timestamp
 
 
+PARTITION_CODE = """
+def load(batchData):
+    def tagged(index, events):
+        for event in events:
+            yield event.get("_path", "") + ":" + event["uid"], 1.0, {"partition": index}
+    return batchData.mapPartitionsWithIndex(tagged)
+"""
+
+
+def test_zeek_json_lines_are_split_across_tasks_beside_a_tsv_log(spark_context, tmp_path: Path) -> None:
+    """A Zeek JSON log is one object a line: Spark splits it as text (a busy sensor's day does not
+    fit one task), while a TSV log beside it is read whole for its header."""
+    folder = tmp_path / "zeek-json"
+    data = folder / "logs"
+    data.mkdir(parents=True)
+    shutil.copy(ZEEK / "conn.log", data / "conn.log")
+    records = [
+        {
+            "ts": 1710403200.0 + i,
+            "uid": f"J{i:04d}",
+            "_path": "dns",
+            "id.orig_h": "10.0.0.1",
+            "query": "a.example",
+        }
+        for i in range(2000)
+    ]
+    (data / "dns.json").write_text("".join(json.dumps(record) + "\n" for record in records))
+    conf = usecase(folder, "zeek", "logs", "")
+    (folder / "uc.py").write_text(PARTITION_CODE)
+    run_conf(spark_context, settings_for(tmp_path), conf)
+
+    rows = read_csv(folder / "out.csv")
+    json_rows = [row for row in rows if row[1].startswith("dns:J")]
+    assert len(json_rows) == len(records)
+    assert len({row[3] for row in json_rows}) >= 2, "the JSON log was read whole, in one task"
+    tsv_events = sum(1 for line in (ZEEK / "conn.log").read_text().splitlines() if line[:1] not in "#")
+    assert len(rows) - len(json_rows) == tsv_events
+
+
 def test_json_arrays_and_json_lines_in_one_folder(spark_context, tmp_path: Path) -> None:
     folder = tmp_path / "json"
     data = folder / "events"
