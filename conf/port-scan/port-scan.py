@@ -50,6 +50,7 @@ class Settings:
 
     window_minutes: float = 5
     late_minutes: float = 2
+    idle_minutes: float = 5
     ports_threshold: float = 15
     ports_saturation: float = 1000
     hosts_threshold: float = 25
@@ -73,6 +74,7 @@ class Settings:
             for name in (
                 "window_minutes",
                 "late_minutes",
+                "idle_minutes",
                 "ports_threshold",
                 "ports_saturation",
                 "hosts_threshold",
@@ -518,7 +520,9 @@ def load(events, conf):
     conn.log records): one row per scanning source address and window."""
     settings = Settings.from_conf(conf)
     window = Window(
-        size=timedelta(minutes=settings.window_minutes), late=timedelta(minutes=settings.late_minutes)
+        size=timedelta(minutes=settings.window_minutes),
+        late=timedelta(minutes=settings.late_minutes),
+        idle=timedelta(minutes=settings.idle_minutes),
     )
     windows = per_entity(
         events.flatMap(partial(probes, settings)),

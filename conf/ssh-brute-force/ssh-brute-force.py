@@ -50,6 +50,7 @@ DEFAULTS: dict[str, Any] = {
     "slow_window_hours": 24,
     "slow_failures": 10,
     "late_minutes": 2,
+    "idle_minutes": 5,
     "ignore_sources": "",
     "max_repeat": 1000,
 }
@@ -492,6 +493,7 @@ def load(events, conf):
     fast = timedelta(minutes=settings["fast_window_minutes"])
     slow = timedelta(hours=settings["slow_window_hours"])
     late = timedelta(minutes=settings["late_minutes"])
+    idle = timedelta(minutes=settings["idle_minutes"])
     networks = parse_networks(settings["ignore_sources"])
     max_repeat = settings["max_repeat"]
 
@@ -499,10 +501,11 @@ def load(events, conf):
     if networks:
         sshd = sshd.filter(lambda event: keep(networks, event))
     sshd = sshd.persist(StorageLevel.MEMORY_AND_DISK)  # two windowings read it: parse each line once
-    fast_rows = per_entity(
-        sshd, key="src", window=Window(size=fast, late=late), measures=measures(False), name="ssh-fast"
-    ).flatMap(lambda window: finding(window, "fast", settings))
-    slow_rows = per_entity(
-        sshd, key="src", window=Window(size=slow, late=late), measures=measures(True), name="ssh-slow"
-    ).flatMap(lambda window: finding(window, "slow", settings))
+    short, long = Window(size=fast, late=late, idle=idle), Window(size=slow, late=late, idle=idle)
+    fast_rows = per_entity(sshd, key="src", window=short, measures=measures(False), name="ssh-fast").flatMap(
+        lambda window: finding(window, "fast", settings)
+    )
+    slow_rows = per_entity(sshd, key="src", window=long, measures=measures(True), name="ssh-slow").flatMap(
+        lambda window: finding(window, "slow", settings)
+    )
     return fast_rows.union(slow_rows)

@@ -39,6 +39,7 @@ DEFAULTS = {
     "match_fields": "id.orig_h, id.resp_h, query, answers, host, uri, url, md5, sha1, sha256",
     "entity_field": "id.orig_h, src_ip, source.ip, client_ip, clientip, rx_hosts, src",
     "window_minutes": "60",
+    "idle_minutes": "5",
     "reload_seconds": "60",
     "bloom_false_positive_rate": "0.01",
     "samples": "5",
@@ -570,7 +571,10 @@ def load(streamingData, trainingData, context, conf):
 
     fields = names(setting(conf, "match_fields"))
     entity_fields = names(setting(conf, "entity_field"))
-    window = Window(size=timedelta(minutes=number(conf, "window_minutes")))
+    window = Window(
+        size=timedelta(minutes=number(conf, "window_minutes")),
+        idle=timedelta(minutes=number(conf, "idle_minutes")),
+    )
     rate = number(conf, "bloom_false_positive_rate")
     samples = number(conf, "samples", int)
     sc = context if context is not None else streamingData.context

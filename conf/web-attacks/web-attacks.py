@@ -190,6 +190,7 @@ HEADER_NAMES = {"agent": "User-Agent", "referrer": "Referer", "forwarded_for": "
 DEFAULTS = {
     "window_minutes": 10,
     "late_minutes": 2,
+    "idle_minutes": 5,
     "min_requests": 1,
     "not_found_paths_threshold": 20,
     "samples": 5,
@@ -618,6 +619,7 @@ def load(events, conf):
     window = Window(
         size=timedelta(minutes=tuning["window_minutes"]),
         late=timedelta(minutes=tuning["late_minutes"]),
+        idle=timedelta(minutes=tuning["idle_minutes"]),
     )
     requests = events.map(lambda event: classify(event, proxies)).filter(suspicious)
     windows = per_entity(

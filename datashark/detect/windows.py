@@ -39,6 +39,7 @@ from __future__ import annotations
 
 import itertools
 import threading
+import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -60,6 +61,7 @@ from datashark.detect.sketches import BloomFilter
 from datashark.detect.window_state import WIRING, Snapshots, epoch_ms
 
 MICROSECOND = timedelta(microseconds=1)
+clock = time.monotonic  # seconds, for Window.idle (a test may set another)
 CHECKPOINT_EVERY = 10  # batches between two checkpoints of a stream's open windows
 
 WindowKey = tuple[Any, int]  # (entity, window start in microseconds since the epoch)
@@ -70,18 +72,26 @@ class Window:
     """How events are cut in time: windows of ``size``, starting every ``every`` (None: one
     after the other, "tumbling"; else "sliding", and ``size`` must be a multiple of ``every``),
     closed in a stream once events ``late`` past their end arrived. A stream keeps a window
-    open at most ``keep`` past its end: one still open then (its ``late`` is longer) is dropped."""
+    open at most ``keep`` past its end: one still open then (its ``late`` is longer) is dropped.
+
+    ``idle`` (None: off) is for quiet sources: once no event has moved the watermark for that
+    long by the driver's clock, event time is taken to pass as the clock does, so the last
+    windows of a log that went quiet close instead of waiting for its next line. Events that
+    then arrive with older times are late."""
 
     size: timedelta
     every: timedelta | None = None
     late: timedelta = timedelta(0)
     keep: timedelta = timedelta(days=7)
+    idle: timedelta | None = None
 
     def __post_init__(self) -> None:
-        for name in ("size", "every", "late", "keep"):
+        for name in ("size", "every", "late", "keep", "idle"):
             value = getattr(self, name)
-            if not (value is None and name == "every") and not isinstance(value, timedelta):
+            if not (value is None and name in ("every", "idle")) and not isinstance(value, timedelta):
                 raise TypeError(f"Window {name} must be a timedelta, not {type(value).__name__}")
+        if self.idle is not None and self.idle <= timedelta(0):
+            raise ValueError(f"Window idle must be positive, not {self.idle}")
         if self.size <= timedelta(0):
             raise ValueError(f"Window size must be positive, not {self.size}")
         if self.every is not None and (self.every <= timedelta(0) or self.size % self.every):
@@ -367,6 +377,8 @@ class _Windowing:
         self.snapshots = snapshots
         self.state = None  # RDD of (WindowKey, accumulator): the open windows
         self.watermark: int | None = None
+        self.latest_event: int | None = None  # the latest event time seen (the watermark without idle time)
+        self.moved_at = clock()  # when latest_event last moved, by the driver's clock
         self.flush = False
         self.batches = 0
         self.cut_next = False  # the state was read from a snapshot, which a later batch deletes
@@ -376,6 +388,7 @@ class _Windowing:
     def resume(self, state, watermark: int | None) -> None:
         """Start from saved open windows and watermark."""
         self.state, self.watermark, self.cut_next = state, watermark, state is not None
+        self.latest_event, self.moved_at = watermark, clock()
         self.totals = Stats(watermark=None if watermark is None else utc_time(watermark))
 
     def step(self, rdd, batch_time: datetime | None = None):
@@ -395,7 +408,7 @@ class _Windowing:
             else self.state.union(partials).reduceByKey(partial(_merge, spec), sc.defaultParallelism)
         )
         merged.persist(StorageLevel.MEMORY_AND_DISK)
-        watermark = _later(self.watermark, merged.map(_latest).fold(None, _later))
+        watermark = self._advance(merged.map(_latest).fold(None, _later))
         if flush:
             last_start = merged.map(_window_start).fold(None, _later)
             if last_start is not None:
@@ -418,6 +431,20 @@ class _Windowing:
         self.state, self.watermark = still_open, watermark
         self._count(emitted, open_count, expired, counters)
         return closed
+
+    def _advance(self, latest: int | None) -> int | None:
+        """The watermark after a batch whose open windows' latest event is ``latest``: the latest
+        event time seen, or, once the source was quiet ``idle`` by the clock, that time plus how
+        long it has been quiet."""
+        now = clock()
+        if latest is not None and (self.latest_event is None or latest > self.latest_event):
+            self.latest_event, self.moved_at = latest, now
+        watermark = _later(self.watermark, self.latest_event)
+        idle = self.spec.window.idle
+        quiet = now - self.moved_at
+        if idle is not None and self.latest_event is not None and quiet >= idle.total_seconds():
+            watermark = _later(watermark, self.latest_event + round(quiet * 1_000_000))
+        return watermark
 
     def _count(self, emitted: int, open_count: int, expired: int, counters: _Counters) -> None:
         totals = self.totals

@@ -203,6 +203,60 @@ def test_events_later_than_the_lateness_are_dropped_and_counted(spark_context, t
     assert "(late) windows: 1 late events dropped, 0 without a time skipped" in capsys.readouterr().out
 
 
+def test_the_windows_of_a_quiet_source_close_as_the_clock_passes(spark_context, tmp_path, monkeypatch):
+    """With ``idle``, a source whose log went quiet has its last window closed without a later
+    line: after ``idle`` of quiet, event time passes as the driver's clock does."""
+    now = [1000.0]
+    monkeypatch.setattr(windows, "clock", lambda: now[0])
+    outputs: list[list[WindowResult]] = []
+
+    def ev(minutes: float) -> dict:
+        return {"@timestamp": T0 + timedelta(minutes=minutes), "src_ip": "198.51.100.7", "user": "root"}
+
+    window = Window(timedelta(minutes=10), late=LATE, idle=timedelta(minutes=1))
+    with streaming(spark_context, tmp_path) as ssc:
+        found = per_entity(
+            feed(ssc, [[ev(1), ev(3)]]), key="src_ip", window=window, measures=MEASURES, name="quiet"
+        )
+        found.foreachRDD(lambda _time, rdd: outputs.append(rdd.collect()))
+        ssc.start()
+        deadline = time.monotonic() + 120
+        while windows.stats("quiet").watermark is None and time.monotonic() < deadline:
+            time.sleep(0.1)
+        batches_quiet = len(outputs)
+        now[0] += 8 * 60  # quiet for 8 minutes: 12:03 + 8 min is 12:11, short of 12:10 + late
+        while len(outputs) < batches_quiet + 3 and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert not [row for rows in outputs for row in rows] and windows.stats("quiet").open == 1
+        now[0] += 60  # 9 minutes: 12:12, the window [12:00, 12:10) closes
+        while windows.stats("quiet").open and time.monotonic() < deadline:
+            time.sleep(0.1)
+    rows = [row for rows in outputs for row in rows]
+    assert [(row.start, row.values["attempts"]) for row in rows] == [(T0, 2)]
+    assert windows.stats("quiet").watermark == T0 + timedelta(minutes=12)
+
+
+def test_without_idle_a_quiet_source_keeps_its_window_open(spark_context, tmp_path, monkeypatch) -> None:
+    now = [1000.0]
+    monkeypatch.setattr(windows, "clock", lambda: now[0])
+    outputs: list[list[WindowResult]] = []
+    event = {"@timestamp": T0 + timedelta(minutes=1), "src_ip": "198.51.100.7", "user": "root"}
+    with streaming(spark_context, tmp_path) as ssc:
+        window = Window(timedelta(minutes=10), late=LATE)
+        found = per_entity(
+            feed(ssc, [[event]]), key="src_ip", window=window, measures=MEASURES, name="no-idle"
+        )
+        found.foreachRDD(lambda _time, rdd: outputs.append(rdd.collect()))
+        ssc.start()
+        deadline = time.monotonic() + 120
+        while len(outputs) < 2 and time.monotonic() < deadline:
+            time.sleep(0.1)
+        now[0] += 24 * 3600
+        while len(outputs) < 5 and time.monotonic() < deadline:
+            time.sleep(0.1)
+    assert not [row for rows in outputs for row in rows] and windows.stats("no-idle").open == 1
+
+
 def test_batch_rows_of_a_time_function_and_a_key_function(spark_context) -> None:
     events = [
         {"t": 1714564800 + s, "who": {"ip": ip}} for s, ip in [(0, "a"), (59, "a"), (60, "a"), (5, "b")]
