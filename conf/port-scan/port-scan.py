@@ -539,5 +539,12 @@ def load(events, conf):
             "last_seen": last_seen(),
         },
         name="port-scan",
+        # A probe weighs at most 1 and counts once per (host, target): fewer probes than the lower
+        # threshold can reach neither, so most sources' windows (a blocked packet or two) stop here.
+        when={"probes": partial(enough_probes, min(settings.ports_threshold, settings.hosts_threshold))},
     )
     return windows.flatMap(partial(finding, settings))
+
+
+def enough_probes(least: float, probes: int) -> bool:
+    return probes >= least

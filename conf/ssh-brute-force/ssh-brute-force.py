@@ -483,6 +483,15 @@ def settings_of(conf: Any) -> dict[str, Any]:
     return out
 
 
+# The counts a short window's signals need at least one of (see signals()).
+FAST_THRESHOLDS = ("fast_failures", "enumeration_users", "preauth_connections", "success_min_failures")
+
+
+def at_least(events: int):
+    """A ``when`` test of a window's tally of kinds: at least ``events`` sshd events."""
+    return lambda kinds: sum(kinds.values()) >= events
+
+
 def keep(networks: list, event: dict[str, Any]) -> bool:
     return not ignored(networks, event["src"])
 
@@ -502,10 +511,24 @@ def load(events, conf):
         sshd = sshd.filter(lambda event: keep(networks, event))
     sshd = sshd.persist(StorageLevel.MEMORY_AND_DISK)  # two windowings read it: parse each line once
     short, long = Window(size=fast, late=late, idle=idle), Window(size=slow, late=late, idle=idle)
-    fast_rows = per_entity(sshd, key="src", window=short, measures=measures(False), name="ssh-fast").flatMap(
-        lambda window: finding(window, "fast", settings)
-    )
-    slow_rows = per_entity(sshd, key="src", window=long, measures=measures(True), name="ssh-slow").flatMap(
-        lambda window: finding(window, "slow", settings)
-    )
+    # Every signal needs at least this many sshd events in the window: most windows (a staff
+    # login, a single probe) stop before their other values are computed.
+    fast_least = min(settings[key] for key in FAST_THRESHOLDS)
+    fast_rows = per_entity(
+        sshd,
+        key="src",
+        window=short,
+        measures=measures(False),
+        name="ssh-fast",
+        when={"kinds": at_least(fast_least)},
+    ).flatMap(lambda window: finding(window, "fast", settings))
+    slow_least = settings["slow_failures"]
+    slow_rows = per_entity(
+        sshd,
+        key="src",
+        window=long,
+        measures=measures(True),
+        name="ssh-slow",
+        when={"kinds": at_least(slow_least)},
+    ).flatMap(lambda window: finding(window, "slow", settings))
     return fast_rows.union(slow_rows)

@@ -197,6 +197,7 @@ class _Spec:
     names: tuple[str, ...]
     measures: tuple[Measure, ...]
     time: Callable[[Any], Any]
+    gates: tuple[tuple[int, Callable[[Any], bool]], ...] = ()  # (measure's index, test of its result)
 
 
 def per_entity(
@@ -207,6 +208,7 @@ def per_entity(
     name: str,
     *,
     time: Callable[[Any], Any] | None = None,
+    when: Mapping[str, Callable[[Any], bool]] | None = None,
 ):
     """``measures`` per entity and window of ``events`` (an RDD or a DStream of dicts): an RDD
     or DStream of ``WindowResult``, one per (entity, window) that had events, once it closes.
@@ -216,11 +218,16 @@ def per_entity(
     by default ``@timestamp``. ``name`` names this windowing in console lines, ``stats``,
     ``flush_at_next_batch`` and its saved state: the use case's name, or a short word when it
     has several (each ``name`` once per use case).
+
+    ``when`` maps measure names to tests of their results: a window is given only when every
+    test passes, and the other results of the windows left out are never computed. Most windows
+    of a noisy source cannot be a finding (one blocked packet is no port scan): leaving them out
+    here saves computing what no finding will show.
     """
     from pyspark import RDD
     from pyspark.streaming import DStream
 
-    spec = _spec(key, window, measures, time)
+    spec = _spec(key, window, measures, time, when or {})
     if isinstance(events, DStream):
         run_id = _register(name, spec, events.context().sparkContext, _shape(key, spec))
         return events.transform(_stepper(run_id))
@@ -229,7 +236,13 @@ def per_entity(
     raise TypeError(f"per_entity({name!r}): events must be an RDD or a DStream, not {type(events).__name__}")
 
 
-def _spec(key: Field, window: Window, measures: Mapping[str, Measure], time) -> _Spec:
+def _spec(
+    key: Field,
+    window: Window,
+    measures: Mapping[str, Measure],
+    time,
+    when: Mapping[str, Callable[[Any], bool]] | None = None,
+) -> _Spec:
     if not isinstance(window, Window):
         raise TypeError(f"window must be a Window, not {type(window).__name__}")
     if not measures:
@@ -241,8 +254,16 @@ def _spec(key: Field, window: Window, measures: Mapping[str, Measure], time) -> 
         measures = {
             label: m.with_time(time) if hasattr(m, "with_time") else m for label, m in measures.items()
         }
+    names = tuple(map(str, measures))
+    when = when or {}
+    for label, test in when.items():
+        if label not in names:
+            raise ValueError(f"when names {label!r}, which is none of the measures ({', '.join(names)})")
+        if not callable(test):
+            raise TypeError(f"when[{label!r}] must be a function of the measure's result")
+    gates = tuple((names.index(label) + 1, test) for label, test in when.items())
     read_key = key if callable(key) else partial(value_of, field=key)
-    return _Spec(read_key, window, tuple(map(str, measures)), tuple(measures.values()), time or default_time)
+    return _Spec(read_key, window, names, tuple(measures.values()), time or default_time, gates)
 
 
 # Functions run on executors: module-level, given the spec with functools.partial.
@@ -318,6 +339,16 @@ def _later(a: int | None, b: int | None) -> int | None:
     return max(a, b)
 
 
+def _results(spec: _Spec, keyed: tuple[WindowKey, list]) -> list[WindowResult]:
+    """flatMap: the window's result, or none when a ``when`` test fails (tested first, on the
+    results it names only)."""
+    acc = keyed[1]
+    for index, test in spec.gates:
+        if not test(spec.measures[index - 1].result(acc[index])):
+            return []
+    return [_result(spec, keyed)]
+
+
 def _result(spec: _Spec, keyed: tuple[WindowKey, list]) -> WindowResult:
     (entity, start), acc = keyed
     values = {
@@ -361,7 +392,7 @@ def _batch(name: str, spec: _Spec, events):
     counters = _Counters(events.context)
     with _LOCK:
         _BATCH_COUNTERS[name] = counters
-    return _partials(spec, events, None, counters).map(partial(_result, spec))
+    return _partials(spec, events, None, counters).flatMap(partial(_results, spec))
 
 
 # Streaming: driver-side state by run id (``<n>:<name>``).
@@ -413,7 +444,7 @@ class _Windowing:
             last_start = merged.map(_window_start).fold(None, _later)
             if last_start is not None:
                 watermark = _later(watermark, last_start + window.size_us + window.late_us)
-        closed = merged.filter(partial(_closed, window, watermark)).map(partial(_result, spec))
+        closed = merged.filter(partial(_closed, window, watermark)).flatMap(partial(_results, spec))
         closed.persist(StorageLevel.MEMORY_AND_DISK)
         still_open = merged.filter(partial(_still_open, window, watermark))
         still_open.persist(StorageLevel.MEMORY_AND_DISK)

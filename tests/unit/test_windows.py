@@ -207,6 +207,42 @@ def test_measures_must_be_measures() -> None:
         windows._spec("ip", Window(timedelta(minutes=1)), {}, None)
 
 
+def test_when_gives_only_windows_whose_tests_pass_and_computes_nothing_else_for_the_others() -> None:
+    class Counted:
+        """A measure that says how often its result was computed."""
+
+        computed = 0
+
+        def start(self):
+            return 0
+
+        def add(self, acc, event):
+            return acc + 1
+
+        def merge(self, a, b):
+            return a + b
+
+        def result(self, acc):
+            Counted.computed += 1
+            return acc
+
+    spec_ = windows._spec(
+        "ip", Window(timedelta(minutes=10)), {"n": count(), "other": Counted()}, None, {"n": lambda n: n >= 3}
+    )
+    few = (("10.0.0.1", T0_US), [T0_US, 2, 2])
+    many = (("10.0.0.2", T0_US), [T0_US, 5, 5])
+    assert windows._results(spec_, few) == [] and Counted.computed == 0
+    (row,) = windows._results(spec_, many)
+    assert row.entity == "10.0.0.2" and row.values == {"n": 5, "other": 5}
+
+
+def test_when_must_name_a_measure_and_test_it_with_a_function() -> None:
+    with pytest.raises(ValueError, match=r"when names 'users', which is none of the measures \(n\)"):
+        windows._spec("ip", Window(timedelta(minutes=1)), {"n": count()}, None, {"users": bool})
+    with pytest.raises(TypeError, match=r"when\['n'\] must be a function"):
+        windows._spec("ip", Window(timedelta(minutes=1)), {"n": count()}, None, {"n": 3})
+
+
 def test_per_entity_refuses_what_is_neither_an_rdd_nor_a_dstream() -> None:
     with pytest.raises(TypeError, match=r"per_entity\('x'\): events must be an RDD or a DStream, not list"):
         windows.per_entity(
