@@ -510,25 +510,20 @@ def load(events, conf):
     if networks:
         sshd = sshd.filter(lambda event: keep(networks, event))
     sshd = sshd.persist(StorageLevel.MEMORY_AND_DISK)  # two windowings read it: parse each line once
-    short, long = Window(size=fast, late=late, idle=idle), Window(size=slow, late=late, idle=idle)
-    # Every signal needs at least this many sshd events in the window: most windows (a staff
-    # login, a single probe) stop before their other values are computed.
+
+    def rows(kind: str, window: Window, least: int):
+        """The findings of one windowing; ``least`` sshd events in a window, else it is none."""
+        found = per_entity(
+            sshd,
+            key="src",
+            window=window,
+            measures=measures(with_peak=kind == "slow"),
+            name=f"ssh-{kind}",
+            when={"kinds": at_least(least)},
+        )
+        return found.flatMap(lambda result: finding(result, kind, settings))
+
     fast_least = min(settings[key] for key in FAST_THRESHOLDS)
-    fast_rows = per_entity(
-        sshd,
-        key="src",
-        window=short,
-        measures=measures(False),
-        name="ssh-fast",
-        when={"kinds": at_least(fast_least)},
-    ).flatMap(lambda window: finding(window, "fast", settings))
-    slow_least = settings["slow_failures"]
-    slow_rows = per_entity(
-        sshd,
-        key="src",
-        window=long,
-        measures=measures(True),
-        name="ssh-slow",
-        when={"kinds": at_least(slow_least)},
-    ).flatMap(lambda window: finding(window, "slow", settings))
+    fast_rows = rows("fast", Window(size=fast, late=late, idle=idle), fast_least)
+    slow_rows = rows("slow", Window(size=slow, late=late, idle=idle), settings["slow_failures"])
     return fast_rows.union(slow_rows)
