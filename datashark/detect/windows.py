@@ -227,7 +227,7 @@ def per_entity(
     from pyspark import RDD
     from pyspark.streaming import DStream
 
-    spec = _spec(key, window, measures, time, when or {})
+    spec = _spec(key, window, measures, time, when)
     if isinstance(events, DStream):
         run_id = _register(name, spec, events.context().sparkContext, _shape(key, spec))
         return events.transform(_stepper(run_id))

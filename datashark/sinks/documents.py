@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy
+
 from datashark.events.records import metadata_of
 
 TIMESTAMP_FIELD = "@timestamp"
@@ -20,3 +22,12 @@ def document(row: tuple, utc_iso: str, title: str, key_field: str, score_field: 
     fixed = {TIMESTAMP_FIELD: utc_iso, TITLE_FIELD: title, key_field: row[0], score_field: row[1]}
     extra = {name: value for name, value in metadata_of(row).items() if name not in fixed}
     return {**fixed, **extra}
+
+
+def json_scalar(value: Any) -> Any:
+    """``json.dumps``'s ``default`` for metadata: numpy's scalars (what a use case's numpy code
+    returns) as the Python values they hold; anything else is no JSON (rows are validated, so
+    nothing else should reach here)."""
+    if isinstance(value, numpy.generic):
+        return value.item()
+    raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")

@@ -15,10 +15,9 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import numpy
-
 from datashark.events.records import metadata_of
 from datashark.plugin_api import OutputPlugin, debug_print
+from datashark.sinks.documents import json_scalar
 from datashark.sinks.textfile import HdfsFile, LocalFile, text_file
 
 if TYPE_CHECKING:
@@ -140,16 +139,8 @@ def _cell_value(value: Any) -> Any:
     if value is None:
         return ""
     if isinstance(value, (list, tuple, dict)):
-        return json.dumps(value, ensure_ascii=False, default=_python_scalar)
+        return json.dumps(value, ensure_ascii=False, default=json_scalar)
     return value
-
-
-def _python_scalar(value: Any) -> Any:
-    """numpy's scalars inside a list or dict (what a use case's numpy code returns) as the Python
-    values they hold; rows are validated, so nothing else reaches here."""
-    if isinstance(value, numpy.generic):
-        return value.item()
-    raise TypeError(f"metadata value of type {type(value).__name__} is not JSON")
 
 
 class RowFormatter:

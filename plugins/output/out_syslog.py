@@ -33,11 +33,9 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-import numpy
-
 from datashark.plugin_api import OutputBatch, OutputPlugin, debug_print
 from datashark.sinks import syslog_format
-from datashark.sinks.documents import document
+from datashark.sinks.documents import document, json_scalar
 
 if TYPE_CHECKING:
     from datashark.config.usecase import UseCase
@@ -315,14 +313,8 @@ def _json(doc: dict[str, Any], *, ensure_ascii: bool) -> str:
     """Compact, and strict: NaN or Infinity in metadata would not be JSON. numpy's scalars (what
     a use case's numpy code returns) are written as the Python numbers they hold."""
     return json.dumps(
-        doc, ensure_ascii=ensure_ascii, separators=(",", ":"), allow_nan=False, default=_numpy_scalar
+        doc, ensure_ascii=ensure_ascii, separators=(",", ":"), allow_nan=False, default=json_scalar
     )
-
-
-def _numpy_scalar(value: Any) -> Any:
-    if isinstance(value, numpy.generic):
-        return value.item()
-    raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
 
 
 class UdpSender:
