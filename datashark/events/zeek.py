@@ -25,7 +25,9 @@ stay as Zeek writes them (``id.orig_h``), and every ``#fields`` name is a key of
 its block. A file may hold several header blocks (rotated logs concatenated): each ``#separator``
 line starts a new one. A log without ``#types`` gets every value as a string.
 
-A JSON log (``LogAscii::use_json``) is one object per line; only ``ts`` is converted: an epoch
+A JSON log (``LogAscii::use_json``) is one object per line, or a Kafka message of Zeek's Kafka
+writer, tagged with its log's name (``{"dns": {...}}``, read as the record with ``_path = dns``);
+only ``ts`` is converted: an epoch
 number (seconds; an integer of 10^11 or more is ``JSON::TS_MILLIS`` milliseconds) or an ISO 8601
 text (``JSON::TS_ISO8601``) becomes a UTC ``datetime``. Zeek leaves unset fields out of JSON, so
 those events lack the keys a TSV event would hold as ``None``.
@@ -256,9 +258,23 @@ def zeek_json(line: str) -> dict[str, Any]:
         raise ZeekError(f"not JSON: {err}") from None
     if not isinstance(event, dict):
         raise ZeekError(f"JSON {type(event).__name__}, not an object")
+    event = untagged(event)
     if "ts" in event:
         event["ts"] = json_time(event["ts"])
     return event
+
+
+def untagged(event: dict[str, Any]) -> dict[str, Any]:
+    """A record as Zeek's Kafka writer sends it with ``Kafka::tag_json = T``, ``{"dns": {...}}``,
+    as the record itself with its log's name under ``_path`` (where one topic carries several logs,
+    a detection tells its own by that name). Any other object is returned as it is."""
+    if len(event) != 1:
+        return event
+    ((path, record),) = event.items()
+    if not isinstance(record, dict) or path == "ts":
+        return event
+    record.setdefault("_path", path)
+    return record
 
 
 def json_time(value: Any) -> datetime:

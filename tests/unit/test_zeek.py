@@ -236,6 +236,19 @@ def test_json_logs_get_ts_as_a_datetime_and_other_fields_as_they_are() -> None:
     assert zeek_json('{"uid":"C1"}') == {"uid": "C1"}
 
 
+def test_a_record_tagged_by_zeeks_kafka_writer_is_read_with_its_log_name() -> None:
+    tagged = '{"dns":{"ts":1575413122.5,"id.orig_h":"10.18.20.97","query":"example.com"}}'
+    assert zeek_json(tagged) == {
+        "ts": datetime(2019, 12, 3, 22, 45, 22, 500000, tzinfo=UTC),
+        "id.orig_h": "10.18.20.97",
+        "query": "example.com",
+        "_path": "dns",
+    }
+    # One field holding an object is no tag when it is the record's own only field.
+    assert zeek_json('{"ts":1}') == {"ts": datetime(1970, 1, 1, 0, 0, 1, tzinfo=UTC)}
+    assert zeek_json('{"tags":["a"]}') == {"tags": ["a"]}
+
+
 @pytest.mark.parametrize(
     ("ts", "expected"),
     [
