@@ -419,8 +419,9 @@ def decoded_powershell(payload: str) -> str | None:
     except (binascii.Error, ValueError):
         return None
     text = raw.decode("utf-16-le", errors="replace")
-    printable = sum(1 for char in text if char.isprintable() or char in "\r\n\t")
-    return text if text and printable >= 0.9 * len(text) else None
+    # A script is mostly Latin text: ASCII bytes read as UTF-16LE give CJK-looking characters.
+    latin = sum(1 for char in text if char < "\u0370" and (char.isprintable() or char in "\r\n\t"))
+    return text if text and latin >= 0.8 * len(text) else None
 
 
 def obfuscation_of(text: str) -> list[str]:
