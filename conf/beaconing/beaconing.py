@@ -136,17 +136,18 @@ class Settings:
             numbers[name] = number
         if numbers["min_connections"] < 3:
             raise ValueError("beaconing: min_connections must be at least 3 (two intervals)")
-        resolvers = get("dns_resolvers", "internal")
         internal = _networks("internal_networks", get("internal_networks", DEFAULT_INTERNAL))
+        resolvers = get("dns_resolvers", "internal")
+        resolvers = list(resolvers) if isinstance(resolvers, (list, tuple)) else str(resolvers).split(",")
+        named = [item for item in resolvers if str(item).strip().lower() != "internal"]
+        listed = _networks("dns_resolvers", named) + (internal if len(named) < len(resolvers) else ())
         return cls(
             **numbers,
             include_internal_destinations=_flag(
                 "include_internal_destinations", get("include_internal_destinations", False)
             ),
             internal_networks=internal,
-            dns_resolvers=internal
-            if str(resolvers).strip().lower() == "internal"
-            else _networks("dns_resolvers", resolvers),
+            dns_resolvers=listed,
             ignore_sources=_networks("ignore_sources", get("ignore_sources", "")),
             ignore_destinations=_networks("ignore_destinations", get("ignore_destinations", "")),
             ignore_services=_services("ignore_services", get("ignore_services", DEFAULT_IGNORED_SERVICES)),
