@@ -1,7 +1,8 @@
 """Detections benchmark: each shipped detection through standalone.sh against a parse-and-count job.
 
-For each of ssh-brute-force, web-attacks, port-scan and threat-intel: generate its input if
-missing (bench/generate_detection_events.py, ``--events`` lines, fixed seed, into bench/data/),
+For each shipped detection: generate its input if missing (``--events`` lines, fixed seed, into
+bench/data/: bench/generate_detection_events.py for the log detections, generate_dns_traffic.py,
+generate_beacon_traffic.py and generate_sysmon_events.py for the telemetry ones),
 write a copy of its conf that reads that file as a batch and writes its CSV to bench/results/
 (``code =`` pointing at the shipped conf/<name>/<name>.py), then run in turn, ``--runs`` pairs:
 
@@ -23,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import importlib
 import os
 import shutil
 import statistics
@@ -38,7 +40,21 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import generate_detection_events as generator
 from run import BENCH, DATA, RESULTS, ROOT, Run, timed, venv_python
 
-DETECTIONS = ("ssh-brute-force", "web-attacks", "port-scan", "threat-intel")
+DETECTIONS = (
+    "ssh-brute-force",
+    "web-attacks",
+    "port-scan",
+    "threat-intel",
+    "dns-analytics",
+    "beaconing",
+    "sysmon-hunt",
+)
+# The telemetry detections' inputs come from their own generators (with planted attackers).
+GENERATORS = {
+    "dns-analytics": "generate_dns_traffic",
+    "beaconing": "generate_beacon_traffic",
+    "sysmon-hunt": "generate_sysmon_events",
+}
 HOME = RESULTS / "detections-home"  # DATASHARK_HOME of the dataShark side (generated)
 INDICATORS = DATA / "detections" / "threat-intel-indicators.intel"
 MASTER = "local[2]"
@@ -62,7 +78,10 @@ def input_file(detection: str, events: int) -> Path:
     path = DATA / "detections" / f"{detection}-{events}.log"
     if not path.exists():
         began = time.monotonic()
-        generator.write(detection, path, events)
+        if detection in GENERATORS:
+            importlib.import_module(GENERATORS[detection]).write(path, events)
+        else:
+            generator.write(detection, path, events)
         print(f"generated {path} ({time.monotonic() - began:.1f} s)", flush=True)
     if detection == "threat-intel" and not INDICATORS.exists():
         generator.write_indicators(INDICATORS)

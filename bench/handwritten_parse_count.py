@@ -7,7 +7,7 @@ for Zeek's JSON), the event's source address read, then a count per source with 
 on ``local[2]``, written as ``time,key,count`` rows of one CSV file on the driver
 (``toLocalIterator(prefetchPartitions=True)``, as dataShark's CSV output does). No windows, no
 signatures, no dead letters: what separates this from a detection is the detection's own logic
-plus the framework.
+plus the framework. Sysmon events (OTRF's flat JSON) are counted per ``Hostname``.
 
     .venv/bin/python bench/handwritten_parse_count.py ssh-brute-force bench/data/x.log bench/results/x.csv
 """
@@ -87,11 +87,25 @@ def zeek_clients(line: str) -> list[tuple[str, int]]:
     return [(record["id.orig_h"], 1)]
 
 
+def windows_hosts(line: str) -> list[tuple[str, int]]:
+    try:
+        record = json.loads(line)
+    except ValueError:
+        return []
+    if not isinstance(record, dict) or not isinstance(record.get("Hostname"), str):
+        return []
+    record["@timestamp"] = datetime.fromisoformat(record["@timestamp"].replace("Z", "+00:00"))
+    return [(record["Hostname"], 1)]
+
+
 PARSERS: dict[str, Callable[[str], list[tuple[str, int]]]] = {
     "ssh-brute-force": ssh_sources,
     "web-attacks": access_clients,
     "port-scan": packet_sources,
     "threat-intel": zeek_clients,
+    "dns-analytics": zeek_clients,
+    "beaconing": zeek_clients,
+    "sysmon-hunt": windows_hosts,
 }
 
 
