@@ -58,7 +58,9 @@ def _networks(key: str, text: Any) -> tuple:
 
 
 def _services(key: str, text: Any) -> frozenset:
-    """``udp/123, tcp/993`` as {("udp", 123), ("tcp", 993)}."""
+    """``udp/123, tcp/993`` as {("udp", 123), ("tcp", 993)}; ``none`` for none."""
+    if isinstance(text, str) and text.strip().lower() == "none":
+        return frozenset()
     parts = text if isinstance(text, (list, tuple)) else str(text or "").split(",")
     services = set()
     for part in (str(item).strip().lower() for item in parts):
@@ -682,7 +684,7 @@ def mitre_of(verdicts: Sequence[PairVerdict]) -> list[str]:
                 add("T1041", "T1029")
             else:
                 add("T1048")
-    return ids
+    return sorted(ids)
 
 
 def pair_summary(verdict: PairVerdict) -> str:

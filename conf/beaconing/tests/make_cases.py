@@ -317,10 +317,11 @@ def periodic_benign_services() -> dict:
         "NTP, DNS, SSDP, mDNS and internal polling every 64 s are ignored",
         "10.1.3.5 every 64 s: NTP to an external server (udp/123), DNS to its internal resolver and"
         " to 8.8.8.8, SSDP and mDNS to multicast groups, SMB to an internal file server; loopback"
-        " traffic. Only the query to 8.8.8.8 would be a beacon: dns_resolvers lists it here.",
+        " traffic. dns_resolvers names the two resolvers (its default, internal, ignores all DNS of"
+        " internal hosts).",
         records.json_lines(),
         "none",
-        conf={"dns_resolvers": "internal, 8.8.8.8"},
+        conf={"dns_resolvers": "10.1.0.53, 8.8.8.8"},
     )
 
 
