@@ -146,7 +146,8 @@ COMMON_BIGRAMS = frozenset(_BIGRAM_TEXT.split())
 class LabelFeatures(NamedTuple):
     """What makes a label look machine-generated: its length, Shannon entropy (bits per
     character), share of digits, longest run of digits and of consonants, share of vowels among
-    its letters, share of its letter pairs among ``COMMON_BIGRAMS``, and letter/digit switches."""
+    its letters, share of its letter pairs among ``COMMON_BIGRAMS``, letter/digit switches, and
+    how many of its letters are among English's rarest (j q x z) and rare ones (those and v k w f b)."""
 
     length: int
     entropy: float
@@ -156,6 +157,12 @@ class LabelFeatures(NamedTuple):
     vowel_share: float
     common_bigram_share: float
     switches: int
+    rarest_letters: int = 0
+    rare_letters: int = 0
+
+
+RAREST_LETTERS = frozenset("jqxz")
+RARE_LETTERS = frozenset("jqxzvkwfb")
 
 
 def entropy(text: str) -> float:
@@ -209,6 +216,8 @@ def _features(label: str) -> LabelFeatures:
         vowel_share=round(vowels / letters, 3) if letters else 0.0,
         common_bigram_share=round(common / len(letter_pairs), 3) if letter_pairs else 1.0,
         switches=switches,
+        rarest_letters=sum(1 for char in label if char in RAREST_LETTERS),
+        rare_letters=sum(1 for char in label if char in RARE_LETTERS),
     )
 
 
@@ -220,8 +229,8 @@ def generated_points(features: LabelFeatures) -> int:
     """How machine-generated a label looks, in points (3 or more: generated). One point each for
     a long label (12+), few common letter pairs (under 50%; two under 35%), a run of 4+
     consonants, few vowels (under 25% of letters), digits mixed into letters (2+ switches), a
-    long run of digits (4+). Entropy gives no point: at 8 to 20 characters a word's is as high
-    as random letters' (it is in the finding's samples for the analyst)."""
+    long run of digits (4+), rare letters (one of j q x z and 3+ of j q x z v k w f b).
+    Entropy gives no point: at 8 to 20 characters a word's is as high as random letters'."""
     points = 0
     if features.length >= 12:
         points += 1
@@ -236,6 +245,8 @@ def generated_points(features: LabelFeatures) -> int:
     if features.switches >= 2:
         points += 1
     if features.longest_digits >= 4:
+        points += 1
+    if features.rarest_letters >= 1 and features.rare_letters >= 3:
         points += 1
     return points
 
