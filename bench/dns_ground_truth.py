@@ -109,22 +109,21 @@ def run(setting: Setting, log: Path, index: int) -> tuple[list[dict], float]:
         return list(csv.DictReader(rows)), time.monotonic() - began
 
 
-def row(
-    setting: Setting, events: int, findings: list[dict], truth: dict[str, str], noisy: list[str], seconds: float
-) -> str:
+def row(setting: Setting, events: int, findings: list[dict], truth: dict, seconds: float) -> str:
     """One line of the table. False positives: flagged clients that were not planted (the noisy
     benign ones of the harder traffic among them, named)."""
     flagged = {finding["key"] for finding in findings}
+    noisy, truth = truth.get("noisy_benign", []), truth["planted"]
     kinds = Counter(kind.split(":")[0] for kind in truth.values())
     found = Counter(kind.split(":")[0] for client, kind in truth.items() if client in flagged)
     families = sorted(kind for client, kind in truth.items() if client not in flagged)
-    false_positives = sorted(flagged - set(truth), key=lambda client: (client not in noisy, client))
+    false_positives = [_named(client, noisy) for client in sorted(flagged - set(truth))]
     cells = [f"{found[kind]}/{kinds[kind]}" for kind in ("dga", "tunnel", "nxdomain_storm")]
     detected = sum(found.values())
     return (
         f"| {setting.name} | {events:,} | {' | '.join(cells)} | {detected}/{len(truth)} "
         f"({detected / len(truth):.0%}) | {', '.join(families) or '-'} | {len(false_positives)}"
-        f"{' (' + ', '.join(_named(client, noisy) for client in false_positives[:5]) + ')' if false_positives else ''}"
+        f"{' (' + ', '.join(false_positives[:5]) + ')' if false_positives else ''}"
         f" | {seconds:.0f} |"
     )
 
@@ -148,7 +147,7 @@ def main(argv: list[str] | None = None) -> int:
         log = traffic(args.events, setting.hard, args.seed)
         truth = json.loads(log.with_name(log.name + ".truth.json").read_text())
         findings, seconds = run(setting, log, index)
-        lines.append(row(setting, args.events, findings, truth["planted"], truth.get("noisy_benign", []), seconds))
+        lines.append(row(setting, args.events, findings, truth, seconds))
         print(lines[-1], file=sys.stderr, flush=True)
     print("\n".join(lines))
     return 0
