@@ -270,7 +270,7 @@ def noisy_benign(rng: random.Random, rows: list[tuple], suffix_host: str, agent_
     """Benign clients a detector must cope with (see the module's docstring)."""
     start = START + rng.uniform(0, SPAN - 3600)
     for _ in range(rng.randint(150, 250)):
-        domain, subs = rng.choice(POPULAR)
+        domain, *subs = rng.choice(POPULAR)
         name = f"{rng.choice(subs)}{rng.randint(1, 40)}.{domain}.corp.example.com"
         rows.append((start + rng.uniform(0, 3000), suffix_host, name, 1, "NXDOMAIN", 53))
     start = START + rng.uniform(0, SPAN - 3600)
