@@ -85,6 +85,8 @@ class Settings:
     burst_seconds: float = 2
     max_jitter: float = 0.25
     min_on_beat: float = 0.6
+    max_skew: float = 0.75
+    min_active_minutes: float = 30
     max_size_jitter: float = 0.2
     beat_tolerance: float = 0.3
     max_missed_run: float = 3
@@ -110,6 +112,8 @@ class Settings:
         "burst_seconds",
         "max_jitter",
         "min_on_beat",
+        "max_skew",
+        "min_active_minutes",
         "max_size_jitter",
         "beat_tolerance",
         "max_missed_run",
@@ -447,8 +451,9 @@ def beats_of(times: Sequence[float], burst_seconds: float) -> list[float]:
 class Rhythm:
     """What the gaps between a pair's beats say: the period (s), the share of gaps that are a
     whole number of periods (within ``beat_tolerance``), the beats missed (gaps of 2..k periods),
-    the pauses (longer gaps, left out), and the dispersion of the gaps once missed beats are
-    folded: ``jitter`` (relative MAD) and ``skew`` (Bowley)."""
+    the pauses (longer gaps, left out), the time the other gaps cover (``active``, s), and the
+    dispersion of the gaps once missed beats are folded: ``jitter`` (relative MAD) and ``skew``
+    (Bowley)."""
 
     beats: int
     period: float
@@ -457,6 +462,7 @@ class Rhythm:
     pauses: int
     jitter: float
     skew: float
+    active: float = 0.0  # seconds covered by the gaps that are no pause
 
 
 def _multiple(gap: float, period: float, tolerance: float) -> int:
@@ -489,6 +495,7 @@ def rhythm_of(beats: Sequence[float], tolerance: float, max_missed_run: int) -> 
     folded: list[float] = []
     missed = pauses = 0
     on = 0
+    active = 0.0
     for gap in gaps:
         k = _multiple(gap, period, tolerance)
         if 1 <= k <= longest:
@@ -498,8 +505,10 @@ def rhythm_of(beats: Sequence[float], tolerance: float, max_missed_run: int) -> 
             missed += k - 1
         elif gap > (longest + 0.5) * period:
             pauses += 1
+            continue
         else:
             folded.append(gap)
+        active += gap
     if len(folded) < 2:
         return None
     return Rhythm(
@@ -510,6 +519,7 @@ def rhythm_of(beats: Sequence[float], tolerance: float, max_missed_run: int) -> 
         pauses=pauses,
         jitter=relative_mad(folded),
         skew=bowley_skewness(folded),
+        active=active,
     )
 
 
@@ -564,11 +574,16 @@ def size_regularity(size_jitter: float, settings: Settings) -> float:
 
 
 def is_beacon(rhythm: Rhythm, settings: Settings) -> bool:
-    """``min_connections`` beats or more, folded gaps within ``max_jitter`` (relative MAD), and
-    at least ``min_on_beat`` of the gaps a whole number of periods."""
+    """``min_connections`` beats or more over at least ``min_active_minutes`` (pauses left out),
+    folded gaps within ``max_jitter`` (relative MAD) and |Bowley skew| at most ``max_skew``, and
+    at least ``min_on_beat`` of the gaps a whole number of periods. The active time keeps a
+    browsing session's requests (pages read a few seconds apart, then nothing for an hour) from
+    passing for a fast beacon; the skew, ten random visits of a day."""
     return (
         rhythm.beats >= settings.min_connections
+        and rhythm.active >= settings.min_active_minutes * 60
         and rhythm.jitter <= settings.max_jitter
+        and abs(rhythm.skew) <= settings.max_skew
         and rhythm.on_beat >= settings.min_on_beat
     )
 
@@ -740,6 +755,7 @@ def source_finding(keyed: tuple) -> tuple:
         "on_beat": _round(rhythm.on_beat) if rhythm else None,
         "missed_beats": rhythm.missed if rhythm else None,
         "pauses": rhythm.pauses if rhythm else None,
+        "active_minutes": _round(rhythm.active / 60, 1) if rhythm else None,
         "size_jitter": _round(main.size_jitter) if beacons else None,
         "median_bytes_out": main.median_bytes_out if beacons else None,
         "bytes_out": main.activity.bytes_out,

@@ -201,6 +201,8 @@ def test_poisson_arrivals_are_irregular(beacons: ModuleType, settings) -> None:
 def test_too_few_beats_is_no_beacon(beacons: ModuleType, settings) -> None:
     found = rhythm(beacons, [i * 300.0 for i in range(9)])
     assert found.jitter == 0 and not beacons.is_beacon(found, settings)
+    brief = rhythm(beacons, [i * 5.0 for i in range(100)])  # 100 beats, but within 8 minutes
+    assert brief.active < 600 and not beacons.is_beacon(brief, settings)
     assert beacons.rhythm_of([0, 1], 0.3, 3) is None
 
 
@@ -237,7 +239,7 @@ def test_activity_totals(beacons: ModuleType) -> None:
 
 
 def test_beacon_score_grows_with_beats_and_regularity(beacons: ModuleType, settings) -> None:
-    few = rhythm(beacons, [i * 60.0 for i in range(10)])
+    few = rhythm(beacons, [i * 300.0 for i in range(10)])
     many = rhythm(beacons, [i * 60.0 for i in range(1000)])
     jittery = rhythm(beacons, beacon_times(60, 1000, 0.4))
     assert beacons.beacon_score(few, 0.0, settings) == 45  # 30 + 10 timing + 5 sizes
@@ -257,8 +259,8 @@ def test_long_connection_and_exfiltration_scores(beacons: ModuleType, settings) 
 
 
 def test_one_row_per_source_with_its_pairs(beacons: ModuleType, settings) -> None:
-    times = [(i * 60.0, 420) for i in range(30)]
-    seen = beacons.Activity(30, 12600, 36000, 30.0, 1.0, 0.0, 1740.0, ("ssl",))
+    times = [(i * 60.0, 420) for i in range(40)]
+    seen = beacons.Activity(40, 16800, 48000, 40.0, 1.0, 0.0, 2340.0, ("ssl",))
     beacon = beacons.judge_pair(settings, ("10.0.0.5", "198.51.100.7", 443, "tcp"), seen, times)
     upload = beacons.judge_pair(
         settings,
@@ -272,6 +274,6 @@ def test_one_row_per_source_with_its_pairs(beacons: ModuleType, settings) -> Non
     assert metadata["signals"] == ["beacon", "exfiltration", "long_connection"]
     assert score == pytest.approx(max(beacon.score, upload.score) + 10)
     assert metadata["top_destination"] == "198.51.100.7:443/tcp"
-    assert (metadata["period_s"], metadata["beats"], metadata["jitter"]) == (60.0, 30, 0.0)
+    assert (metadata["period_s"], metadata["beats"], metadata["jitter"]) == (60.0, 40, 0.0)
     assert metadata["mitre"] == ["T1048", "T1071", "T1071.001", "T1573"]
     assert metadata["flagged_pairs"] == 2 and len(metadata["pairs"]) == 2
