@@ -221,6 +221,18 @@ def _remembered(function: Callable, settings: Settings) -> remembered:
     return remembered(bound)
 
 
+# The logs of connections: Zeek's conn.log, and conn_long.log of the long-connections package
+# (a record per interval while a connection lasts).
+CONNECTION_LOGS = ("conn", "conn_long")
+
+
+def is_connection(event: dict) -> bool:
+    """Whether a Zeek record is a connection's: one of another log (dns, http...) sent to the same
+    Kafka topic is tagged with its log's name (``_path``). A record without one is taken for a
+    connection's: a conn.log file, or a topic of its own."""
+    return event.get("_path", "conn") in CONNECTION_LOGS
+
+
 @dataclass(frozen=True)
 class Reader:
     """Turns Zeek conn records into connections ``(pair, time, out, in, duration, service)``,
@@ -241,7 +253,7 @@ class Reader:
         )
 
     def __call__(self, event: Any) -> list[tuple]:
-        if not isinstance(event, dict):
+        if not isinstance(event, dict) or not is_connection(event):
             return []
         src = self.source(event.get("id.orig_h"))
         if src is None:

@@ -172,6 +172,8 @@ def query_of(settings: Settings, ignored_client, event: Any) -> list[tuple]:
     internal TLDs), local discovery (mDNS, LLMNR, NetBIOS), ignored clients and domains."""
     if not isinstance(event, dict) or event.get("id.resp_p") in LOCAL_DISCOVERY_PORTS:
         return []
+    if event.get("_path", "dns") != "dns":  # another log of a shared Kafka topic
+        return []
     name = normal_name(event.get("query"))
     if name is None:
         return []

@@ -277,3 +277,10 @@ def test_one_row_per_source_with_its_pairs(beacons: ModuleType, settings) -> Non
     assert (metadata["period_s"], metadata["beats"], metadata["jitter"]) == (60.0, 40, 0.0)
     assert metadata["mitre"] == ["T1048", "T1071", "T1071.001", "T1573"]
     assert metadata["flagged_pairs"] == 2 and len(metadata["pairs"]) == 2
+
+
+def test_records_of_other_logs_on_a_shared_topic_are_no_connections(beacons: ModuleType, settings) -> None:
+    reader = beacons.Reader.of(settings)
+    assert reader(record(_path="conn"))
+    assert reader(record(_path="conn_long"))
+    assert reader(record(_path="dns")) == []

@@ -183,6 +183,11 @@ def test_query_of_an_ordinary_name(dns: ModuleType, settings) -> None:
     assert found == ("10.0.0.5", "example.co.uk", "data", True, "TXT", WHEN)
 
 
+def test_only_dns_records_of_a_shared_topic_are_queries(dns: ModuleType, settings) -> None:
+    assert query(dns, settings, {**event("www.example.com"), "_path": "dns"})
+    assert query(dns, settings, {**event("www.example.com"), "_path": "http"}) == []
+
+
 @pytest.mark.parametrize(
     "record",
     [
