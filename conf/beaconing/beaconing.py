@@ -215,10 +215,7 @@ def is_resolver(settings: Settings, text: str) -> bool:
 
 
 def _remembered(function: Callable, settings: Settings) -> remembered:
-    bound = partial(function, settings)
-    bound.__name__ = function.__name__  # type: ignore[attr-defined]
-    bound.__doc__ = function.__doc__
-    return remembered(bound)
+    return remembered(partial(function, settings))
 
 
 # The logs of connections: Zeek's conn.log, and conn_long.log of the long-connections package

@@ -24,13 +24,14 @@ class remembered(Generic[Answer]):  # noqa: N801 - used as a function: remembere
     """
 
     def __init__(self, function: Callable[[Any], Answer], size: int = DEFAULT_SIZE) -> None:
+        name = name_of(function)
         if size < 1:
-            raise ValueError(f"remembered({function.__name__}): size must be at least 1, not {size}")
+            raise ValueError(f"remembered({name}): size must be at least 1, not {size}")
         self.function = function
         self.size = size
         self.answers: dict[Hashable, Answer] = {}
         self.__doc__ = function.__doc__
-        self.__name__ = function.__name__
+        self.__name__ = name
 
     def __call__(self, argument: Hashable) -> Answer:
         try:
@@ -53,3 +54,10 @@ class remembered(Generic[Answer]):  # noqa: N801 - used as a function: remembere
 
     def __repr__(self) -> str:
         return f"remembered({self.__name__}, size={self.size})"
+
+
+def name_of(function: Callable[..., Any]) -> str:
+    """A function's name; for a ``functools.partial`` (settings bound to a function), the bound
+    function's; else the callable's class."""
+    inner = getattr(function, "func", None)
+    return getattr(function, "__name__", None) or getattr(inner, "__name__", None) or type(function).__name__

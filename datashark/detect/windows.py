@@ -38,6 +38,7 @@ folder (a unit test, a notebook) nothing is saved.
 from __future__ import annotations
 
 import itertools
+import re
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
@@ -283,8 +284,17 @@ def _shape(key: Field, spec: _Spec) -> dict[str, Any]:
     return {
         "key": key if isinstance(key, str) else None,
         "window": [spec.window.size_us, spec.window.step_us],
-        "measures": [[label, repr(m)] for label, m in zip(spec.names, spec.measures, strict=True)],
+        "measures": [[label, _described(m)] for label, m in zip(spec.names, spec.measures, strict=True)],
     }
+
+
+MEMORY_ADDRESS = re.compile(r" at 0x[0-9a-fA-F]+")
+
+
+def _described(measure: Measure) -> str:
+    """A measure's ``repr`` without memory addresses: ``top(<function target_order>, 5)`` is the
+    same measure in the next process, where the function lives elsewhere."""
+    return MEMORY_ADDRESS.sub("", repr(measure))
 
 
 def _assign(spec: _Spec, watermark: int | None, counters: _Counters, event: Any) -> Iterator[tuple]:

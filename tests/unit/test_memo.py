@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pickle
+from functools import partial
 
 import pytest
 from pyspark import cloudpickle
@@ -54,3 +55,12 @@ def test_an_unhashable_argument_is_computed_each_time() -> None:
 def test_size_must_be_positive() -> None:
     with pytest.raises(ValueError, match="size must be at least 1"):
         remembered(str.upper, size=0)
+
+
+def test_a_function_with_settings_bound_is_named_after_the_function() -> None:
+    def scaled(factor: int, value: int) -> int:
+        return factor * value
+
+    bound = remembered(partial(scaled, 3))
+    assert bound(2) == 6
+    assert repr(bound) == "remembered(scaled, size=4096)"

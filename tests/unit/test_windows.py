@@ -316,6 +316,24 @@ def test_windows_saved_with_other_measures_start_empty(tmp_path, capsys) -> None
     assert "saved by other windows or measures: they start empty" in capsys.readouterr().err
 
 
+def test_a_measure_of_a_function_has_the_same_shape_in_the_next_process() -> None:
+    def order_of(event):
+        return event
+
+    def same_name(event):  # another function object of the same name, as after a restart
+        return event
+
+    same_name.__qualname__ = order_of.__qualname__
+    spec = windows._Spec(
+        key=str, window=Window(size=timedelta(minutes=5)), names=("t",), measures=(top(order_of),), time=str
+    )
+    again = windows._Spec(
+        key=str, window=Window(size=timedelta(minutes=5)), names=("t",), measures=(top(same_name),), time=str
+    )
+    assert " at 0x" in repr(top(order_of))
+    assert windows._shape("src", spec) == windows._shape("src", again)
+
+
 def test_unreadable_windows_state_is_one_line_naming_the_file(tmp_path) -> None:
     folder = tmp_path / "uc" / "windows-ssh"
     folder.mkdir(parents=True)
