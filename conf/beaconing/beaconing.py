@@ -24,6 +24,7 @@ from typing import Any
 from datashark.detect.addresses import canonical_ip
 from datashark.detect.memo import remembered
 from datashark.detect.severity import HIGH, LOW, MEDIUM, combined, grows_with, level_of
+from datashark.detect.tuning import flag, networks
 from datashark.detect.windows import Window, per_entity
 
 # ----------------------------------------------------------------------------- settings
@@ -34,27 +35,6 @@ DEFAULT_IGNORED_SERVICES = (
     "udp/123, udp/137, udp/138, udp/1900, udp/5353, udp/5355, udp/67, udp/68, udp/546, udp/547"
 )
 EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
-
-
-def _flag(key: str, value: Any) -> bool:
-    if isinstance(value, bool):
-        return value
-    text = str(value).strip().lower()
-    if text in ("true", "yes", "on", "1"):
-        return True
-    if text in ("false", "no", "off", "0"):
-        return False
-    raise ValueError(f"beaconing: {key} must be true or false, not {value!r}")
-
-
-def _networks(key: str, text: Any) -> tuple:
-    if text is None:
-        return ()
-    parts = text if isinstance(text, (list, tuple)) else str(text).split(",")
-    try:
-        return tuple(ipaddress.ip_network(str(p).strip(), strict=False) for p in parts if str(p).strip())
-    except ValueError as err:
-        raise ValueError(f"beaconing: {key} must be comma-separated addresses or CIDRs: {err}") from None
 
 
 def _services(key: str, text: Any) -> frozenset:
@@ -95,7 +75,7 @@ class Settings:
     exfil_min_megabytes: float = 100
     exfil_ratio: float = 10
     include_internal_destinations: bool = False
-    internal_networks: tuple = _networks("internal_networks", DEFAULT_INTERNAL)
+    internal_networks: tuple = networks("internal_networks", DEFAULT_INTERNAL)
     dns_resolvers: tuple | None = None  # None: the internal networks
     ignore_sources: tuple = ()
     ignore_destinations: tuple = ()
@@ -142,20 +122,20 @@ class Settings:
             numbers[name] = number
         if numbers["min_connections"] < 3:
             raise ValueError("beaconing: min_connections must be at least 3 (two intervals)")
-        internal = _networks("internal_networks", get("internal_networks", DEFAULT_INTERNAL))
+        internal = networks("internal_networks", get("internal_networks", DEFAULT_INTERNAL))
         resolvers = get("dns_resolvers", "internal")
         resolvers = list(resolvers) if isinstance(resolvers, (list, tuple)) else str(resolvers).split(",")
         named = [item for item in resolvers if str(item).strip().lower() != "internal"]
-        listed = _networks("dns_resolvers", named) + (internal if len(named) < len(resolvers) else ())
+        listed = networks("dns_resolvers", named) + (internal if len(named) < len(resolvers) else ())
         return cls(
             **numbers,
-            include_internal_destinations=_flag(
+            include_internal_destinations=flag(
                 "include_internal_destinations", get("include_internal_destinations", False)
             ),
             internal_networks=internal,
             dns_resolvers=listed,
-            ignore_sources=_networks("ignore_sources", get("ignore_sources", "")),
-            ignore_destinations=_networks("ignore_destinations", get("ignore_destinations", "")),
+            ignore_sources=networks("ignore_sources", get("ignore_sources", "")),
+            ignore_destinations=networks("ignore_destinations", get("ignore_destinations", "")),
             ignore_services=_services("ignore_services", get("ignore_services", DEFAULT_IGNORED_SERVICES)),
         )
 

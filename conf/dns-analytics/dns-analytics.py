@@ -25,6 +25,7 @@ from datashark.detect.addresses import canonical_ip
 from datashark.detect.measures import event_micros, utc_time
 from datashark.detect.memo import remembered
 from datashark.detect.severity import CRITICAL, HIGH, LOW, MEDIUM, combined, grows_with, level_of
+from datashark.detect.tuning import items, networks, number
 from datashark.detect.windows import Window, per_entity
 
 NAME = "dns-analytics"
@@ -46,18 +47,8 @@ LOCAL_DISCOVERY_PORTS = frozenset({5353, 5355, 137})
 
 
 def _words(value: Any) -> tuple[str, ...]:
-    parts = value if isinstance(value, (list, tuple)) else str(value or "").replace(",", " ").split()
-    return tuple(str(part).strip().lower().rstrip(".") for part in parts if str(part).strip())
-
-
-def _networks(key: str, value: Any) -> tuple:
-    networks = []
-    for part in _words(value):
-        try:
-            networks.append(ipaddress.ip_network(part, strict=False))
-        except ValueError:
-            raise ValueError(f"{NAME}: {key} must list addresses or CIDR networks, not {part!r}") from None
-    return tuple(networks)
+    """Names (or query types) of a conf value, separated by commas or blanks, in lower case."""
+    return tuple(word.lower().rstrip(".") for item in items(value) for word in item.split())
 
 
 @dataclass(frozen=True)
@@ -114,7 +105,7 @@ class Settings:
             return default if value is None or value == "" else value
 
         defaults = cls()
-        numbers = {name: _number(name, get(name, getattr(defaults, name))) for name in cls.NUMBERS}
+        numbers = {name: number(name, get(name, getattr(defaults, name))) for name in cls.NUMBERS}
         for name in cls.POSITIVE:
             if numbers[name] <= 0:
                 raise ValueError(f"{NAME}: {name} must be above 0, not {numbers[name]:g}")
@@ -126,18 +117,8 @@ class Settings:
             tunnel_qtypes=frozenset(_words(get("tunnel_qtypes", DEFAULT_TUNNEL_QTYPES))),
             reputation_domains=frozenset(_words(conf.get("reputation_domains", DEFAULT_REPUTATION_DOMAINS))),
             ignore_domains=frozenset(_words(get("ignore_domains", ""))),
-            ignore_clients=_networks("ignore_clients", get("ignore_clients", "")),
+            ignore_clients=networks("ignore_clients", get("ignore_clients", "")),
         )
-
-
-def _number(key: str, value: Any) -> float:
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        raise ValueError(f"{NAME}: {key} must be a number, not {value!r}") from None
-    if number < 0 or number != number:
-        raise ValueError(f"{NAME}: {key} must be a number of 0 or more, not {value!r}")
-    return number
 
 
 # ----------------------------------------------------------------------------- queries
@@ -154,7 +135,7 @@ def client_address(text: Any) -> str | None:
     return canonical_ip(text.strip().split("%", 1)[0])
 
 
-def in_networks(address: str, networks: tuple) -> bool:
+def innetworks(address: str, networks: tuple) -> bool:
     """Whether ``address`` is in one of ``networks``."""
     ip = ipaddress.ip_address(address)
     return any(ip.version == net.version and ip in net for net in networks)
@@ -492,7 +473,7 @@ class ClientFilter:
         if answer is None:
             if len(self.answers) >= 65536:
                 self.answers.clear()
-            answer = self.answers[address] = in_networks(address, self.networks)
+            answer = self.answers[address] = innetworks(address, self.networks)
         return answer
 
     def __getstate__(self) -> dict:

@@ -19,29 +19,12 @@ from datashark.detect.addresses import canonical_ip
 from datashark.detect.measures import count, distinct_values, first_seen, last_seen, top
 from datashark.detect.memo import remembered
 from datashark.detect.severity import HIGH, LOW, MAXIMUM, combined, grows_with, level_of
+from datashark.detect.tuning import flag, networks
 from datashark.detect.windows import Window, per_entity
 
 # ----------------------------------------------------------------------------- settings
 
 DEFAULT_INTERNAL = "10.0.0.0/8, 172.16.0.0/12, 192.168.0.0/16, 100.64.0.0/10, fc00::/7, fe80::/10"
-
-
-def _flag(value: Any) -> bool:
-    if isinstance(value, bool):
-        return value
-    text = str(value).strip().lower()
-    if text in ("true", "yes", "on", "1"):
-        return True
-    if text in ("false", "no", "off", "0"):
-        return False
-    raise ValueError(f"not true or false: {value!r}")
-
-
-def _networks(text: Any) -> tuple:
-    if text is None:
-        return ()
-    parts = text if isinstance(text, (list, tuple)) else str(text).split(",")
-    return tuple(ipaddress.ip_network(part.strip(), strict=False) for part in parts if str(part).strip())
 
 
 @dataclass(frozen=True)
@@ -59,7 +42,7 @@ class Settings:
     internal_bonus: float = 10
     ignore_loopback: bool = True
     skip_udp_replies: bool = True
-    internal_networks: tuple = _networks(DEFAULT_INTERNAL)
+    internal_networks: tuple = networks("internal_networks", DEFAULT_INTERNAL)
     ignore_sources: tuple = ()
 
     @classmethod
@@ -85,10 +68,10 @@ class Settings:
         }
         return cls(
             **numbers,
-            ignore_loopback=_flag(get("ignore_loopback", True)),
-            skip_udp_replies=_flag(get("skip_udp_replies", True)),
-            internal_networks=_networks(get("internal_networks", DEFAULT_INTERNAL)),
-            ignore_sources=_networks(get("ignore_sources", "")),
+            ignore_loopback=flag("ignore_loopback", get("ignore_loopback", True)),
+            skip_udp_replies=flag("skip_udp_replies", get("skip_udp_replies", True)),
+            internal_networks=networks("internal_networks", get("internal_networks", DEFAULT_INTERNAL)),
+            ignore_sources=networks("ignore_sources", get("ignore_sources", "")),
         )
 
 

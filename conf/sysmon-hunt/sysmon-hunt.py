@@ -24,6 +24,7 @@ from typing import Any
 from datashark.detect.measures import distinct_values, event_micros, first_seen, last_seen, tally, utc_time
 from datashark.detect.memo import remembered
 from datashark.detect.severity import combined, grows_with, level_of
+from datashark.detect.tuning import flag, items
 from datashark.detect.windows import Window, per_entity
 
 # ----------------------------------------------------------------------------- signals
@@ -71,21 +72,9 @@ NUMBERS = ("window_minutes", "late_minutes", "idle_minutes", "saturation_count",
 COUNTS = ("samples", "command_line_chars")
 
 
-def _flag(name: str, value: Any) -> bool:
-    if isinstance(value, bool):
-        return value
-    text = str(value).strip().lower()
-    if text in ("true", "yes", "on", "1"):
-        return True
-    if text in ("false", "no", "off", "0"):
-        return False
-    raise ValueError(f"sysmon-hunt: {name} must be true or false, not {value!r}")
-
-
 def _words(value: Any) -> tuple[str, ...]:
     """A comma-separated conf value (or a list) as lower-case entries, blanks dropped."""
-    parts = value if isinstance(value, (list, tuple)) else str(value or "").split(",")
-    return tuple(str(part).strip().strip("'\"").lower() for part in parts if str(part).strip())
+    return tuple(item.lower() for item in items(value))
 
 
 def _masks(name: str, value: Any) -> frozenset[int]:
@@ -160,9 +149,9 @@ class Settings:
             lsass_access_masks=_masks("lsass_access_masks", get("lsass_access_masks", DEFAULT_LSASS_MASKS)),
             injection_allowed=_pairs("injection_allowed", get("injection_allowed", DEFAULT_INJECTION_PAIRS)),
             remote_logon_types=logon_types,
-            exclude_machine_accounts=_flag("exclude_machine_accounts", get("exclude_machine_accounts", True)),
-            exclude_anonymous=_flag("exclude_anonymous", get("exclude_anonymous", True)),
-            short_host_names=_flag("short_host_names", get("short_host_names", True)),
+            exclude_machine_accounts=flag("exclude_machine_accounts", get("exclude_machine_accounts", True)),
+            exclude_anonymous=flag("exclude_anonymous", get("exclude_anonymous", True)),
+            short_host_names=flag("short_host_names", get("short_host_names", True)),
             scores=scores,
         )
 

@@ -306,7 +306,7 @@ def test_settings_from_conf(scan: ModuleType) -> None:
         {"ports_threshold": "20", "ignore_loopback": "False", "ignore_sources": ""}
     )
     assert (settings.ports_threshold, settings.ignore_loopback, settings.ignore_sources) == (20.0, False, ())
-    with pytest.raises(ValueError, match="not true or false"):
+    with pytest.raises(ValueError, match=r"ignore_loopback must be true or false, not .maybe."):
         scan.Settings.from_conf({"ignore_loopback": "maybe"})
 
 
