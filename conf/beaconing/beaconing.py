@@ -21,7 +21,7 @@ from itertools import pairwise
 from operator import itemgetter
 from typing import Any
 
-from datashark.detect.addresses import canonical_ip
+from datashark.detect.addresses import address_text, in_networks
 from datashark.detect.memo import remembered
 from datashark.detect.severity import HIGH, LOW, MEDIUM, combined, grows_with, level_of
 from datashark.detect.tuning import flag, networks
@@ -147,10 +147,6 @@ class Settings:
 # ----------------------------------------------------------------------------- addresses
 
 
-def _in(ip: Any, networks: tuple) -> bool:
-    return any(ip.version == net.version and ip in net for net in networks)
-
-
 def _never_a_peer(ip: Any) -> bool:
     """Loopback, multicast, the unspecified and the limited broadcast address: no remote host."""
     mapped = getattr(ip, "ipv4_mapped", None)
@@ -160,13 +156,15 @@ def _never_a_peer(ip: Any) -> bool:
 
 def source_role(settings: Settings, text: Any) -> str | None:
     """The canonical text of an originator address worth watching (internal, not ignored), else None."""
-    if not isinstance(text, str) or not text:
-        return None
-    canonical = canonical_ip(text.split("%", 1)[0])
+    canonical = address_text(text)
     if canonical is None:
         return None
     ip = ipaddress.ip_address(canonical)
-    if _never_a_peer(ip) or not _in(ip, settings.internal_networks) or _in(ip, settings.ignore_sources):
+    if (
+        _never_a_peer(ip)
+        or not in_networks(ip, settings.internal_networks)
+        or in_networks(ip, settings.ignore_sources)
+    ):
         return None
     return canonical
 
@@ -174,24 +172,22 @@ def source_role(settings: Settings, text: Any) -> str | None:
 def destination_role(settings: Settings, text: Any) -> str | None:
     """The canonical text of a responder address a beacon may call (external unless
     ``include_internal_destinations``; no loopback, multicast or broadcast; not ignored), else None."""
-    if not isinstance(text, str) or not text:
-        return None
-    canonical = canonical_ip(text.split("%", 1)[0])
+    canonical = address_text(text)
     if canonical is None:
         return None
     ip = ipaddress.ip_address(canonical)
-    if _never_a_peer(ip) or _in(ip, settings.ignore_destinations):
+    if _never_a_peer(ip) or in_networks(ip, settings.ignore_destinations):
         return None
-    if not settings.include_internal_destinations and _in(ip, settings.internal_networks):
+    if not settings.include_internal_destinations and in_networks(ip, settings.internal_networks):
         return None
-    if str(ip).endswith(".255") and _in(ip, settings.internal_networks):  # a subnet's broadcast
+    if str(ip).endswith(".255") and in_networks(ip, settings.internal_networks):  # a subnet's broadcast
         return None
     return canonical
 
 
 def is_resolver(settings: Settings, text: str) -> bool:
     """Whether an address (canonical text) is one of ``dns_resolvers``."""
-    return _in(ipaddress.ip_address(text), settings.resolvers)
+    return in_networks(text, settings.resolvers)
 
 
 def _remembered(function: Callable, settings: Settings) -> remembered:

@@ -13,7 +13,6 @@ the signals and the tuning keys.
 
 from __future__ import annotations
 
-import ipaddress
 from dataclasses import dataclass
 from datetime import timedelta
 from functools import partial
@@ -21,7 +20,7 @@ from typing import Any
 
 from dns_names import INTERNET, entropy, looks_generated, name_parts, normal_name, under
 
-from datashark.detect.addresses import canonical_ip
+from datashark.detect.addresses import address_text, in_networks
 from datashark.detect.measures import event_micros, utc_time
 from datashark.detect.memo import remembered
 from datashark.detect.severity import CRITICAL, HIGH, LOW, MEDIUM, combined, grows_with, level_of
@@ -128,19 +127,6 @@ CLIENT, DOMAIN, SUBDOMAIN, NXDOMAIN, ODD_QTYPE, TIME = range(6)
 
 
 @remembered
-def client_address(text: Any) -> str | None:
-    """The client's address in canonical text (``2001:db8::1``), or None if it is none."""
-    if not isinstance(text, str) or not text:
-        return None
-    return canonical_ip(text.strip().split("%", 1)[0])
-
-
-def innetworks(address: str, networks: tuple) -> bool:
-    """Whether ``address`` is in one of ``networks``."""
-    ip = ipaddress.ip_address(address)
-    return any(ip.version == net.version and ip in net for net in networks)
-
-
 def is_nxdomain(event: dict) -> bool:
     """Whether the answer was NXDOMAIN (the name does not exist)."""
     name = event.get("rcode_name")
@@ -161,7 +147,7 @@ def query_of(settings: Settings, ignored_client, event: Any) -> list[tuple]:
     parts = name_parts(name)
     if parts.kind != INTERNET:
         return []
-    client = client_address(event.get("id.orig_h"))
+    client = address_text(event.get("id.orig_h"))
     if client is None or ignored_client(client):
         return []
     if under(parts.registered, settings.reputation_domains) or under(name, settings.ignore_domains):
@@ -473,7 +459,7 @@ class ClientFilter:
         if answer is None:
             if len(self.answers) >= 65536:
                 self.answers.clear()
-            answer = self.answers[address] = innetworks(address, self.networks)
+            answer = self.answers[address] = in_networks(address, self.networks)
         return answer
 
     def __getstate__(self) -> dict:

@@ -15,7 +15,7 @@ from datetime import timedelta
 from functools import partial
 from typing import Any
 
-from datashark.detect.addresses import canonical_ip
+from datashark.detect.addresses import address_text, in_networks
 from datashark.detect.measures import count, distinct_values, first_seen, last_seen, top
 from datashark.detect.memo import remembered
 from datashark.detect.severity import HIGH, LOW, MAXIMUM, combined, grows_with, level_of
@@ -84,13 +84,6 @@ def ip_of(text: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address:
     return ipaddress.ip_address(text)
 
 
-def address(text: Any) -> str | None:
-    """An IPv4 or IPv6 address in its canonical text (``2001:db8::1``), or None if it is none."""
-    if not isinstance(text, str) or not text:
-        return None
-    return canonical_ip(text.strip().split("%", 1)[0])
-
-
 def is_loopback(text: str) -> bool:
     """127.0.0.0/8 or ::1 (and IPv4-mapped loopback), of an address in ``address``'s text."""
     if ":" not in text:
@@ -98,12 +91,6 @@ def is_loopback(text: str) -> bool:
     ip = ip_of(text)
     mapped = getattr(ip, "ipv4_mapped", None)
     return ip.is_loopback or bool(mapped and mapped.is_loopback)
-
-
-def in_networks(text: str, networks: tuple) -> bool:
-    """Whether the address is in one of ``networks``."""
-    ip = ip_of(text)
-    return any(ip.version == net.version and ip in net for net in networks)
 
 
 # ----------------------------------------------------------------------------- firewall lines
@@ -137,7 +124,7 @@ def firewall_packet(message: Any) -> dict[str, Any] | None:
     fields: dict[str, str] = {}
     for key, value in KEY_VALUE.findall(body):
         fields.setdefault(key, value)
-    src, dst = address(fields.get("SRC")), address(fields.get("DST"))
+    src, dst = address_text(fields.get("SRC")), address_text(fields.get("DST"))
     if src is None or dst is None:
         return None
     prefix = UPTIME.sub("", match.group("prefix")).strip()
@@ -199,7 +186,7 @@ def filterlog_packet(message: Any) -> dict[str, Any] | None:
         proto, src, dst, rest = fields[12].lower(), fields[15], fields[16], fields[17:]
     else:
         return None
-    src, dst = address(src), address(dst)
+    src, dst = address_text(src), address_text(dst)
     if src is None or dst is None:
         return None
     proto = "icmpv6" if proto == "ipv6-icmp" else proto
@@ -303,7 +290,7 @@ def zeek_action(state: Any, proto: str, orig_bytes: Any, resp_bytes: Any) -> str
 
 def from_zeek(event: dict, settings: Settings) -> list[dict]:
     """The probe a Zeek conn.log record is (a list of one), or none."""
-    src, dst = address(event.get("id.orig_h")), address(event.get("id.resp_h"))
+    src, dst = address_text(event.get("id.orig_h")), address_text(event.get("id.resp_h"))
     if src is None or dst is None:
         return []
     proto = str(event.get("proto") or "").lower()
@@ -354,7 +341,7 @@ def probes(settings: Settings, event: Any) -> list[dict]:
     for item in found:
         if settings.ignore_loopback and (is_loopback(item["src"]) or is_loopback(item["dst"])):
             continue
-        if settings.ignore_sources and in_networks(item["src"], settings.ignore_sources):
+        if settings.ignore_sources and in_networks(ip_of(item["src"]), settings.ignore_sources):
             continue
         kept.append(item)
     return kept
@@ -474,7 +461,7 @@ def finding(settings: Settings, window: Any) -> list[tuple]:
     targets = values["targets"]
     if not score_of(targets, False, settings)[1]:  # most windows: a source's few packets
         return []
-    internal = in_networks(window.entity, settings.internal_networks)
+    internal = in_networks(ip_of(window.entity), settings.internal_networks)
     score, signals = score_of(targets, internal, settings)
     actions = dict(values["actions"])
     metadata = {

@@ -1,4 +1,4 @@
-"""canonical_ip: one text per address, as ipaddress writes it."""
+"""canonical_ip, address_text and in_networks: one text per address, as ipaddress writes it."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import ipaddress
 
 import pytest
 
-from datashark.detect.addresses import canonical_ip
+from datashark.detect.addresses import address_text, canonical_ip, in_networks
 
 
 @pytest.mark.parametrize(
@@ -37,3 +37,15 @@ def test_the_quick_path_agrees_with_ipaddress_on_every_dotted_form() -> None:
         except ValueError:
             expected = None
         assert canonical_ip(text) == expected, text
+
+
+def test_an_address_field_as_one_text() -> None:
+    assert address_text(" 2001:DB8::1%eth0 ") == "2001:db8::1"
+    assert address_text("192.0.2.7") == "192.0.2.7"
+    assert address_text("-") is None and address_text(None) is None and address_text("") is None
+
+
+def test_in_networks_of_text_or_an_address_object() -> None:
+    networks = (ipaddress.ip_network("10.0.0.0/8"), ipaddress.ip_network("fc00::/7"))
+    assert in_networks("10.1.2.3", networks) and in_networks(ipaddress.ip_address("fd00::1"), networks)
+    assert not in_networks("192.0.2.7", networks)
