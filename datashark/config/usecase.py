@@ -52,6 +52,11 @@ class UseCase:
         return self.conf["type"]
 
     @property
+    def api(self) -> str:
+        """What ``load()`` gets: ``rdd`` (an RDD or DStream) or ``dataframe`` (a DataFrame)."""
+        return self.conf.get("api") or "rdd"
+
+    @property
     def enabled(self) -> bool:
         return self.conf["enabled"]
 

@@ -53,19 +53,27 @@ def import_code(usecase: UseCase) -> ModuleType:
 
 
 def load_arguments(
-    usecase: UseCase, context: Any, *data: Any, training: Callable[[], Any] | None = None
+    usecase: UseCase,
+    context: Any,
+    *data: Any,
+    training: Callable[[], Any] | None = None,
+    spark: Any = None,
 ) -> tuple[list[Any], dict[str, Any]]:
     """The data and named values ``load()`` may take, in the original's order and names.
 
     A batch use case's data is followed by its training data, built by ``training`` only if
     ``load()`` takes it (see ``OptionalData``). The conf comes without its secrets: what
     ``load()``'s functions close over is shipped to executors and written into streaming
-    checkpoints, and plugins get theirs on their own.
+    checkpoints, and plugins get theirs on their own. A DataFrame use case may also take
+    ``spark`` (the SparkSession).
     """
     values: list[Any] = list(data) or [None] * DATA_ARGUMENTS_BY_TYPE[usecase.type]
     if usecase.type == "batch":
         values.append(OptionalData(training))
-    return values, {"conf": redacted(usecase.conf), "context": context}
+    named = {"conf": redacted(usecase.conf), "context": context}
+    if usecase.api == "dataframe":
+        named["spark"] = spark
+    return values, named
 
 
 def call_load(load: Callable[..., Any], data: list[Any], named: dict[str, Any]) -> Any:

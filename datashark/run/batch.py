@@ -71,6 +71,12 @@ def run_batch(sc, run: RunContext, prepared: Prepared, *, debug: bool) -> None:
     """One batch use case; any failure becomes a one-line UseCaseError naming it."""
     from pyspark import RDD
 
+    if prepared.usecase.api == "dataframe":
+        from datashark.frames.batch import run_frame_batch
+
+        run_frame_batch(sc, run, prepared, debug=debug)
+        return
+
     usecase = prepared.usecase
     dead_letters = dead_letters_for(sc, run.settings, usecase)
     try:

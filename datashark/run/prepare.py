@@ -54,10 +54,21 @@ def prepare(settings: Settings, usecase: UseCase) -> Prepared:
     return Prepared(usecase, import_code(usecase), plugin, parser, log_filter, source, max_event_bytes)
 
 
+# Formats Spark reads with its own readers, for DataFrame use cases only.
+FRAME_ONLY_FORMATS = ("parquet", "csv")
+
+
 def event_parser(usecase: UseCase) -> EventParser:
-    """The use case's parser: its ``format``, pattern, grok patterns and time keys, all checked."""
+    """The use case's parser: its ``format``, pattern, grok patterns and time keys, all checked.
+    A DataFrame use case reading parquet or CSV gets the parser of JSON, whose time keys name
+    columns as they name those formats' columns."""
     conf = usecase.conf
     where = usecase.location
+    fmt = conf["format"]
+    if fmt in FRAME_ONLY_FORMATS:
+        if usecase.api != "dataframe":
+            raise where.at("format").error(f"{fmt} is read by Spark's own reader: it needs api = dataframe")
+        fmt = "json"
     patterns_dir = None
     if conf["grok_patterns_dir"]:
         resolved = usecase.resolve(conf["grok_patterns_dir"])
@@ -65,7 +76,7 @@ def event_parser(usecase: UseCase) -> EventParser:
             raise where.at("grok_patterns_dir").error(f"must be a local folder, not {resolved}")
         patterns_dir = Path(local_path(resolved))
     return EventParser(
-        conf["format"],
+        fmt,
         conf["pattern"],
         where=where,
         unmatched=conf["unmatched"],

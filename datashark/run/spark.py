@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import signal
 import sys
@@ -101,6 +102,8 @@ def start_spark(
     if master.startswith("local"):
         # Nothing outside this machine needs the driver's ports (UI included) in local mode.
         os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
+    if not verbose:
+        quiet_query_errors()
     previous = signal.signal(signal.SIGTERM, signal.SIG_IGN)
     # Spark reads the allocation file while the context starts, and never again.
     with tempfile.NamedTemporaryFile("w", prefix="datashark-pools-", suffix=".xml") as allocations:
@@ -114,6 +117,15 @@ def start_spark(
             raise DataSharkError(f"could not start Spark on {master}: {summarize(err)}") from err
         finally:
             signal.signal(signal.SIGTERM, previous)
+
+
+def quiet_query_errors() -> None:
+    """PySpark logs each DataFrame error with its JVM stack as a JSON line on stderr, before the
+    error reaches dataShark, which reports it in one line of its own (``--verbose``: both)."""
+    from pyspark.logger import PySparkLogger
+
+    for name in ("DataFrameQueryContextLogger", "SQLQueryContextLogger"):
+        PySparkLogger.getLogger(name).setLevel(logging.CRITICAL + 1)
 
 
 def pool_allocations(pools: Iterable[str]) -> str:

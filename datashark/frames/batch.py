@@ -1,0 +1,69 @@
+"""Running one batch DataFrame use case: read ``file``, call ``load()``, deliver (or print with ``-d``)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from datashark import console
+from datashark.events.deadletter import DeadLetters, dead_letters_for
+from datashark.frames.events import RAW, REASON, file_events, spark_session
+from datashark.frames.findings import check_findings, finding_rows
+from datashark.loading.load_call import call_load, load_arguments
+from datashark.run.context import RunContext
+from datashark.run.delivery import debug_lines, deliver, report_dead_letters, start_output
+from datashark.run.failures import usecase_failure
+from datashark.run.prepare import Prepared
+
+if TYPE_CHECKING:
+    from pyspark.sql import DataFrame
+
+
+def run_frame_batch(sc, run: RunContext, prepared: Prepared, *, debug: bool) -> None:
+    """One batch DataFrame use case; any failure becomes a one-line UseCaseError naming it."""
+    usecase = prepared.usecase
+    dead_letters = dead_letters_for(sc, run.settings, usecase)
+    spark = spark_session(sc)
+    try:
+        if not debug:
+            start_output(prepared)
+        location = run.data_location(usecase)
+        assert location is not None  # a batch use case's file is required
+        read = file_events(spark, prepared, location, dead_letters)
+
+        def training() -> DataFrame | None:
+            training_location = run.data_location(usecase, "training")
+            if training_location is None:
+                return None
+            return file_events(spark, prepared, training_location, dead_letters).events
+
+        data, named = load_arguments(usecase, sc, read.events, training=training, spark=spark)
+        result = check_findings(call_load(prepared.module.load, data, named))
+        if read.unparsed is not None:
+            set_aside(read.unparsed, dead_letters)
+        rows = finding_rows(result)
+        if debug:
+            for line in debug_lines(rows.collect()):
+                console.say(line)
+            report_dead_letters(prepared, dead_letters)
+        else:
+            deliver(prepared, rows, dead_letters, datetime.now())
+    except Exception as err:  # anything from the user's code or Spark fails this use case only
+        raise usecase_failure(usecase, err) from err
+
+
+def set_aside(unparsed: DataFrame, dead_letters: DeadLetters) -> None:
+    """The records that did not parse, to the dead letters (stored at the next flush). Only
+    these rows reach Python: the JVM selects them."""
+    unparsed.select(RAW, REASON).foreachPartition(UnparsedLetters(dead_letters))
+
+
+class UnparsedLetters:
+    """foreachPartition function: each unparsed record is a dead letter of the input stage."""
+
+    def __init__(self, dead_letters: DeadLetters) -> None:
+        self.dead_letters = dead_letters
+
+    def __call__(self, rows) -> None:
+        for raw, reason in rows:
+            self.dead_letters.add("input", reason, raw if raw is not None else "")

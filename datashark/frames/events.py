@@ -1,0 +1,253 @@
+"""A DataFrame use case's events: read in its ``format``, timed, filtered, unparsed ones set aside.
+
+``json``, ``csv``, ``parquet`` and ``text`` are read by Spark's own readers, in the JVM: a record
+``from_json`` or the CSV reader cannot fit the schema lands in a corrupt-record column, and goes
+to the dead letters instead of ``load()``. The toolkit's other formats (``zeek``, ``syslog``,
+``grok``, ``regex``) are parsed by dataShark's parsers in Python, as the RDD flavour parses them,
+and then become a DataFrame (of the conf's ``schema``, or one Spark infers from the events).
+
+Events get ``@timestamp`` (a Spark timestamp) when the RDD flavour would give them one; with
+``api = dataframe`` the time is read as ``auto``, ``iso8601``, ``epoch`` or ``epoch_ms``, and an
+event without a readable time is a dead letter, as in the RDD flavour.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from pyspark.sql import functions as sf
+
+from datashark import console
+from datashark.frames.log_filter import check_java_regexes, filter_condition, quoted
+from datashark.frames.schema import event_schema
+
+if TYPE_CHECKING:
+    from pyspark.sql import Column, DataFrame, SparkSession
+    from pyspark.sql.types import StructType
+
+    from datashark.events.deadletter import DeadLetters
+    from datashark.run.prepare import Prepared
+
+CORRUPT = "_corrupt_record"
+TIMESTAMP = "@timestamp"
+RAW, REASON = "raw", "reason"  # the columns of the records set aside
+# Read by Spark itself; the other formats go through dataShark's parsers.
+SPARK_FORMATS = ("json", "csv", "parquet", "text")
+FRAME_TIME_FORMATS = ("auto", "iso8601", "epoch", "epoch_ms")
+NOT_JSON = "not JSON, or a value that does not fit the schema"
+EPOCH_MS_ABOVE = 1e11  # auto: a number this large counts milliseconds (year 5138 in seconds)
+INFER_FROM_EVENTS = 1000  # the events a schema is inferred from, when the conf gives none
+
+
+@dataclass
+class FrameEvents:
+    """What ``load()`` gets (``events``) and the records that did not parse (``unparsed``: a
+    DataFrame of ``raw`` and ``reason``, or None when the format cannot fail)."""
+
+    events: DataFrame
+    unparsed: DataFrame | None
+
+
+def spark_session(sc) -> SparkSession:
+    """The SparkSession over dataShark's SparkContext."""
+    from pyspark.sql import SparkSession
+
+    return SparkSession.builder.config(conf=sc.getConf()).getOrCreate()
+
+
+def file_events(
+    spark: SparkSession, prepared: Prepared, location: str, dead_letters: DeadLetters
+) -> FrameEvents:
+    """The events of the files at ``location`` (a batch use case's ``file`` or ``training``)."""
+    conf = prepared.usecase.conf
+    fmt = conf["format"]
+    schema = event_schema(prepared.usecase)
+    if fmt not in SPARK_FORMATS:
+        return _toolkit_events(spark, prepared, location, dead_letters, schema)
+    check_java_regexes(prepared.log_filter, prepared.usecase.location, spark.sparkContext._jvm)
+    reader = spark.read
+    if fmt in ("json", "csv"):
+        reader = reader.option("mode", "PERMISSIVE").option("columnNameOfCorruptRecord", CORRUPT)
+    if fmt == "csv":
+        reader = reader.option("header", conf["csv.header"])
+        if schema is None:
+            reader = reader.option("inferSchema", True)
+    if schema is not None:
+        reader = reader.schema(with_corrupt_column(schema) if fmt in ("json", "csv") else schema)
+    return finish(reader.format(fmt).load(location), prepared)
+
+
+def stream_frame(spark: SparkSession, prepared: Prepared, folder: str) -> DataFrame:
+    """A folder's new files as a streaming DataFrame of the use case's format, not yet finished."""
+    conf = prepared.usecase.conf
+    fmt = conf["format"]
+    if fmt not in SPARK_FORMATS:
+        raise prepared.usecase.location.at("format").error(
+            f"a streaming DataFrame use case reads json, csv, parquet or text files, not {fmt}: "
+            "send Zeek's JSON logs (format = json), or use api = rdd"
+        )
+    reader = spark.readStream.schema(_stream_schema(prepared, fmt))
+    if fmt in ("json", "csv"):
+        reader = reader.option("mode", "PERMISSIVE").option("columnNameOfCorruptRecord", CORRUPT)
+    if fmt == "csv":
+        reader = reader.option("header", conf["csv.header"])
+    return reader.format(fmt).load(folder)
+
+
+def value_frame(prepared: Prepared, messages: DataFrame) -> DataFrame:
+    """Messages with a text ``value`` (Kafka's) parsed in the use case's format: ``json`` with
+    ``from_json``, ``text`` kept as ``value``."""
+    fmt = prepared.usecase.conf["format"]
+    if fmt == "text":
+        return messages.select(sf.col("value").cast("string").alias("value"))
+    if fmt not in ("json", "zeek"):
+        raise prepared.usecase.location.at("format").error(
+            f"a DataFrame use case reads json or text messages from Kafka, not {fmt}"
+        )
+    schema = with_corrupt_column(_stream_schema(prepared, fmt))
+    options = {"mode": "PERMISSIVE", "columnNameOfCorruptRecord": CORRUPT}
+    parsed = sf.from_json(sf.col("value").cast("string"), schema, options).alias("event")
+    return messages.select(parsed).select("event.*")
+
+
+def _stream_schema(prepared: Prepared, fmt: str) -> StructType:
+    from pyspark.sql.types import StringType, StructField, StructType
+
+    if fmt == "text":
+        return StructType([StructField("value", StringType())])
+    schema = event_schema(prepared.usecase)
+    if schema is None:
+        raise prepared.usecase.location.at("schema").error(
+            "is required by a streaming DataFrame use case (a stream's columns are fixed when it starts): "
+            "Spark DDL such as 'ts DOUBLE, query STRING', or a schema file"
+        )
+    return schema
+
+
+def with_corrupt_column(schema: StructType) -> StructType:
+    """``schema`` with the string column where Spark puts a record it could not parse."""
+    from pyspark.sql.types import StringType, StructField, StructType
+
+    if CORRUPT in schema.fieldNames():
+        return schema
+    return StructType([*schema.fields, StructField(CORRUPT, StringType())])
+
+
+def finish(frame: DataFrame, prepared: Prepared) -> FrameEvents:
+    """Records as read -> events for ``load()`` (timed, filtered) and the unparsed ones."""
+    usecase = prepared.usecase
+    time = event_time_column(frame, prepared)
+    if time is not None:
+        frame = frame.withColumn(TIMESTAMP, time)
+    problems = []
+    if CORRUPT in frame.columns:
+        problems.append((sf.col(CORRUPT).isNotNull(), sf.lit(NOT_JSON), sf.col(CORRUPT)))
+    if time is not None:
+        fields = ", ".join(prepared.parser.time.fields if prepared.parser.time else ())
+        whole = sf.to_json(sf.struct(*[sf.col(quoted(name)) for name in frame.columns if name != CORRUPT]))
+        problems.append((sf.col(quoted(TIMESTAMP)).isNull(), sf.lit(f"no readable time in {fields}"), whole))
+    unparsed = None
+    events = frame
+    if problems:
+        bad: Column = problems[0][0]
+        for condition, _, _ in problems[1:]:
+            bad = bad | condition
+        reason = sf.when(problems[0][0], problems[0][1])
+        raw = sf.when(problems[0][0], problems[0][2])
+        for condition, text, record in problems[1:]:
+            reason = reason.when(condition, text)
+            raw = raw.when(condition, record)
+        # Spark refuses a read of JSON files whose only column used is the corrupt one: keep all.
+        columns = [quoted(name) for name in frame.columns]
+        unparsed = frame.filter(bad).select(raw.alias(RAW), reason.alias(REASON), *columns)
+        events = frame.filter(~bad)
+    if CORRUPT in events.columns:
+        events = events.drop(CORRUPT)
+    kept = filter_condition(prepared.log_filter, events, usecase.location, warn=_warn_once)
+    if kept is not None:
+        events = events.filter(kept)
+    return FrameEvents(events, unparsed)
+
+
+def event_time_column(frame: DataFrame, prepared: Prepared) -> Column | None:
+    """``@timestamp`` from the first of the time fields the events have, None when the use case
+    reads no time (its RDD flavour would give its events none)."""
+    from pyspark.sql.types import NumericType, TimestampNTZType, TimestampType
+
+    time = prepared.parser.time
+    if time is None or (TIMESTAMP in frame.columns and time.fields == (TIMESTAMP,)):
+        return None
+    where = prepared.usecase.location
+    if time.format not in FRAME_TIME_FORMATS:
+        raise where.at("time_format").error(
+            f"{time.format!r} is read by api = rdd only; with api = dataframe use "
+            f"{', '.join(FRAME_TIME_FORMATS)}, or give the events a timestamp column in the schema"
+        )
+    types = {field.name: field.dataType for field in frame.schema.fields}
+    present = [name for name in time.fields if name in types]
+    if not present:
+        if time.required:
+            raise where.at("time_field").error(
+                f"names {', '.join(time.fields)}, which the events' columns do not include "
+                f"({', '.join(types)})"
+            )
+        return None
+    name = present[0]
+    column, kind = sf.col(quoted(name)), types[name]
+    if isinstance(kind, (TimestampType, TimestampNTZType)):
+        return column.cast("timestamp")
+    if isinstance(kind, NumericType) or time.format in ("epoch", "epoch_ms"):
+        number = column.cast("double")
+        if time.format == "epoch_ms":
+            return sf.timestamp_millis(number.cast("long"))
+        if time.format == "auto":  # as the RDD flavour guesses: milliseconds when that large
+            number = sf.when(sf.abs(number) > EPOCH_MS_ABOVE, number / 1000).otherwise(number)
+        return sf.timestamp_seconds(number)
+    return sf.try_to_timestamp(column.cast("string"))
+
+
+_WARNED: set[str] = set()
+
+
+def _warn_once(text: str) -> None:
+    line = f"[!] {text}"
+    if line not in _WARNED:
+        _WARNED.add(line)
+        console.to_stderr(line)
+
+
+def _toolkit_events(
+    spark: SparkSession,
+    prepared: Prepared,
+    location: str,
+    dead_letters: DeadLetters,
+    schema: StructType | None,
+) -> FrameEvents:
+    """Formats only dataShark parses (``zeek``, ``syslog``...): its event stage, as the RDD flavour
+    runs it (parsed, timed, filtered, dead letters stored), then a DataFrame of the events."""
+    from datashark.run.batch import records_of
+    from datashark.run.delivery import events_for_load
+
+    sc = spark.sparkContext
+    dicts = events_for_load(
+        prepared, records_of(sc, location, prepared.parser.format), dead_letters, stage="input", filtered=True
+    )
+    if schema is None:
+        sample = dicts.take(INFER_FROM_EVENTS)
+        if not sample:
+            raise prepared.usecase.location.at("schema").error(
+                "is needed: there is no event to infer the columns from"
+            )
+        schema = spark.createDataFrame(sample).schema
+    return FrameEvents(spark.createDataFrame(dicts.map(ColumnValues(schema.fieldNames())), schema), None)
+
+
+class ColumnValues:
+    """An event dict as a row of the schema's columns (None for a field the event lacks)."""
+
+    def __init__(self, names: list[str]) -> None:
+        self.names = names
+
+    def __call__(self, event: dict) -> tuple:
+        return tuple(event.get(name) for name in self.names)
