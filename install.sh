@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs dataShark into a Python virtual environment. Safe to run again: it only does
-# what is missing. Touches nothing outside the environment's folder, except installing
+# what is missing. Touches nothing outside the environment's folder and lib/, except installing
 # Debian's OpenJDK 17 (and python3-venv) when run as root on a machine without them.
 #
 #   ./install.sh               environment in ./.venv
@@ -8,17 +8,32 @@
 #   ./install.sh --kerberos    also the Kerberos login to WebHDFS (builds gssapi: as root on Debian,
 #                              installs libkrb5-dev, gcc and python3-dev for it)
 #   ./install.sh --dev         also the test and lint tools (pytest, ruff), and --kerberos
-# Versions are those of constraints.txt, which the test suite last passed with.
+# Python packages are those of constraints.txt, which the test suite last passed with. Into lib/
+# it fetches with curl from Maven Central, each jar checked against its .sha1, Spark's Kafka SQL
+# connector (spark.readStream.format("kafka")) and the jars it needs that PySpark lacks:
+# spark-sql-kafka-0-10, spark-token-provider-kafka-0-10, kafka-clients and commons-pool2: the
+# connector of the installed PySpark's version, else the newest known to work, pinned in this
+# script (4.2.0 while Maven Central does not serve 4.3.0's). See lib/README.md.
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 venv="$root/.venv"
 extras="kafka,elasticsearch,hdfs"
 min_java=17
+maven_central="https://repo1.maven.org/maven2"
+# The Kafka SQL connector when Maven Central does not serve the installed PySpark's version (4.3.0
+# is not there): the newest known to work, with the kafka-clients and commons-pool2 its pom names.
+# Used only for a PySpark of the same major version and not older than the connector.
+kafka_connector_fallback=4.2.0
+kafka_clients_fallback=3.9.2
+commons_pool2_fallback=2.13.1
+
+partial=""  # a jar being downloaded, removed if the script stops
+trap '[[ -z "$partial" ]] || rm -f "$partial"' EXIT
 
 say() { printf '[*] %s\n' "$*"; }
 die() { printf '[X] %s\n' "$*" >&2; exit 1; }
-usage() { sed -n '2,8p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { awk 'NR > 1 && !/^#/ { exit } NR > 1 { sub(/^# ?/, ""); print }' "$0"; }
 
 while (($#)); do
   case "$1" in
@@ -113,6 +128,169 @@ install_package() {
   echo "$want" >"$stamp"
 }
 
+# "group artifact version" of Spark's Kafka SQL connector $1 (Scala $2) and of the jars it needs
+# at run time that PySpark's jars/ ($3) lacks, read from the poms on Maven Central: the compile and
+# runtime dependencies, transitively, less exclusions and less what jars/ has in any version. On
+# a failure, the last line says what failed.
+kafka_connector_poms() {
+  "$venv/bin/python" - "$maven_central" "$1" "$2" "$3" <<'PY'
+import re
+import sys
+import urllib.request
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+central, version, scala, jars = sys.argv[1:]
+NS = "{http://maven.apache.org/POM/4.0.0}"
+in_pyspark = [jar.name for jar in Path(jars).glob("*.jar")]
+
+
+def fail(message):
+    print(message)  # the last line, for install.sh's error
+    sys.exit(1)
+
+
+def text(element, key, default=""):
+    return (element.findtext(NS + key) or default).strip()
+
+
+def pom(group, name, ver):
+    url = f"{central}/{group.replace('.', '/')}/{name}/{ver}/{name}-{ver}.pom"
+    try:
+        with urllib.request.urlopen(url, timeout=60) as response:
+            return ET.parse(response).getroot()
+    except Exception as e:
+        fail(f"reading {url} failed: {e}")
+
+
+def properties(root, ver):
+    """The pom's properties, then its parents' (the nearest wins), for ${name} versions."""
+    values = {"project.version": ver}
+    while root is not None:
+        for prop in root.findall(f"{NS}properties/*"):
+            values.setdefault(prop.tag.removeprefix(NS), (prop.text or "").strip())
+        parent = root.find(NS + "parent")
+        keys = ("groupId", "artifactId", "version")
+        root = None if parent is None else pom(*(text(parent, key) for key in keys))
+    return values
+
+
+def in_jars(name):
+    """PySpark's jars/ has the artifact, in any version (<name>-<digit>...jar)."""
+    return any(re.fullmatch(re.escape(name) + r"-\d.*\.jar", jar) for jar in in_pyspark)
+
+
+wanted, queue = {}, [("org.apache.spark", f"spark-sql-kafka-0-10_{scala}", version, frozenset())]
+while queue:
+    group, name, ver, excluded = queue.pop(0)
+    if (group, name) in wanted:
+        continue
+    wanted[group, name] = ver
+    root, props = pom(group, name, ver), None
+    for dep in root.findall(f"{NS}dependencies/{NS}dependency"):
+        g, a, v = text(dep, "groupId"), text(dep, "artifactId"), text(dep, "version")
+        if text(dep, "scope", "compile") not in ("compile", "runtime") or text(dep, "optional") == "true":
+            continue
+        if text(dep, "type", "jar") != "jar" or {(g, a), (g, "*"), ("*", "*")} & excluded or in_jars(a):
+            continue
+        if v.startswith("${"):
+            props = props or properties(root, ver)
+            v = props.get(v[2:-1], v)
+        if not v or "$" in v or v[0] in "[(":
+            fail(f"no plain version for {g}:{a} in {name}-{ver}.pom ({v or 'none'})")
+        exclusions = {(text(x, "groupId"), text(x, "artifactId")) for x in dep.iter(NS + "exclusion")}
+        queue.append((g, a, v, excluded | exclusions))
+for (group, name), ver in wanted.items():
+    print(group, name, ver)
+PY
+}
+
+# lib/<artifact>-<version>.jar from Maven Central, checked against the .sha1 there; written under
+# a temporary name, then renamed. Nothing to do when it is already there.
+fetch_jar() {
+  local group="$1" name="$2" version="$3" url file code sum want
+  url="$maven_central/${group//.//}/$name/$version/$name-$version.jar"
+  file="$root/lib/$name-$version.jar"
+  [[ -f "$file" ]] && return 0
+  partial="$root/lib/.$name-$version.jar.part"
+  code="$(curl --fail --silent --location --retry 3 --output "$partial" --write-out '%{http_code}' "$url")" \
+    || die "downloading $url failed (HTTP $code, curl exit $?)"
+  want="$(curl --fail --silent --location --retry 3 "$url.sha1")" || die "downloading $url.sha1 failed"
+  want="${want:0:40}"
+  sum="$(sha1sum "$partial" | cut -d' ' -f1)"
+  [[ "$sum" == "$want" ]] || die "$url: SHA-1 $sum is not Maven Central's ${want:-(empty)}"
+  mv -f "$partial" "$file"
+  partial=""
+  say "Fetched lib/$name-$version.jar"
+}
+
+# The installed PySpark's version and its jars/ folder.
+pyspark_info() {
+  "$venv/bin/python" -c 'import os, pyspark; print(pyspark.__version__, os.path.join(os.path.dirname(pyspark.__file__), "jars"))'
+}
+
+# Spark's Kafka SQL connector and its run-time dependencies into lib/, where every run hands them
+# to Spark (spark.jars): the connector of PySpark's own version when Maven Central serves it, else
+# the pinned fallback. Other versions of these jars in lib/, and jars an earlier run put there that
+# are no longer wanted, are removed. A stamp in the environment lists what is there, so a second
+# run needs no network.
+kafka_connector() {
+  local stamp="$venv/.datashark-kafka-connector" spark jars core scala version pom code
+  local out line group artifact file old present=1
+  local -a wanted=() files=() before=()
+  read -r spark jars < <(pyspark_info) || die "PySpark is not importable from $venv"
+  if [[ -f "$stamp" ]]; then
+    mapfile -t before < <(tail -n +2 "$stamp")
+    for file in "${before[@]}"; do [[ -f "$root/lib/$file" ]] || present=0; done
+    if [[ "$(head -n 1 "$stamp")" == "$spark $root" ]] && ((${#before[@]} && present)); then
+      say "Kafka SQL connector already in lib/: ${before[*]}"
+      return
+    fi
+  fi
+  core=("$jars"/spark-core_*.jar)
+  [[ "${core[0]##*/}" =~ ^spark-core_([0-9.]+)- ]] || die "no spark-core_<scala>-*.jar in $jars: is PySpark complete?"
+  scala="${BASH_REMATCH[1]}"
+  version="$spark"
+  pom="$maven_central/org/apache/spark/spark-sql-kafka-0-10_$scala/$version/spark-sql-kafka-0-10_$scala-$version.pom"
+  code="$(curl --silent --location --retry 3 --head --output /dev/null --write-out '%{http_code}' "$pom")" || code="000"
+  if [[ "$code" == 200 ]]; then
+    say "Kafka SQL connector $version (PySpark's version) from Maven Central"
+    out="$(kafka_connector_poms "$version" "$scala" "$jars")" || die "${out##*$'\n'}"
+    mapfile -t wanted <<<"$out"
+  elif [[ "$code" == 404 ]]; then
+    version="$kafka_connector_fallback"
+    [[ "${spark%%.*}" == "${version%%.*}" && "$(printf '%s\n' "$version" "$spark" | sort -V | head -n 1)" == "$version" ]] \
+      || die "Maven Central does not serve spark-sql-kafka-0-10_$scala $spark, and the fallback $version does not suit Spark $spark: set kafka_connector_fallback in $0"
+    say "Kafka SQL connector $version on Spark $spark: Maven Central does not serve spark-sql-kafka-0-10_$scala $spark"
+    wanted=(
+      "org.apache.spark spark-sql-kafka-0-10_$scala $version"
+      "org.apache.spark spark-token-provider-kafka-0-10_$scala $version"
+      "org.apache.kafka kafka-clients $kafka_clients_fallback"
+      "org.apache.commons commons-pool2 $commons_pool2_fallback"
+    )
+  else
+    die "cannot reach Maven Central for the Kafka SQL connector: $pom (HTTP $code)"
+  fi
+  mkdir -p "$root/lib"
+  for line in "${wanted[@]}"; do
+    read -r group artifact version <<<"$line"
+    fetch_jar "$group" "$artifact" "$version"
+    files+=("$artifact-$version.jar")
+  done
+  for line in "${wanted[@]}"; do
+    read -r group artifact version <<<"$line"
+    for old in "$root/lib/$artifact"-[0-9]*.jar; do
+      if [[ -f "$old" ]]; then before+=("${old##*/}"); fi
+    done
+  done
+  for old in "${before[@]}"; do
+    [[ -f "$root/lib/$old" && " ${files[*]} " != *" $old "* ]] || continue
+    rm -f "$root/lib/$old"
+    say "Removed lib/$old (no longer wanted)"
+  done
+  printf '%s\n' "$spark $root" "${files[@]}" >"$stamp"
+}
+
 # MLlib (K-means in the samples) uses the system BLAS/LAPACK when there is one, else its slower
 # Java code; as root on Debian, install them.
 native_blas() {
@@ -127,6 +305,7 @@ native_blas
 make_venv
 kerberos_build_tools
 install_package
+kafka_connector
 if [[ "$venv" == "$root/.venv" ]]; then
   rm -f "$root/.datashark-venv"
 else
