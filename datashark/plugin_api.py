@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from pyspark import RDD
+    from pyspark.sql import DataFrame, SparkSession
     from pyspark.streaming import DStream, StreamingContext
 
     from datashark.config.settings import Settings
@@ -152,6 +153,18 @@ class InputPlugin:
     def stream(self, ssc: StreamingContext) -> DStream:
         """A DStream of event lines (text)."""
         raise NotImplementedError
+
+    def frames(self, spark: SparkSession) -> DataFrame:
+        """For a streaming DataFrame use case (``api = dataframe``): a streaming DataFrame of
+        this input's records in the use case's ``format``, as read (``datashark.frames.events``
+        times and filters them). Inputs without one refuse such a use case at start."""
+        raise self.usecase.location.at("input").error(
+            f"input {self.usecase.conf['input']} has no DataFrame source: use api = rdd"
+        )
+
+    def frames_delivered(self, offsets: str) -> None:
+        """A DataFrame use case delivered a batch that read up to ``offsets``: this source's
+        end offsets as Spark's checkpoint records them (JSON)."""
 
     def batch_time(self, batch_time: datetime) -> datetime:
         """The time outputs write for the batch of ``batch_time``: an input replaying a batch

@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from pyspark.sql import Column, DataFrame, SparkSession
     from pyspark.sql.types import StructType
 
+    from datashark.config.usecase import UseCase
     from datashark.events.deadletter import DeadLetters
     from datashark.run.prepare import Prepared
 
@@ -65,7 +66,6 @@ def file_events(
     schema = event_schema(prepared.usecase)
     if fmt not in SPARK_FORMATS:
         return _toolkit_events(spark, prepared, location, dead_letters, schema)
-    check_java_regexes(prepared.log_filter, prepared.usecase.location, spark.sparkContext._jvm)
     reader = spark.read
     if fmt in ("json", "csv"):
         reader = reader.option("mode", "PERMISSIVE").option("columnNameOfCorruptRecord", CORRUPT)
@@ -78,16 +78,16 @@ def file_events(
     return finish(reader.format(fmt).load(location), prepared)
 
 
-def stream_frame(spark: SparkSession, prepared: Prepared, folder: str) -> DataFrame:
+def stream_frame(spark: SparkSession, usecase: UseCase, folder: str) -> DataFrame:
     """A folder's new files as a streaming DataFrame of the use case's format, not yet finished."""
-    conf = prepared.usecase.conf
+    conf = usecase.conf
     fmt = conf["format"]
     if fmt not in SPARK_FORMATS:
-        raise prepared.usecase.location.at("format").error(
+        raise usecase.location.at("format").error(
             f"a streaming DataFrame use case reads json, csv, parquet or text files, not {fmt}: "
             "send Zeek's JSON logs (format = json), or use api = rdd"
         )
-    reader = spark.readStream.schema(_stream_schema(prepared, fmt))
+    reader = spark.readStream.schema(_stream_schema(usecase, fmt))
     if fmt in ("json", "csv"):
         reader = reader.option("mode", "PERMISSIVE").option("columnNameOfCorruptRecord", CORRUPT)
     if fmt == "csv":
@@ -95,30 +95,30 @@ def stream_frame(spark: SparkSession, prepared: Prepared, folder: str) -> DataFr
     return reader.format(fmt).load(folder)
 
 
-def value_frame(prepared: Prepared, messages: DataFrame) -> DataFrame:
+def value_frame(usecase: UseCase, messages: DataFrame) -> DataFrame:
     """Messages with a text ``value`` (Kafka's) parsed in the use case's format: ``json`` with
     ``from_json``, ``text`` kept as ``value``."""
-    fmt = prepared.usecase.conf["format"]
+    fmt = usecase.conf["format"]
     if fmt == "text":
         return messages.select(sf.col("value").cast("string").alias("value"))
     if fmt not in ("json", "zeek"):
-        raise prepared.usecase.location.at("format").error(
+        raise usecase.location.at("format").error(
             f"a DataFrame use case reads json or text messages from Kafka, not {fmt}"
         )
-    schema = with_corrupt_column(_stream_schema(prepared, fmt))
+    schema = with_corrupt_column(_stream_schema(usecase, fmt))
     options = {"mode": "PERMISSIVE", "columnNameOfCorruptRecord": CORRUPT}
     parsed = sf.from_json(sf.col("value").cast("string"), schema, options).alias("event")
     return messages.select(parsed).select("event.*")
 
 
-def _stream_schema(prepared: Prepared, fmt: str) -> StructType:
+def _stream_schema(usecase: UseCase, fmt: str) -> StructType:
     from pyspark.sql.types import StringType, StructField, StructType
 
     if fmt == "text":
         return StructType([StructField("value", StringType())])
-    schema = event_schema(prepared.usecase)
+    schema = event_schema(usecase)
     if schema is None:
-        raise prepared.usecase.location.at("schema").error(
+        raise usecase.location.at("schema").error(
             "is required by a streaming DataFrame use case (a stream's columns are fixed when it starts): "
             "Spark DDL such as 'ts DOUBLE, query STRING', or a schema file"
         )
@@ -137,6 +137,7 @@ def with_corrupt_column(schema: StructType) -> StructType:
 def finish(frame: DataFrame, prepared: Prepared) -> FrameEvents:
     """Records as read -> events for ``load()`` (timed, filtered) and the unparsed ones."""
     usecase = prepared.usecase
+    check_java_regexes(prepared.log_filter, usecase.location, frame.sparkSession.sparkContext._jvm)
     time = event_time_column(frame, prepared)
     if time is not None:
         frame = frame.withColumn(TIMESTAMP, time)

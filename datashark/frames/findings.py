@@ -52,10 +52,10 @@ def finding_columns(result: DataFrame) -> DataFrame:
 def finding_rows(result: DataFrame) -> RDD:
     """The findings as ``(key, score, metadata)`` tuples, converted on the executors."""
     frame = finding_columns(result)
-    return frame.rdd.map(FindingRow(_metadata_names(frame)))
+    return frame.rdd.map(FindingRow(metadata_names(frame)))
 
 
-def _metadata_names(frame: DataFrame) -> list[str] | None:
+def metadata_names(frame: DataFrame) -> list[str] | None:
     """The metadata columns; None when one struct or map column named ``metadata`` holds it."""
     from pyspark.sql.types import MapType, StructType
 

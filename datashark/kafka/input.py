@@ -8,13 +8,16 @@ same direct stream, shared by all use cases with the same settings.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from datashark import console
 from datashark.errors import ConfigError
 from datashark.kafka import config as kafka_config
 from datashark.kafka import stream as kafka_stream
 from datashark.plugin_api import InputPlugin
+
+if TYPE_CHECKING:
+    from datashark.frames.kafka import ProgressCommitter
 
 # Notices about datashark.conf's Kafka keys already printed: once per process, never reset.
 _NOTICES_GIVEN: set[str] = set()
@@ -33,6 +36,7 @@ class KafkaInput(InputPlugin):
 
     def __init__(self, conf: dict[str, Any], usecase, settings, *, global_config=None) -> None:
         super().__init__(conf, usecase, settings)
+        self.progress: ProgressCommitter | None = None  # a DataFrame use case's group commits
         if global_config is not None:
             self.config, self.kind = global_config, "Global Kafka Stream"
             return
@@ -89,5 +93,18 @@ class KafkaInput(InputPlugin):
     def batch_failed(self, consumer: str, batch_time) -> None:
         self._source().failed(consumer, batch_time)
 
+    def frames(self, spark):
+        from datashark.frames.events import value_frame
+        from datashark.frames.kafka import ProgressCommitter, kafka_messages, progress_group
+
+        self.progress = ProgressCommitter(progress_group(self.config, self.usecase))
+        return value_frame(self.usecase, kafka_messages(spark, self.config, self.usecase))
+
+    def frames_delivered(self, offsets: str) -> None:
+        if self.progress is not None:
+            self.progress.commit(offsets)
+
     def close(self) -> None:
         kafka_stream.unregister(self.config)
+        if self.progress is not None:
+            self.progress.close()

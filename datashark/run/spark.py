@@ -24,7 +24,14 @@ POOL_FILE_PROPERTY = "spark.scheduler.allocation.file"
 # failed task; log4j2.properties turns them off unless this system property says otherwise.
 FAILURE_LOG_PROPERTY = "datashark.spark.failures"
 # Quiet console; and the web UI, which has no authentication, may show but not kill jobs.
-DEFAULT_SPARK_CONFIG = {"spark.ui.showConsoleProgress": "false", "spark.ui.killEnabled": "false"}
+# DataFrame use cases: Spark's 200 shuffle partitions make each streaming batch of an aggregation
+# run 200 tasks and keep 200 state stores (fixed in the query's checkpoint at its first start);
+# a cluster with many cores raises it in [spark_config].
+DEFAULT_SPARK_CONFIG = {
+    "spark.ui.showConsoleProgress": "false",
+    "spark.ui.killEnabled": "false",
+    "spark.sql.shuffle.partitions": "8",
+}
 # Hadoop's line reader (files, batch and folder streams) skips lines longer than this, so a huge
 # file without newlines costs a bounded buffer instead of the JVM. Lines between max.event.bytes
 # and this limit still reach Python, which dead-letters them with their size.

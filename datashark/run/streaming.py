@@ -20,6 +20,7 @@ from datashark import console
 from datashark.detect import window_state, windows
 from datashark.errors import UseCaseError
 from datashark.events.deadletter import DeadLetters, dead_letters_for
+from datashark.frames.streaming import FrameQueries
 from datashark.loading.load_call import call_load, load_arguments
 from datashark.loading.one_batch_stream import PPRINT_RULE
 from datashark.run import failures
@@ -80,9 +81,11 @@ def run_streaming(
 
     # dataShark keeps DStreams for the original load() contract; users cannot act on Spark's notice.
     warnings.filterwarnings("ignore", message="DStream is deprecated", category=FutureWarning)
-    ssc = StreamingContext(sc, run.settings.batch_interval)
+    frames = [item for item in prepared if item.usecase.api == "dataframe"]
+    prepared = [item for item in prepared if item.usecase.api != "dataframe"]
     checkpoint = private_checkpoint(sc, run.checkpoint_dir)
-    ssc.checkpoint(checkpoint)
+    ssc = StreamingContext(sc, run.settings.batch_interval) if prepared else None
+    queries = FrameQueries(sc, run, frames, debug=debug, scratch=checkpoint) if frames else None
     readers: dict[tuple, list[str]] = {}  # the use cases reading each input
     for item in prepared:
         readers.setdefault(item.input.key, []).append(item.usecase.name)
@@ -92,15 +95,24 @@ def run_streaming(
     _STOPPING.clear()
     failed = False
     try:
-        for item, run_id in zip(prepared, running, strict=True):
-            with scheduler_pool(sc, item.usecase):
-                _wire(ssc, sc, run, run_id, shared, debug=debug, readers=readers[item.input.key])
+        if ssc is not None:
+            ssc.checkpoint(checkpoint)
+            for item, run_id in zip(prepared, running, strict=True):
+                with scheduler_pool(sc, item.usecase):
+                    _wire(ssc, sc, run, run_id, shared, debug=debug, readers=readers[item.input.key])
+        if queries is not None:
+            queries.start()
         stop = GracefulStop(timeout, stop_when)
-        ssc.start()
+        if ssc is not None:
+            ssc.start()
         try:
             while (reason := stop.reason()) is None:
+                if queries is not None and (failure := queries.failure()) is not None:
+                    raise failure
                 # True once the stream ended (PySpark returns the JVM's answer, though typed None).
-                if ssc.awaitTerminationOrTimeout(1):  # type: ignore[func-returns-value]
+                if ssc is None:
+                    time.sleep(1)
+                elif ssc.awaitTerminationOrTimeout(1):  # type: ignore[func-returns-value]
                     break
             else:
                 console.info(f"Stopping streaming ({reason}): finishing the batch in flight")
@@ -115,7 +127,10 @@ def run_streaming(
             stop.restore()
             # After a failure nothing more is acknowledged, so batches still queued would only
             # be delivered twice: stop at once then.
-            ssc.stop(stopSparkContext=False, stopGraceFully=not failed)
+            if queries is not None:
+                queries.stop(graceful=not failed)
+            if ssc is not None:
+                ssc.stop(stopSparkContext=False, stopGraceFully=not failed)
     finally:
         for item, run_id in zip(prepared, running, strict=True):
             item.input.close()
