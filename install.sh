@@ -7,7 +7,8 @@
 #   ./install.sh --prefix DIR  environment in DIR/datashark (recorded in .datashark-venv)
 #   ./install.sh --kerberos    also the Kerberos login to WebHDFS (builds gssapi: as root on Debian,
 #                              installs libkrb5-dev, gcc and python3-dev for it)
-#   ./install.sh --dev         also the test and lint tools (pytest, ruff), and --kerberos
+#   ./install.sh --dev         also the test and lint tools (pytest, ruff, mypy, and nbclient with
+#                              ipykernel to run the notebooks), and --kerberos
 # Python packages are those of constraints.txt, which the test suite last passed with. Into lib/
 # it fetches with curl from Maven Central, each jar checked against its .sha1, Spark's Kafka SQL
 # connector (spark.readStream.format("kafka")) and the jars it needs that PySpark lacks:
@@ -18,7 +19,7 @@ set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 venv="$root/.venv"
-extras="kafka,elasticsearch,hdfs"
+extras="kafka,elasticsearch,hdfs,notebook"
 min_java=17
 maven_central="https://repo1.maven.org/maven2"
 # The Kafka SQL connector when Maven Central does not serve the installed PySpark's version (4.3.0
