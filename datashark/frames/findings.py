@@ -1,7 +1,7 @@
 """``load()``'s DataFrame -> ``(key, score, metadata)`` rows, the rows every output plugin writes.
 
 The DataFrame needs a ``key`` and a ``score`` column (cast to text and to a double in the JVM);
-every other column is metadata, or, when the only other column is a struct or map named
+every other column is metadata (without any, rows are ``(key, score)``), or, when the only other column is a struct or map named
 ``metadata``, its fields are. NULL metadata values are left out; timestamps become ISO-8601 UTC
 text, dates ISO dates, decimals floats, nested rows dicts. A row whose key or score is NULL (or
 did not cast) reaches the dead letters through the same checks as an RDD use case's rows.
@@ -72,7 +72,9 @@ class FindingRow:
     def __init__(self, names: list[str] | None) -> None:
         self.names = names
 
-    def __call__(self, row) -> tuple[Any, Any, dict[str, Any]]:
+    def __call__(self, row) -> tuple[Any, ...]:
+        if not self.names and self.names is not None:  # no metadata column: (key, score)
+            return (row[0], row[1])
         if self.names is None:
             nested = row[2]
             fields = nested.asDict() if hasattr(nested, "asDict") else dict(nested or {})

@@ -63,6 +63,8 @@ class KafkaInput(InputPlugin):
 
     @property
     def description(self) -> str:
+        if self.usecase.api == "dataframe":
+            return f"{self.kind} ({self.config.describe()}, Spark's Kafka source)"
         return f"{self.kind} ({kafka_stream.describe(self.config)})"
 
     @property
