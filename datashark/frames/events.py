@@ -78,8 +78,9 @@ def file_events(
     return finish(reader.format(fmt).load(location), prepared)
 
 
-def stream_frame(spark: SparkSession, usecase: UseCase, folder: str) -> DataFrame:
-    """A folder's new files as a streaming DataFrame of the use case's format, not yet finished."""
+def stream_frame(spark: SparkSession, usecase: UseCase, folder: str, **options: str | int) -> DataFrame:
+    """A folder's new files as a streaming DataFrame of the use case's format, not yet finished
+    (``options``: more of Spark's file source options, e.g. ``maxFilesPerTrigger``)."""
     conf = usecase.conf
     fmt = conf["format"]
     if fmt not in SPARK_FORMATS:
@@ -92,6 +93,8 @@ def stream_frame(spark: SparkSession, usecase: UseCase, folder: str) -> DataFram
         reader = reader.option("mode", "PERMISSIVE").option("columnNameOfCorruptRecord", CORRUPT)
     if fmt == "csv":
         reader = reader.option("header", conf["csv.header"])
+    for key, value in options.items():
+        reader = reader.option(key, value)
     return reader.format(fmt).load(folder)
 
 

@@ -1,10 +1,11 @@
 """``load()``'s DataFrame -> ``(key, score, metadata)`` rows, the rows every output plugin writes.
 
 The DataFrame needs a ``key`` and a ``score`` column (cast to text and to a double in the JVM);
-every other column is metadata (without any, rows are ``(key, score)``), or, when the only other column is a struct or map named
-``metadata``, its fields are. NULL metadata values are left out; timestamps become ISO-8601 UTC
-text, dates ISO dates, decimals floats, nested rows dicts. A row whose key or score is NULL (or
-did not cast) reaches the dead letters through the same checks as an RDD use case's rows.
+every other column is metadata (without any, rows are ``(key, score)``), or, when the only other
+column is a struct or map named ``metadata``, its fields are. NULL metadata values are left out;
+timestamps become ISO-8601 UTC text, dates ISO dates, decimals floats, nested rows dicts. A row
+whose key or score is NULL (or did not cast) reaches the dead letters through the same checks
+as an RDD use case's rows.
 """
 
 from __future__ import annotations

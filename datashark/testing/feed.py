@@ -22,9 +22,13 @@ from __future__ import annotations
 
 import importlib
 import itertools
+import json
+import shutil
+import tempfile
 import threading
 from collections.abc import Sequence
 from datetime import datetime
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from datashark.plugin_api import InputPlugin
@@ -80,6 +84,8 @@ class Feed:
         self.by_time: dict[datetime, int] = {}
         self.final_time: datetime | None = None  # the batch after the flush
         self.done = threading.Event()
+        self.frames: FrameFeed | None = None  # a DataFrame use case's (built by CaseInput.frames)
+        self.time_fields: tuple[str, ...] = ()  # where its events' time is
         self._lock = threading.Lock()
 
     def lines(self, batch_time: datetime) -> list[Record | EventFailure]:
@@ -156,7 +162,28 @@ class CaseInput(InputPlugin):
         if registered is not None:
             registered.batch_delivered(batch_time)
 
+    def frames(self, spark):
+        """A DataFrame use case's case: the batches as files read one per batch (``FrameFeed``)."""
+        from datashark.frames.events import stream_frame
+
+        registered = feed(self.feed_id)
+        if registered is None:
+            raise RuntimeError(f"test feed {self.feed_id} is not registered in this driver")
+        folder = Path(tempfile.mkdtemp(prefix="datashark-case-"))
+        lines = [[str(line) for line in batch] for batch in registered.batches]
+        suffix = "." + self.usecase.conf["format"]
+        registered.frames = FrameFeed(folder / "events", lines, registered.time_fields, suffix)
+        return stream_frame(spark, self.usecase, str(folder / "events"), maxFilesPerTrigger=1)
+
+    def frames_delivered(self, offsets: str) -> None:
+        registered = feed(self.feed_id)
+        if registered is not None and registered.frames is not None:
+            registered.frames.delivered += 1
+
     def close(self) -> None:
+        registered = feed(self.feed_id)
+        if registered is not None and registered.frames is not None:
+            shutil.rmtree(registered.frames.folder.parent, ignore_errors=True)
         unregister(self.feed_id)
 
 
@@ -170,3 +197,81 @@ def _batch_rdd(feed_id: str, batch_time, tick):
         raise RuntimeError(f"test feed {feed_id} is not registered in this driver")
     lines = registered.lines(batch_time)
     return tick.context.parallelize(lines, 2 if len(lines) > 1 else 1)
+
+
+class FrameFeed:
+    """A streaming case of a DataFrame use case: its batches as files of a folder that Spark's
+    file source reads one per batch, and the end of the case.
+
+    Structured Streaming closes an event-time window only once a later event moved the
+    watermark past it, and never at a stop. So once every batch was delivered, a use case whose
+    query keeps a watermark gets one more file: a copy of the case's last event dated in the
+    far future (``flush_event``), which closes every window of the case and whose own window
+    never closes. The case is done when the batch after it (Spark runs one without data when the
+    watermark moves) was delivered, and every query of the run has read all its files.
+    """
+
+    FAR_FUTURE_SECONDS = 32503680000  # 3000-01-01T00:00:00Z
+
+    def __init__(
+        self, folder: Path, batches: list[list[str]], time_fields: tuple[str, ...], suffix: str
+    ) -> None:
+        self.folder = folder
+        self.batches = batches
+        self.time_fields = time_fields
+        self.suffix = suffix
+        self.delivered = 0
+        self.flushed = False
+        folder.mkdir(parents=True, exist_ok=True)
+        for index, lines in enumerate(batches):
+            self._write(index, lines)
+
+    def _write(self, index: int, lines: list[str]) -> None:
+        hidden = self.folder / f".{index:05d}{self.suffix}.tmp"  # Spark skips names starting with "."
+        hidden.write_text("".join(f"{line}\n" for line in lines), encoding="utf-8")
+        hidden.rename(self.folder / f"{index:05d}{self.suffix}")
+
+    def done(self, queries: list) -> bool:
+        """Whether the case is over; writes the flush file when it is time (see the class)."""
+        if self.delivered < len(self.batches) or not all(_idle(query) for query in queries):
+            return False
+        if not self.flushed and any(_has_watermark(query) for query in queries):
+            event = flush_event([line for batch in self.batches for line in batch], self.time_fields)
+            if event is not None:
+                self.flushed = True
+                self._write(len(self.batches), [event])
+                return False
+        return not self.flushed or self.delivered >= len(self.batches) + 2
+
+
+def _idle(query) -> bool:
+    status = query.status
+    return not status.get("isDataAvailable") and not status.get("isTriggerActive")
+
+
+def _has_watermark(query) -> bool:
+    progress = query.lastProgress or {}
+    return "watermark" in (progress.get("eventTime") or {})
+
+
+def flush_event(lines: list[str], time_fields: tuple[str, ...]) -> str | None:
+    """The last JSON event of ``lines`` with its time in the year 3000 (in the form it had:
+    epoch seconds, milliseconds or ISO 8601 text); None when no event has a time field."""
+    for line in reversed(lines):
+        try:
+            event = json.loads(line)
+        except ValueError:
+            continue
+        if not isinstance(event, dict):
+            continue
+        for name in time_fields:
+            value = event.get(name)
+            if isinstance(value, bool) or value is None:
+                continue
+            if isinstance(value, (int, float)):
+                far = FrameFeed.FAR_FUTURE_SECONDS
+                event[name] = far * 1000 if value > 1e11 else far
+            else:
+                event[name] = "3000-01-01T00:00:00Z"
+            return json.dumps(event)
+    return None

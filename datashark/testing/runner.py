@@ -206,12 +206,16 @@ def _prepare(run: CaseRun, settings: Settings, home: Path, usecase: UseCase, eve
     if location is not None and is_local(location) and not glob.glob(local_path(location)):
         raise usecase.location.at("training").error(f"no such file or directory: {local_path(location)}")
     run.prepared = prepare(dataclasses.replace(settings, home=home), changed)
+    if run.feed is not None and run.prepared.parser.time is not None:
+        run.feed.time_fields = run.prepared.parser.time.fields
 
 
 def _stream_records(case: Case, usecase: UseCase) -> list[Record | EventFailure]:
     """What the test input hands the event stage: the case's lines, or, for a format read from
     whole files (Zeek TSV logs, a JSON array), the records of the case's events as one file."""
     fmt = usecase.conf["format"]
+    if usecase.api == "dataframe":  # lines, which Spark's reader parses
+        return list(case.events)
     if not needs_whole_files(fmt) and fmt != "json":
         return list(case.events)
     text = "".join(f"{line}\n" for line in case.events)
@@ -255,7 +259,8 @@ def _stream(sc, settings: Settings, run: CaseRun, timeout: float) -> None:
     """Stream the case's batches until the batch after the flush has been delivered, then stop
     the stream as a signal would; a time limit (``--timeout``) keeps a stuck case from hanging."""
     assert run.prepared is not None and run.feed is not None
-    done = run.feed.done
+    case_feed = run.feed
+    done = case_feed.done
     started = time.monotonic()
     run_streaming(
         sc,
@@ -263,13 +268,24 @@ def _stream(sc, settings: Settings, run: CaseRun, timeout: float) -> None:
         [run.prepared],
         debug=False,
         timeout=timeout,
-        stop_when=lambda: CASE_DONE if done.is_set() else None,
+        stop_when=lambda: CASE_DONE if _case_done(sc, case_feed) else None,
     )
     if not done.is_set():
         raise UseCaseError(
             f"stopped after {time.monotonic() - started:.0f} s (--timeout {timeout:g}) before the batch "
             "after the last events was delivered"
         )
+
+
+def _case_done(sc, case_feed: feeds.Feed) -> bool:
+    """Whether the case's last batch was delivered (a DataFrame use case: see ``FrameFeed``)."""
+    if case_feed.frames is None:
+        return case_feed.done.is_set()
+    from datashark.frames.events import spark_session
+
+    if case_feed.frames.done(spark_session(sc).streams.active):
+        case_feed.done.set()
+    return case_feed.done.is_set()
 
 
 def _mode_hint(run: CaseRun, error: str) -> str:
