@@ -30,10 +30,9 @@ from datashark.frames.batch import set_aside
 from datashark.frames.events import RAW, REASON, file_events, finish, spark_session
 from datashark.frames.findings import FindingRow, check_findings, finding_columns, metadata_names
 from datashark.loading.load_call import call_load, load_arguments
-from datashark.loading.one_batch_stream import PPRINT_RULE
 from datashark.run import failures
 from datashark.run.context import RunContext
-from datashark.run.delivery import deliver, marked, report_dead_letters, start_output
+from datashark.run.delivery import deliver, report_dead_letters, show_stream_batch, start_output
 from datashark.run.failures import usecase_failure
 from datashark.run.prepare import Prepared
 from datashark.run.spark import scheduler_pool
@@ -44,7 +43,6 @@ if TYPE_CHECKING:
 
 QUERY_FOLDER = "query"  # the findings query's checkpoint, in the use case's state folder
 UNPARSED_FOLDER = "unparsed"  # the dead-letter query's
-DEBUG_ROWS = 10  # rows of a batch -d prints, as the RDD flavour's pprint()
 STOP_POLL_SECONDS = 0.2
 
 
@@ -193,7 +191,7 @@ class BatchDelivery:
         try:
             with scheduler_pool(sc, prepared.usecase):
                 if self.debug:
-                    show(prepared, rows, self.dead_letters, batch_time)
+                    show_stream_batch(prepared, rows, self.dead_letters, batch_time)
                     return
                 deliver(prepared, rows, self.dead_letters, batch_time)
             if offsets is not None:
@@ -217,18 +215,6 @@ class UnparsedDelivery:
         except Exception as err:
             failure = failures.record(usecase_failure(self.prepared.usecase, err))
             raise failure from err
-
-
-def show(prepared: Prepared, rows, dead_letters: DeadLetters, batch_time: datetime) -> None:
-    """``-d``: a batch's first rows as the RDD flavour's streams print them."""
-    taken = rows.take(DEBUG_ROWS + 1)
-    console.say(f"{PPRINT_RULE}\nTime: {batch_time}\n{PPRINT_RULE}")
-    for row in taken[:DEBUG_ROWS]:
-        console.say(marked(row))
-    if len(taken) > DEBUG_ROWS:
-        console.say("...")
-    console.say("")
-    report_dead_letters(prepared, dead_letters)
 
 
 def offset_log(sc, checkpoint: str, batch_id: int) -> tuple[datetime, str | None]:

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 from datashark import console
 from datashark.events.parsing import EventStage
 from datashark.events.records import ValidRows, raw_text, row_problem
+from datashark.loading.one_batch_stream import PPRINT_RULE
 from datashark.plugin_api import OutputBatch
 
 if TYPE_CHECKING:
@@ -22,6 +23,7 @@ if TYPE_CHECKING:
     from datashark.run.prepare import Prepared
 
 MAX_BAD_ROWS_SHOWN = 10  # -d marks this many bad rows of a batch, then counts the others
+STREAM_ROWS_SHOWN = 10  # rows of a streaming batch -d prints, as DStream.pprint()
 MAX_BAD_ROW_CHARS = 200
 
 
@@ -94,6 +96,19 @@ def flush_dead_letters(prepared: Prepared, dead_letters: DeadLetters) -> Flushed
         dead_letters.announced = True
         console.info(f"Dead letters of ({prepared.usecase.name}) go to {dead_letters.path}")
     return flushed
+
+
+def show_stream_batch(prepared: Prepared, rdd: RDD, dead_letters: DeadLetters, batch_time: datetime) -> None:
+    """``-d`` of a streaming batch: its first rows as DStream.pprint() prints them, with the rows
+    the output would dead-letter marked (``marked``); then the batch's dead letters are stored."""
+    taken = rdd.take(STREAM_ROWS_SHOWN + 1)
+    console.say(f"{PPRINT_RULE}\nTime: {batch_time}\n{PPRINT_RULE}")
+    for row in taken[:STREAM_ROWS_SHOWN]:
+        console.say(marked(row))
+    if len(taken) > STREAM_ROWS_SHOWN:
+        console.say("...")
+    console.say("")
+    report_dead_letters(prepared, dead_letters)
 
 
 def marked(row: Any) -> str:

@@ -22,11 +22,16 @@ from datashark.errors import UseCaseError
 from datashark.events.deadletter import DeadLetters, dead_letters_for
 from datashark.frames.streaming import FrameQueries
 from datashark.loading.load_call import call_load, load_arguments
-from datashark.loading.one_batch_stream import PPRINT_RULE
 from datashark.run import failures
 from datashark.run.checkpoint import private_checkpoint, remove_checkpoint
 from datashark.run.context import RunContext
-from datashark.run.delivery import deliver, events_for_load, marked, report_dead_letters, start_output
+from datashark.run.delivery import (
+    deliver,
+    events_for_load,
+    report_dead_letters,
+    show_stream_batch,
+    start_output,
+)
 from datashark.run.failures import summarize, usecase_failure
 from datashark.run.prepare import Prepared
 from datashark.run.spark import scheduler_pool
@@ -35,7 +40,6 @@ STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 # Driver-side: the use cases of the running streams, by an id unique in this process.
 _RUNNING: dict[str, Prepared] = {}
 _IDS = itertools.count()
-DEBUG_ROWS = 10  # rows of a batch -d prints, as DStream.pprint()
 # Set once a stop is asked for: batches whose delivery has not begun are left for the next start.
 _STOPPING = threading.Event()
 
@@ -248,17 +252,9 @@ def _delivery(run_id: str, dead_letters: DeadLetters):
 
 
 def _debug_print(run_id: str, dead_letters: DeadLetters):
-    """``-d``: a batch's first rows as DStream.pprint() prints them, with the rows the output
-    would dead-letter marked (``delivery.marked``); then the batch's dead letters are stored."""
+    """``-d``: a batch's first rows, then its dead letters stored (``delivery.show_stream_batch``)."""
 
     def show(batch_time, rdd) -> None:
-        taken = rdd.take(DEBUG_ROWS + 1)
-        console.say(f"{PPRINT_RULE}\nTime: {batch_time}\n{PPRINT_RULE}")
-        for row in taken[:DEBUG_ROWS]:
-            console.say(marked(row))
-        if len(taken) > DEBUG_ROWS:
-            console.say("...")
-        console.say("")
-        report_dead_letters(_running(run_id), dead_letters)
+        show_stream_batch(_running(run_id), rdd, dead_letters, batch_time)
 
     return show
