@@ -9,11 +9,8 @@ with the rows it had, and both flavours get every event (locally and on the stan
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import signal
 import textwrap
-import threading
 import time
 from pathlib import Path
 
@@ -31,7 +28,7 @@ from tests.support.kafka_helpers import (
     reading_from_start,
     run_until,
 )
-from tests.support.production_helpers import on_the_cluster, start, wait_for
+from tests.support.production_helpers import killed_and_restarted, on_the_cluster
 from tests.support.servers.kafka import KafkaBroker
 
 PARTITIONS = 3
@@ -134,33 +131,15 @@ def test_sigkill_and_restart_beside_an_rdd_use_case(
             produce(kafka.bootstrap_servers, topic, json_events(PER_ROUND, round_ * PER_ROUND))
             time.sleep(0.3)
 
-    first = start(home, log)
-    feeder = threading.Thread(target=producer)
-    try:
-        feeder.start()
-        # Killed once the DataFrame use case wrote its second batch, before acknowledging it.
-        wait_for(lambda: sum(ids_in(frames_out).values()) > CAP * PARTITIONS, "the first run's rows", log)
-        os.killpg(first.pid, signal.SIGKILL)
-        first.wait(timeout=30)
-        written_before_kill = sum(ids_in(frames_out).values())
-
-        second = start(home, log)
-        try:
-            feeder.join()
-            wait_for(
-                lambda: set(ids_in(frames_out)) == every and set(ids_in(events_out)) == every,
-                "every event in both flavours after the restart",
-                log,
-            )
-            second.send_signal(signal.SIGINT)
-            assert second.wait(timeout=90) == 0, log.read_text()[-3000:]
-        finally:
-            if second.poll() is None:
-                os.killpg(second.pid, signal.SIGKILL)
-    finally:
-        feeder.join()
-        if first.poll() is None:
-            os.killpg(first.pid, signal.SIGKILL)
+    # Killed once the DataFrame use case wrote its second batch, before acknowledging it.
+    written_before_kill = killed_and_restarted(
+        home,
+        log,
+        producer,
+        kill_when=lambda: sum(ids_in(frames_out).values()) > CAP * PARTITIONS,
+        done_when=lambda: set(ids_in(frames_out)) == every and set(ids_in(events_out)) == every,
+        measure=lambda: sum(ids_in(frames_out).values()),
+    )
 
     seen = ids_in(frames_out)
     duplicates = sum(seen.values()) - len(seen)

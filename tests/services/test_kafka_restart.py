@@ -7,11 +7,8 @@ the batch it replays is cut as before and keeps its batch time, so its rows repe
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
-import signal
-import threading
 import time
 from pathlib import Path
 
@@ -19,7 +16,7 @@ import pytest
 
 from tests.conftest import REPO
 from tests.support.kafka_helpers import committed, end_offsets, ids_in, json_events, new_topic, produce
-from tests.support.production_helpers import on_the_cluster, start, wait_for
+from tests.support.production_helpers import killed_and_restarted, on_the_cluster
 from tests.support.servers.kafka import KafkaBroker
 
 PARTITIONS = 3
@@ -96,29 +93,15 @@ def test_sigkill_mid_stream_then_restart_loses_nothing(
             produce(kafka.bootstrap_servers, topic, json_events(PER_ROUND, round_ * PER_ROUND))
             time.sleep(0.3)
 
-    first = start(home, log)
-    feeder = threading.Thread(target=producer)
-    try:
-        feeder.start()
-        # Killed as soon as the second batch is written, before it is acknowledged.
-        wait_for(lambda: sum(ids_in(out).values()) > CAP * PARTITIONS, "the first run's rows", log)
-        os.killpg(first.pid, signal.SIGKILL)
-        first.wait(timeout=30)
-        written_before_kill = sum(ids_in(out).values())
-
-        second = start(home, log)
-        try:
-            feeder.join()
-            wait_for(lambda: len(ids_in(out)) >= ROUNDS * PER_ROUND, "every event after the restart", log)
-            second.send_signal(signal.SIGINT)
-            assert second.wait(timeout=60) == 0, log.read_text()[-3000:]
-        finally:
-            if second.poll() is None:
-                os.killpg(second.pid, signal.SIGKILL)
-    finally:
-        feeder.join()
-        if first.poll() is None:
-            os.killpg(first.pid, signal.SIGKILL)
+    # Killed as soon as the second batch is written, before it is acknowledged.
+    written_before_kill = killed_and_restarted(
+        home,
+        log,
+        producer,
+        kill_when=lambda: sum(ids_in(out).values()) > CAP * PARTITIONS,
+        done_when=lambda: len(ids_in(out)) >= ROUNDS * PER_ROUND,
+        measure=lambda: sum(ids_in(out).values()),
+    )
 
     seen = ids_in(out)
     assert set(seen) == {f"e{n}" for n in range(ROUNDS * PER_ROUND)}

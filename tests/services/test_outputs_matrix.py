@@ -57,17 +57,35 @@ def hdfs_rows(sc, hdfs, output: str, section: str) -> int:
         return len(reader.read().splitlines()) - 1  # the header
 
 
-def test_wordcount_to_every_output(spark_context, elasticsearch, syslog, hdfs, tmp_path: Path) -> None:
+FRAMES_WORDCOUNT = """
+from pyspark.sql import functions as sf
+
+
+def load(lines):
+    words = lines.select(sf.explode(sf.split(sf.col("value"), r"\\s+")).alias("word")).filter("word != ''")
+    return words.groupBy(sf.lower("word").alias("key")).agg(sf.count("*").alias("score"))
+"""
+
+
+@pytest.mark.parametrize("api", ["rdd", "dataframe"])
+def test_wordcount_to_every_output(
+    spark_context, elasticsearch, syslog, hdfs, tmp_path: Path, api: str
+) -> None:
+    """The word count, and its twin as a DataFrame use case, reach every output whole."""
     title = f"Word Count {uuid.uuid4().hex[:6]}"
     index = f"wordcount-{uuid.uuid4().hex[:6]}"
     sections = {
         "elasticsearch": elasticsearch.output_keys() + f"index_name = {index}\npkey = word\nscore = count",
         "syslog": f"port = {syslog.tcp_port}\nprotocol = tcp\ntitle = {title}",
-        **hdfs_sections(hdfs, "wordcount"),
+        **hdfs_sections(hdfs, f"wordcount-{api}"),
     }
     settings = settings_for(tmp_path)
     for output, section in sections.items():
         conf = pointed_at(REPO / "conf" / "wordcount", tmp_path / output, output, section)
+        if api == "dataframe":
+            frames = conf.read_text().replace("code = wordcount.py", "code = frames.py\napi = dataframe")
+            conf.write_text(frames)
+            (conf.parent / "frames.py").write_text(FRAMES_WORDCOUNT)
         run_conf(spark_context, settings, conf)
 
     with elasticsearch.client() as client:
@@ -107,39 +125,3 @@ def test_web_anomaly_detection_to_syslog_and_hdfs(spark_context, syslog, hdfs, t
     assert len(syslog.wait_for(WEB_ANOMALY_ROWS, containing=f'"title":"{title}"')) == WEB_ANOMALY_ROWS
     for output in ("csv", "parquet"):
         assert hdfs_rows(spark_context, hdfs, output, sections[output]) == WEB_ANOMALY_ROWS, output
-
-
-FRAMES_WORDCOUNT = """
-from pyspark.sql import functions as sf
-
-
-def load(lines):
-    words = lines.select(sf.explode(sf.split(sf.col("value"), r"\\s+")).alias("word")).filter("word != ''")
-    return words.groupBy(sf.lower("word").alias("key")).agg(sf.count("*").alias("score"))
-"""
-
-
-def test_dataframe_use_case_to_every_output(
-    spark_context, elasticsearch, syslog, hdfs, tmp_path: Path
-) -> None:
-    """The word count as a DataFrame use case (api = dataframe): its rows reach every output."""
-    title = f"Frames Count {uuid.uuid4().hex[:6]}"
-    index = f"frames-{uuid.uuid4().hex[:6]}"
-    sections = {
-        "elasticsearch": elasticsearch.output_keys() + f"index_name = {index}\npkey = word\nscore = count",
-        "syslog": f"port = {syslog.tcp_port}\nprotocol = tcp\ntitle = {title}",
-        **hdfs_sections(hdfs, "frames-wordcount"),
-    }
-    settings = settings_for(tmp_path)
-    for output, section in sections.items():
-        conf = pointed_at(REPO / "conf" / "wordcount", tmp_path / output, output, section)
-        conf.write_text(conf.read_text().replace("code = wordcount.py", "code = frames.py\napi = dataframe"))
-        (conf.parent / "frames.py").write_text(FRAMES_WORDCOUNT)
-        run_conf(spark_context, settings, conf)
-
-    with elasticsearch.client() as client:
-        client.indices.refresh(index=index)
-        assert client.count(index=index)["count"] == WORDCOUNT_ROWS
-    assert len(syslog.wait_for(WORDCOUNT_ROWS, containing=f'"title":"{title}"')) == WORDCOUNT_ROWS
-    for output in ("csv", "parquet"):
-        assert hdfs_rows(spark_context, hdfs, output, sections[output]) == WORDCOUNT_ROWS, output

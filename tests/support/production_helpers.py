@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import os
 import re
+import signal
 import subprocess
+import threading
 import time
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -77,3 +80,39 @@ def wait_for(condition, what: str, log: Path, timeout: float = 180) -> None:
 def app_name_in(log: Path) -> str | None:
     match = APP_NAME.search(log.read_text()) if log.exists() else None
     return match[1] if match else None
+
+
+def killed_and_restarted(
+    home: Path,
+    log: Path,
+    feed: Callable[[], None],
+    *,
+    kill_when: Callable[[], bool],
+    done_when: Callable[[], bool],
+    measure: Callable[[], int],
+) -> int:
+    """./start.sh on ``home`` while ``feed`` runs in a thread: killed with SIGKILL once
+    ``kill_when()`` holds, started again, and stopped with SIGINT (exit 0 asserted) once the feed
+    ended and ``done_when()`` holds. Returns ``measure()`` taken right after the kill."""
+    first = start(home, log)
+    feeder = threading.Thread(target=feed)
+    try:
+        feeder.start()
+        wait_for(kill_when, "the first run's rows", log)
+        os.killpg(first.pid, signal.SIGKILL)
+        first.wait(timeout=30)
+        before_restart = measure()
+        second = start(home, log)
+        try:
+            feeder.join()
+            wait_for(done_when, "every event after the restart", log)
+            second.send_signal(signal.SIGINT)
+            assert second.wait(timeout=90) == 0, log.read_text()[-3000:]
+        finally:
+            if second.poll() is None:
+                os.killpg(second.pid, signal.SIGKILL)
+    finally:
+        feeder.join()
+        if first.poll() is None:
+            os.killpg(first.pid, signal.SIGKILL)
+    return before_restart
