@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 from datashark import console
 from datashark.events.deadletter import DeadLetters, dead_letters_for
-from datashark.frames.events import RAW, REASON, file_events, spark_session
+from datashark.frames.events import file_events, spark_session
 from datashark.frames.findings import check_findings, finding_rows
 from datashark.loading.load_call import call_load, load_arguments
 from datashark.run.context import RunContext
@@ -39,23 +39,26 @@ def run_frame_batch(sc, run: RunContext, prepared: Prepared, *, debug: bool) -> 
 
         data, named = load_arguments(usecase, sc, read.events, training=training, spark=spark)
         result = check_findings(call_load(prepared.module.load, data, named))
-        if read.unparsed is not None:
-            set_aside(read.unparsed, dead_letters)
+        if read.counted_yet():  # load() read the events itself: the count may be of a part
+            read.counted = None
         rows = finding_rows(result)
         if debug:
             for line in debug_lines(rows.collect()):
                 console.say(line)
-            report_dead_letters(prepared, dead_letters)
         else:
             deliver(prepared, rows, dead_letters, datetime.now())
+        if read.unparsed_seen():
+            set_aside(read.unparsed, dead_letters)
+        report_dead_letters(prepared, dead_letters)
     except Exception as err:  # anything from the user's code or Spark fails this use case only
         raise usecase_failure(usecase, err) from err
 
 
-def set_aside(unparsed: DataFrame, dead_letters: DeadLetters) -> None:
+def set_aside(unparsed: DataFrame | None, dead_letters: DeadLetters) -> None:
     """The records that did not parse, to the dead letters (stored at the next flush). Only
     these rows reach Python: the JVM selects them."""
-    unparsed.select(RAW, REASON).foreachPartition(UnparsedLetters(dead_letters))
+    if unparsed is not None:
+        unparsed.foreachPartition(UnparsedLetters(dead_letters))
 
 
 class UnparsedLetters:
@@ -65,5 +68,5 @@ class UnparsedLetters:
         self.dead_letters = dead_letters
 
     def __call__(self, rows) -> None:
-        for raw, reason in rows:
+        for raw, reason, *_ in rows:
             self.dead_letters.add("input", reason, raw if raw is not None else "")

@@ -13,9 +13,13 @@ event without a readable time is a dead letter, as in the RDD flavour.
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
+from time import monotonic as time_now
+from time import sleep
 from typing import TYPE_CHECKING
 
+from pyspark.sql import Observation
 from pyspark.sql import functions as sf
 
 from datashark import console
@@ -39,15 +43,47 @@ FRAME_TIME_FORMATS = ("auto", "iso8601", "epoch", "epoch_ms")
 NOT_JSON = "not JSON, or a value that does not fit the schema"
 EPOCH_MS_ABOVE = 1e11  # auto: a number this large counts milliseconds (year 5138 in seconds)
 INFER_FROM_EVENTS = 1000  # the events a schema is inferred from, when the conf gives none
+UNPARSED_COUNT = "unparsed"
+OBSERVED_WAIT_SECONDS = 10.0
 
 
 @dataclass
 class FrameEvents:
     """What ``load()`` gets (``events``) and the records that did not parse (``unparsed``: a
-    DataFrame of ``raw`` and ``reason``, or None when the format cannot fail)."""
+    DataFrame of ``raw``, ``reason`` and one column of the record, or None when the format
+    cannot fail). ``counted``: how many did not parse, observed while ``events`` is read (a
+    batch's; see ``unparsed_seen``)."""
 
     events: DataFrame
     unparsed: DataFrame | None
+    counted: Observation | None = None
+
+    def unparsed_seen(self) -> bool:
+        """Whether records may have been set aside: False only when the count observed while
+        the events were read says none was. The count is the first action's over the events:
+        trusted only when that was the delivery's, not an action ``load()`` ran itself (perhaps
+        on part of them), so ``call_load`` checks it is not in yet (``counted_yet``)."""
+        if self.unparsed is None:
+            return False
+        if self.counted is None:
+            return True
+        future = _future(self.counted)
+        deadline = time_now() + OBSERVED_WAIT_SECONDS  # Spark posts the metrics at the job's end
+        while not future.isCompleted():
+            if time_now() > deadline:
+                return True
+            sleep(0.05)
+        return bool(self.counted.get.get(UNPARSED_COUNT))
+
+    def counted_yet(self) -> bool:
+        """Whether an action already read the events (and filled ``counted``)."""
+        return self.counted is not None and bool(_future(self.counted).isCompleted())
+
+
+def _future(observation: Observation):
+    """The JVM's promise of the observed metrics (PySpark's ``get`` only waits, without a limit)."""
+    assert observation._jo is not None  # set once a DataFrame observes it
+    return observation._jo.future()
 
 
 def spark_session(sc) -> SparkSession:
@@ -75,7 +111,7 @@ def file_events(
             reader = reader.option("inferSchema", True)
     if schema is not None:
         reader = reader.schema(with_corrupt_column(schema) if fmt in ("json", "csv") else schema)
-    return finish(reader.format(fmt).load(location), prepared)
+    return finish(reader.format(fmt).load(location), prepared, count=True)
 
 
 def stream_frame(spark: SparkSession, usecase: UseCase, folder: str, **options: str | int) -> DataFrame:
@@ -137,8 +173,10 @@ def with_corrupt_column(schema: StructType) -> StructType:
     return StructType([*schema.fields, StructField(CORRUPT, StringType())])
 
 
-def finish(frame: DataFrame, prepared: Prepared) -> FrameEvents:
-    """Records as read -> events for ``load()`` (timed, filtered) and the unparsed ones."""
+def finish(frame: DataFrame, prepared: Prepared, *, count: bool = False) -> FrameEvents:
+    """Records as read -> events for ``load()`` (timed, filtered) and the unparsed ones;
+    ``count``: observe how many did not parse while the events are read (a batch's: a second
+    pass over the input for the unparsed ones then costs only when there are some)."""
     usecase = prepared.usecase
     check_java_regexes(prepared.log_filter, usecase.location, frame.sparkSession.sparkContext._jvm)
     time = event_time_column(frame, prepared)
@@ -152,6 +190,7 @@ def finish(frame: DataFrame, prepared: Prepared) -> FrameEvents:
         whole = sf.to_json(sf.struct(*[sf.col(quoted(name)) for name in frame.columns if name != CORRUPT]))
         problems.append((sf.col(quoted(TIMESTAMP)).isNull(), sf.lit(f"no readable time in {fields}"), whole))
     unparsed = None
+    counted = None
     events = frame
     if problems:
         bad: Column = problems[0][0]
@@ -162,16 +201,19 @@ def finish(frame: DataFrame, prepared: Prepared) -> FrameEvents:
         for condition, text, record in problems[1:]:
             reason = reason.when(condition, text)
             raw = raw.when(condition, record)
-        # Spark refuses a read of JSON files whose only column used is the corrupt one: keep all.
-        columns = [quoted(name) for name in frame.columns]
-        unparsed = frame.filter(bad).select(raw.alias(RAW), reason.alias(REASON), *columns)
+        # Spark refuses a read of JSON files whose only column used is the corrupt one: one more.
+        other = next(name for name in frame.columns if name != CORRUPT)
+        unparsed = frame.filter(bad).select(raw.alias(RAW), reason.alias(REASON), sf.col(quoted(other)))
+        if count:
+            counted = Observation(f"{UNPARSED_COUNT}-{uuid.uuid4().hex}")
+            frame = frame.observe(counted, sf.count(sf.when(bad, 1)).alias(UNPARSED_COUNT))
         events = frame.filter(~bad)
     if CORRUPT in events.columns:
         events = events.drop(CORRUPT)
     kept = filter_condition(prepared.log_filter, events, usecase.location, warn=_warn_once)
     if kept is not None:
         events = events.filter(kept)
-    return FrameEvents(events, unparsed)
+    return FrameEvents(events, unparsed, counted)
 
 
 def event_time_column(frame: DataFrame, prepared: Prepared) -> Column | None:

@@ -27,7 +27,7 @@ from datashark.detect.window_state import usecase_state
 from datashark.events.deadletter import DeadLetters, dead_letters_for
 from datashark.files.private import private_hadoop_folder
 from datashark.frames.batch import set_aside
-from datashark.frames.events import RAW, REASON, file_events, finish, spark_session
+from datashark.frames.events import file_events, finish, spark_session
 from datashark.frames.findings import FindingRow, check_findings, finding_columns, metadata_names
 from datashark.loading.load_call import call_load, load_arguments
 from datashark.run import failures
@@ -138,8 +138,7 @@ class FrameQueries:
         running.queries.append(findings.start())
         if stream.unparsed is not None:
             letters = (
-                stream.unparsed.select(RAW, REASON)
-                .writeStream.queryName(f"{name}-unparsed")
+                stream.unparsed.writeStream.queryName(f"{name}-unparsed")
                 .trigger(processingTime=trigger)
                 .option("checkpointLocation", f"{base.rstrip('/')}/{UNPARSED_FOLDER}")
                 .foreachBatch(UnparsedDelivery(prepared, stream.dead_letters))
