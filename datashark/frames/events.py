@@ -86,6 +86,29 @@ def _future(observation: Observation):
     return observation._jo.future()
 
 
+def check_frame_conf(usecase: UseCase) -> None:
+    """What a DataFrame use case's conf must say, checked before Spark starts (ConfigError)."""
+    conf = usecase.conf
+    where = usecase.location
+    fmt = conf["format"]
+    if usecase.type == "streaming":
+        if fmt not in SPARK_FORMATS:
+            raise where.at("format").error(
+                f"a streaming DataFrame use case reads {', '.join(SPARK_FORMATS)}, not {fmt}: "
+                "send Zeek's JSON logs (format = json), or use api = rdd"
+            )
+        if fmt != "text" and not conf["schema"]:
+            raise where.at("schema").error(
+                "is required by a streaming DataFrame use case (a stream's columns are fixed when it "
+                "starts): Spark DDL such as 'ts DOUBLE, query STRING', or a schema file"
+            )
+    if conf["time_format"] not in (*FRAME_TIME_FORMATS, "none"):
+        raise where.at("time_format").error(
+            f"{conf['time_format']!r} is read by api = rdd only; with api = dataframe use "
+            f"{', '.join(FRAME_TIME_FORMATS)}, or give the events a timestamp column in the schema"
+        )
+
+
 def spark_session(sc) -> SparkSession:
     """The SparkSession over dataShark's SparkContext."""
     from pyspark.sql import SparkSession

@@ -44,6 +44,10 @@ def prepare(settings: Settings, usecase: UseCase) -> Prepared:
     """Everything that can fail before Spark starts: code, plugins, pattern, filter, input."""
     conf = usecase.conf
     where = usecase.location
+    if usecase.api == "dataframe":
+        from datashark.frames.events import check_frame_conf
+
+        check_frame_conf(usecase)
     parser = event_parser(usecase)
     log_filter = LogFilter(conf["log_filter"]["include"], conf["log_filter"]["exclude"], where=where)
     source = None
