@@ -268,7 +268,7 @@ def valid_finding(findings: DataFrame) -> Column:
 
 def flat_columns(findings: DataFrame) -> DataFrame:
     """``key``, ``score``, then one column per metadata field: a lone struct or map column
-    ``metadata`` is spread into its fields (a map's keys as they occur), other columns stay.
+    ``metadata`` is spread into its fields (a map's keys sorted), other columns stay.
     A field named ``key`` or ``score`` is left out."""
     from pyspark.sql import functions as sf
     from pyspark.sql.types import MapType, StructType
@@ -366,9 +366,15 @@ class LiveTable:
 
     def catch_up(self) -> None:
         """Wait until every record the input holds now has gone through (Spark's
-        ``processAllAvailable``); UseCaseError when the query fails meanwhile."""
+        ``processAllAvailable``); UseCaseError when the query fails meanwhile.
+
+        Spark's wait ends at the first trigger that finds no new data, which may be one that
+        looked at the input just before the records arrived; waiting twice ends only at a
+        trigger that looked after (one more trigger interval at most).
+        """
         try:
-            self.query.processAllAvailable()
+            for _ in range(2):
+                self.query.processAllAvailable()
         except Exception:  # the query's failure, with its JVM stack
             self._raise_failure()
             raise

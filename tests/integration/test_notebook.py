@@ -195,6 +195,31 @@ def test_unparsed_events_and_refused_rows_are_dead_letters(
     assert not (rdd.parent / "out.csv").exists(), "the use case's output is not called"
 
 
+NESTED_METADATA = {
+    "struct": 'sf.struct(sf.col("value").alias("line"), sf.length("value").alias("size"))',
+    "map": 'sf.create_map(sf.lit("size"), sf.length("value").cast("string"), sf.lit("line"), value)',
+}
+
+
+@pytest.mark.parametrize("kind", sorted(NESTED_METADATA))
+def test_one_metadata_column_is_spread_into_its_fields(
+    spark_context, home: Path, tmp_path: Path, kind: str
+) -> None:
+    code = f"""
+        from pyspark.sql import functions as sf
+
+        def load(events):
+            value = sf.col("value")
+            metadata = {NESTED_METADATA[kind]}
+            return events.select(value.alias("key"), sf.lit(2).alias("score"), metadata.alias("metadata"))
+    """
+    conf = batch_usecase(tmp_path / "nested", "Nested", code, "a\nbb\n", frames=True)
+    table = notebook.run(conf, spark=spark_context)
+    assert list(table.columns) == ["key", "score", "line", "size"]  # a map's keys sorted
+    rows = {row.key: (row.score, row.line, int(row.size)) for row in table.itertuples()}
+    assert rows == {"a": (2.0, "a", 1), "bb": (2.0, "bb", 2)}
+
+
 def test_a_broken_conf_is_a_config_error_of_one_line(spark_context, home: Path, tmp_path: Path) -> None:
     conf = frames_copy(tmp_path / "dns", DNS_SAMPLE.read_text())
     conf.write_text(conf.read_text().replace("type = batch", "type = sometimes"))
