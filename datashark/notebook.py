@@ -23,12 +23,10 @@ from typing import TYPE_CHECKING, Any
 from datashark.config.settings import Settings, datashark_home, load_settings
 from datashark.config.usecase import UseCase, read_usecase
 from datashark.errors import ConfigError, DataSharkError, UseCaseError
-from datashark.events.deadletter import DeadLetters, dead_letters_for
+from datashark.events.deadletter import dead_letters_for
 from datashark.events.records import ValidRows, metadata_of
-from datashark.frames.batch import set_aside
-from datashark.frames.events import file_events, spark_session
-from datashark.frames.findings import KEY, METADATA, SCORE, check_findings, finding_columns, finding_rows
-from datashark.loading.load_call import call_load, load_arguments
+from datashark.frames.batch import batch_findings, set_aside_unparsed
+from datashark.frames.findings import KEY, METADATA, SCORE, finding_columns, finding_rows
 from datashark.plugin_api import OutputBatch, OutputPlugin
 from datashark.run.batch import run_batch
 from datashark.run.context import RunContext
@@ -213,7 +211,8 @@ def _frame_table(sc, run: RunContext, prepared: Prepared) -> pandas.DataFrame:
     usecase = prepared.usecase
     dead_letters = dead_letters_for(sc, run.settings, usecase)
     try:
-        findings = finding_columns(frame_findings(sc, run, prepared, dead_letters)).persist()
+        result, read = batch_findings(sc, run, prepared, dead_letters)
+        findings = finding_columns(result).persist()
         try:
             valid = valid_finding(findings)
             refused = findings.filter(~valid)
@@ -222,35 +221,13 @@ def _frame_table(sc, run: RunContext, prepared: Prepared) -> pandas.DataFrame:
             table = to_pandas(flat_columns(findings.filter(valid)))
         finally:
             findings.unpersist()
+        set_aside_unparsed(read, dead_letters)
     except ConfigError:
         raise
     except Exception as err:  # anything from the user's code or Spark fails this use case only
         raise usecase_failure(usecase, err) from err
     report_dead_letters(prepared, dead_letters)
     return table
-
-
-def frame_findings(sc, run: RunContext, prepared: Prepared, dead_letters: DeadLetters) -> DataFrame:
-    """A batch DataFrame use case's ``load()`` result, checked; its unparsed records set aside
-    to ``dead_letters`` (stored at the next flush). What ``frames.batch.run_frame_batch`` does
-    before it delivers."""
-    usecase = prepared.usecase
-    spark = spark_session(sc)
-    location = run.data_location(usecase)
-    assert location is not None  # a batch use case's file is required
-    read = file_events(spark, prepared, location, dead_letters)
-
-    def training() -> DataFrame | None:
-        training_location = run.data_location(usecase, "training")
-        if training_location is None:
-            return None
-        return file_events(spark, prepared, training_location, dead_letters).events
-
-    data, named = load_arguments(usecase, sc, read.events, training=training, spark=spark)
-    result = check_findings(call_load(prepared.module.load, data, named))
-    if read.unparsed is not None:
-        set_aside(read.unparsed, dead_letters)
-    return result
 
 
 def valid_finding(findings: DataFrame) -> Column:

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 from datashark import console
 from datashark.events.deadletter import DeadLetters, dead_letters_for
-from datashark.frames.events import file_events, spark_session
+from datashark.frames.events import FrameEvents, file_events, spark_session
 from datashark.frames.findings import check_findings, finding_rows
 from datashark.loading.load_call import call_load, load_arguments
 from datashark.run.context import RunContext
@@ -23,35 +23,52 @@ def run_frame_batch(sc, run: RunContext, prepared: Prepared, *, debug: bool) -> 
     """One batch DataFrame use case; any failure becomes a one-line UseCaseError naming it."""
     usecase = prepared.usecase
     dead_letters = dead_letters_for(sc, run.settings, usecase)
-    spark = spark_session(sc)
     try:
         if not debug:
             start_output(prepared)
-        location = run.data_location(usecase)
-        assert location is not None  # a batch use case's file is required
-        read = file_events(spark, prepared, location, dead_letters)
-
-        def training() -> DataFrame | None:
-            training_location = run.data_location(usecase, "training")
-            if training_location is None:
-                return None
-            return file_events(spark, prepared, training_location, dead_letters).events
-
-        data, named = load_arguments(usecase, sc, read.events, training=training, spark=spark)
-        result = check_findings(call_load(prepared.module.load, data, named))
-        if read.counted_yet():  # load() read the events itself: the count may be of a part
-            read.counted = None
+        result, read = batch_findings(sc, run, prepared, dead_letters)
         rows = finding_rows(result)
         if debug:
             for line in debug_lines(rows.collect()):
                 console.say(line)
         else:
             deliver(prepared, rows, dead_letters, datetime.now())
-        if read.unparsed_seen():
-            set_aside(read.unparsed, dead_letters)
+        set_aside_unparsed(read, dead_letters)
         report_dead_letters(prepared, dead_letters)
     except Exception as err:  # anything from the user's code or Spark fails this use case only
         raise usecase_failure(usecase, err) from err
+
+
+def batch_findings(
+    sc, run: RunContext, prepared: Prepared, dead_letters: DeadLetters
+) -> tuple[DataFrame, FrameEvents]:
+    """A batch use case's ``load()`` called on its ``file``: the DataFrame it returned (checked),
+    and the events it read, whose unparsed records ``set_aside_unparsed`` stores once the
+    findings were read."""
+    usecase = prepared.usecase
+    spark = spark_session(sc)
+    location = run.data_location(usecase)
+    assert location is not None  # a batch use case's file is required
+    read = file_events(spark, prepared, location, dead_letters)
+
+    def training() -> DataFrame | None:
+        training_location = run.data_location(usecase, "training")
+        if training_location is None:
+            return None
+        return file_events(spark, prepared, training_location, dead_letters).events
+
+    data, named = load_arguments(usecase, sc, read.events, training=training, spark=spark)
+    result = check_findings(call_load(prepared.module.load, data, named))
+    if read.counted_yet():  # load() read the events itself: the count may be of a part
+        read.counted = None
+    return result, read
+
+
+def set_aside_unparsed(read: FrameEvents, dead_letters: DeadLetters) -> None:
+    """After the findings were read: the records that did not parse, to the dead letters,
+    in a second pass over the input only when some did (``FrameEvents.unparsed_seen``)."""
+    if read.unparsed_seen():
+        set_aside(read.unparsed, dead_letters)
 
 
 def set_aside(unparsed: DataFrame | None, dead_letters: DeadLetters) -> None:
