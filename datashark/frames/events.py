@@ -42,6 +42,7 @@ SPARK_FORMATS = ("json", "csv", "parquet", "text")
 FRAME_TIME_FORMATS = ("auto", "iso8601", "epoch", "epoch_ms")
 NOT_JSON = "not JSON, or a value that does not fit the schema"
 EPOCH_MS_ABOVE = 1e11  # auto: a number this large counts milliseconds (year 5138 in seconds)
+EVERY_FILE_AGE = "36500d"
 INFER_FROM_EVENTS = 1000  # the events a schema is inferred from, when the conf gives none
 UNPARSED_COUNT = "unparsed"
 OBSERVED_WAIT_SECONDS = 10.0
@@ -147,7 +148,11 @@ def stream_frame(spark: SparkSession, usecase: UseCase, folder: str, **options: 
             f"a streaming DataFrame use case reads json, csv, parquet or text files, not {fmt}: "
             "send Zeek's JSON logs (format = json), or use api = rdd"
         )
-    reader = spark.readStream.schema(_stream_schema(usecase, fmt))
+    schema = _stream_schema(usecase, fmt)
+    # Every file, however old: Spark's file source otherwise ignores one more than 7 days older
+    # than the newest it has seen (a rotated log moved in).
+    reader = spark.readStream.option("maxFileAge", EVERY_FILE_AGE)
+    reader = reader.schema(with_corrupt_column(schema) if fmt in ("json", "csv") else schema)
     if fmt in ("json", "csv"):
         reader = reader.option("mode", "PERMISSIVE").option("columnNameOfCorruptRecord", CORRUPT)
     if fmt == "csv":
@@ -308,8 +313,26 @@ def _toolkit_events(
             raise prepared.usecase.location.at("schema").error(
                 "is needed: there is no event to infer the columns from"
             )
-        schema = spark.createDataFrame(sample).schema
+        schema = inferred_schema(spark, sample)
     return FrameEvents(spark.createDataFrame(dicts.map(ColumnValues(schema.fieldNames())), schema), None)
+
+
+def inferred_schema(spark: SparkSession, sample: list[dict]) -> StructType:
+    """The columns of ``sample``'s events, each typed by Spark from one value the events give it:
+    the first that is set (a float rather than an int, when both are), so a field some events
+    leave out or no sampled event sets (Zeek's ``-``, an empty set) is typed as text."""
+    names = list(dict.fromkeys(name for event in sample for name in event))
+    typical = {name: _typical([event.get(name) for event in sample]) for name in names}
+    return spark.createDataFrame([typical]).schema
+
+
+def _typical(values: list) -> object:
+    """The value a column is typed from: see ``inferred_schema``."""
+    present = [value for value in values if value is not None and value != [] and value != {}]
+    if not present:
+        return [""] if any(isinstance(value, list) for value in values) else ""
+    floats = [value for value in present if isinstance(value, float)]
+    return floats[0] if floats and all(isinstance(v, (int, float)) for v in present) else present[0]
 
 
 class ColumnValues:

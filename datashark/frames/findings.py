@@ -43,10 +43,11 @@ def check_findings(result: Any) -> DataFrame:
 
 
 def finding_columns(result: DataFrame) -> DataFrame:
-    """``key`` as text, ``score`` as a double, then the metadata columns as they are."""
+    """``key`` as text, ``score`` as a double (NULL when it does not cast: a dead letter),
+    then the metadata columns as they are."""
     others = [quoted(name) for name in result.columns if name not in (KEY, SCORE)]
     return result.select(
-        sf.col(KEY).cast("string").alias(KEY), sf.col(SCORE).cast("double").alias(SCORE), *others
+        sf.col(KEY).cast("string").alias(KEY), sf.col(SCORE).try_cast("double").alias(SCORE), *others
     )
 
 

@@ -24,8 +24,12 @@ if TYPE_CHECKING:
     from pyspark.sql.types import DataType
 
 REGEX_CHARACTERS = frozenset(".^$*+?{}[]\\|()")
-# Python-only regex spellings -> Java's: named groups, backreferences to them, the end of input.
-JAVA_SPELLINGS = ((re.compile(r"\(\?P<"), "(?<"), (re.compile(r"\(\?P=(\w+)\)"), r"\\k<\1>"))
+# Python-only regex spellings, not escaped (after an even number of backslashes): named groups,
+# references to them, the end of input.
+NOT_ESCAPED = r"((?:^|[^\\])(?:\\\\)*)"
+NAMED_GROUP = re.compile(NOT_ESCAPED + r"\(\?P<\w+>")
+NAMED_REFERENCE = re.compile(NOT_ESCAPED + r"\(\?P=(\w+)\)")
+END_OF_INPUT = re.compile(NOT_ESCAPED + r"\\Z")
 
 
 def filter_condition(
@@ -89,10 +93,19 @@ def matches(text: Column, pattern: str) -> Column:
 
 
 def java_regex(pattern: str) -> str:
-    """``pattern`` in Java's regex syntax (Spark's ``rlike``)."""
-    for spelling, java in JAVA_SPELLINGS:
-        pattern = spelling.sub(java, pattern)
-    return re.sub(r"(?<!\\)((?:\\\\)*)\\Z", r"\1\\z", pattern)
+    """``pattern`` in Java's regex syntax (Spark's ``rlike``), meaning what it means to Python:
+    Unicode classes (``\\d`` is any digit, ``(?U)``), only ``\n`` ending a line for ``.`` and
+    ``$`` (``(?d)``), ``\\Z`` as Java's ``\\z``. Named groups lose their names, which Java spells
+    more narrowly and the filter never reads: ``(?P<src_ip>...)`` is ``(...)`` and ``(?P=src_ip)``
+    the group's number."""
+    try:
+        numbers = re.compile(pattern).groupindex
+    except re.error:
+        numbers = {}
+    pattern = NAMED_GROUP.sub(lambda found: f"{found[1]}(", pattern)
+    pattern = NAMED_REFERENCE.sub(lambda found: f"{found[1]}(?:\\{numbers.get(found[2], 0)})", pattern)
+    pattern = END_OF_INPUT.sub(lambda found: f"{found[1]}\\z", pattern)
+    return f"(?dU){pattern}"
 
 
 def _literal_alternatives(pattern: str, *, grouped: bool) -> list[str] | None:

@@ -284,11 +284,6 @@ def test_a_zeek_log_read_with_a_schema(spark_context, inputs: Path) -> None:
     assert len(expected) > 10 and csv_rows(conf) == expected
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="frames/events.py _toolkit_events: spark.createDataFrame(sample) cannot type a column "
-    "unset ('-', None) in every sampled event (local_orig here): CANNOT_DETERMINE_TYPE",
-)
 def test_a_zeek_log_with_a_column_never_set_is_read_without_a_schema(spark_context, inputs: Path) -> None:
     conf = write_usecase(
         inputs, "zeek-unset", PER_ORIGIN, f"type = batch\nfile = {PORT_SCAN_LOG}\nformat = zeek"
@@ -373,7 +368,6 @@ def differs(reason: str):
 
 
 JSON_TEXT = "column_text: Spark's JSON text of a non-string value is not json.dumps'"
-JAVA = "java_regex keeps Java's meaning of"
 DIVERGING_FILTERS = [
     pytest.param(
         {"geo": r'.*"country": "FR"'},
@@ -395,23 +389,9 @@ DIVERGING_FILTERS = [
         id="a large float's JSON text",
         marks=differs(f"{JSON_TEXT}: a double cast to string is 1.0E20, json.dumps(1e20) is 1e+20"),
     ),
-    pytest.param(
-        {"code": r"\d"},
-        id="a digit of another script",
-        marks=differs(f"{JAVA} \\d, ASCII digits only (Python's: any Unicode digit; Java's (?U) agrees)"),
-    ),
-    pytest.param(
-        {"code": r"a.b"},
-        id="a dot and a carriage return",
-        marks=differs(f"{JAVA} '.', which excludes \\r (Python's only \\n; Java's (?d) agrees)"),
-    ),
-    pytest.param(
-        {"code": r"[0-9]$"},
-        id="the end before a carriage return",
-        marks=differs(
-            f"{JAVA} '$', which matches before a final \\r (Python's only before \\n; (?d) agrees)"
-        ),
-    ),
+    pytest.param({"code": r"\d"}, id="a digit of another script"),
+    pytest.param({"code": r"a.b"}, id="a dot and a carriage return"),
+    pytest.param({"code": r"[0-9]$"}, id="the end before a carriage return"),
 ]
 
 
@@ -525,12 +505,6 @@ def test_unparsed_and_untimed_events_and_bad_rows_are_dead_letters(spark_context
     ]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="frames/findings.py finding_columns casts the score with cast('double'), which raises "
-    "CAST_INVALID_INPUT under Spark 4's ANSI mode instead of giving NULL (try_cast): the use case "
-    "fails where the module says the row is a dead letter",
-)
 def test_a_score_that_does_not_cast_is_a_dead_letter(spark_context, tmp_path: Path) -> None:
     code = """
     from pyspark.sql import functions as sf
@@ -614,11 +588,6 @@ def test_conf_errors_name_the_file_and_key(
     assert f"{conf}: {expected}" in message
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="frames/log_filter.py java_regex: Java's group names are [a-zA-Z][a-zA-Z0-9]*, so a "
-    "Python group name with an underscore (src_ip) is rejected instead of renamed",
-)
 def test_a_python_group_name_with_an_underscore_is_no_error(spark_context, tmp_path: Path) -> None:
     (tmp_path / "events.json").write_text('{"src": "10.0.0.1"}\n{"src": "x"}\n')
     conf = write_usecase(
@@ -798,12 +767,6 @@ def load(events, training):
 """
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="frames/events.py stream_frame: the file source's schema lacks the _corrupt_record column "
-    "(value_frame's has it), so a line that is not JSON becomes a row of NULLs that load() gets "
-    "(with a time field: a dead letter '{}', 'no readable time in ts')",
-)
 def test_a_streamed_line_that_is_not_json_is_a_dead_letter(spark_context, tmp_path: Path) -> None:
     conf = stream_usecase(tmp_path / "uc", EACH_EVENT, time_field="")
     incoming = conf.parent / "incoming"
@@ -848,11 +811,6 @@ def test_files_there_at_the_first_start_are_skipped(spark_context, tmp_path: Pat
     assert set(window_rows(conf)) == closed_windows(during)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="plugins/input/in_file.py frames(): Spark's file source ignores a file more than "
-    "maxFileAge (7 days) older than the newest it has seen; in_file reads every file whatever its age",
-)
 def test_a_year_old_file_moved_in_while_running_is_read(spark_context, tmp_path: Path) -> None:
     conf = stream_usecase(tmp_path / "uc")
     incoming = conf.parent / "incoming"
