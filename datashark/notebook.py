@@ -221,7 +221,7 @@ def _frame_table(sc, run: RunContext, prepared: Prepared) -> pandas.DataFrame:
             table = to_pandas(flat_columns(findings.filter(valid)))
         finally:
             findings.unpersist()
-        set_aside_unparsed(read, dead_letters)
+        set_aside_unparsed(read, None, dead_letters)  # the table was read from a cache
     except ConfigError:
         raise
     except Exception as err:  # anything from the user's code or Spark fails this use case only

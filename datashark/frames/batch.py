@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 from datashark import console
 from datashark.events.deadletter import DeadLetters, dead_letters_for
 from datashark.frames.events import FrameEvents, file_events, spark_session
-from datashark.frames.findings import check_findings, finding_rows
+from datashark.frames.findings import check_findings, finding_columns, finding_rows
 from datashark.loading.load_call import call_load, load_arguments
 from datashark.run.context import RunContext
 from datashark.run.delivery import debug_lines, deliver, report_dead_letters, start_output
@@ -27,13 +27,14 @@ def run_frame_batch(sc, run: RunContext, prepared: Prepared, *, debug: bool) -> 
         if not debug:
             start_output(prepared)
         result, read = batch_findings(sc, run, prepared, dead_letters)
-        rows = finding_rows(result)
+        findings = finding_columns(result)
+        rows = finding_rows(findings)
         if debug:
             for line in debug_lines(rows.collect()):
                 console.say(line)
         else:
             deliver(prepared, rows, dead_letters, datetime.now())
-        set_aside_unparsed(read, dead_letters)
+        set_aside_unparsed(read, findings, dead_letters)
         report_dead_letters(prepared, dead_letters)
     except Exception as err:  # anything from the user's code or Spark fails this use case only
         raise usecase_failure(usecase, err) from err
@@ -58,16 +59,14 @@ def batch_findings(
         return file_events(spark, prepared, training_location, dead_letters).events
 
     data, named = load_arguments(usecase, sc, read.events, training=training, spark=spark)
-    result = check_findings(call_load(prepared.module.load, data, named))
-    if read.counted_yet():  # load() read the events itself: the count may be of a part
-        read.counted = None
-    return result, read
+    return check_findings(call_load(prepared.module.load, data, named)), read
 
 
-def set_aside_unparsed(read: FrameEvents, dead_letters: DeadLetters) -> None:
-    """After the findings were read: the records that did not parse, to the dead letters,
-    in a second pass over the input only when some did (``FrameEvents.unparsed_seen``)."""
-    if read.unparsed_seen():
+def set_aside_unparsed(read: FrameEvents, findings: DataFrame | None, dead_letters: DeadLetters) -> None:
+    """Once every row of ``findings`` was read: the records that did not parse, to the dead
+    letters, in a second pass over the input only when the count observed in the first says
+    some did, or is not known (``FrameEvents.unparsed_seen``; ``findings`` None: not known)."""
+    if read.unparsed_seen(findings):
         set_aside(read.unparsed, dead_letters)
 
 

@@ -15,11 +15,8 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from time import monotonic as time_now
-from time import sleep
 from typing import TYPE_CHECKING
 
-from pyspark.sql import Observation
 from pyspark.sql import functions as sf
 
 from datashark import console
@@ -45,46 +42,33 @@ EPOCH_MS_ABOVE = 1e11  # auto: a number this large counts milliseconds (year 513
 EVERY_FILE_AGE = "36500d"
 INFER_FROM_EVENTS = 1000  # the events a schema is inferred from, when the conf gives none
 UNPARSED_COUNT = "unparsed"
-OBSERVED_WAIT_SECONDS = 10.0
 
 
 @dataclass
 class FrameEvents:
     """What ``load()`` gets (``events``) and the records that did not parse (``unparsed``: a
     DataFrame of ``raw``, ``reason`` and one column of the record, or None when the format
-    cannot fail). ``counted``: how many did not parse, observed while ``events`` is read (a
-    batch's; see ``unparsed_seen``)."""
+    cannot fail). ``counted``: the name of the metric counting them while ``events`` is read
+    (a batch's; see ``unparsed_seen``)."""
 
     events: DataFrame
     unparsed: DataFrame | None
-    counted: Observation | None = None
+    counted: str | None = None
 
-    def unparsed_seen(self) -> bool:
-        """Whether records may have been set aside: False only when the count observed while
-        the events were read says none was. The count is the first action's over the events:
-        trusted only when that was the delivery's, not an action ``load()`` ran itself (perhaps
-        on part of them), so ``call_load`` checks it is not in yet (``counted_yet``)."""
+    def unparsed_seen(self, findings: DataFrame | None) -> bool:
+        """Whether records may not have parsed: False only when the count observed while
+        ``findings`` (the DataFrame whose rows were delivered, every one) was computed says
+        none did. Read from its executed plan, where Spark keeps the metric of a DataFrame
+        read through ``.rdd`` too (an ``Observation`` is filled by DataFrame actions only)."""
         if self.unparsed is None:
             return False
-        if self.counted is None:
+        if self.counted is None or findings is None:
             return True
-        future = _future(self.counted)
-        deadline = time_now() + OBSERVED_WAIT_SECONDS  # Spark posts the metrics at the job's end
-        while not future.isCompleted():
-            if time_now() > deadline:
-                return True
-            sleep(0.05)
-        return bool(self.counted.get.get(UNPARSED_COUNT))
-
-    def counted_yet(self) -> bool:
-        """Whether an action already read the events (and filled ``counted``)."""
-        return self.counted is not None and bool(_future(self.counted).isCompleted())
-
-
-def _future(observation: Observation):
-    """The JVM's promise of the observed metrics (PySpark's ``get`` only waits, without a limit)."""
-    assert observation._jo is not None  # set once a DataFrame observes it
-    return observation._jo.future()
+        found = findings._jdf.queryExecution().observedMetrics().get(self.counted)
+        if not found.isDefined():  # the findings do not read the events: count unknown
+            return True
+        row = found.get()
+        return row.isNullAt(0) or row.getLong(0) > 0
 
 
 def check_frame_conf(usecase: UseCase) -> None:
@@ -111,10 +95,10 @@ def check_frame_conf(usecase: UseCase) -> None:
 
 
 def spark_session(sc) -> SparkSession:
-    """The SparkSession over dataShark's SparkContext."""
+    """The SparkSession over dataShark's SparkContext (its own settings left as they are)."""
     from pyspark.sql import SparkSession
 
-    return SparkSession.builder.config(conf=sc.getConf()).getOrCreate()
+    return SparkSession.getActiveSession() or SparkSession(sc)
 
 
 def file_events(
@@ -174,8 +158,10 @@ def value_frame(usecase: UseCase, messages: DataFrame) -> DataFrame:
         )
     schema = with_corrupt_column(_stream_schema(usecase, fmt))
     options = {"mode": "PERMISSIVE", "columnNameOfCorruptRecord": CORRUPT}
-    parsed = sf.from_json(sf.col("value").cast("string"), schema, options).alias("event")
-    return messages.select(parsed).select("event.*")
+    parsed = sf.from_json(sf.col("value").cast("string"), schema, options)
+    # A generator, not a projection: Spark would copy the parse into every filter pushed below
+    # it, and parse each event once per condition.
+    return messages.select(sf.inline(sf.array(parsed)))
 
 
 def _stream_schema(usecase: UseCase, fmt: str) -> StructType:
@@ -233,7 +219,7 @@ def finish(frame: DataFrame, prepared: Prepared, *, count: bool = False) -> Fram
         other = next(name for name in frame.columns if name != CORRUPT)
         unparsed = frame.filter(bad).select(raw.alias(RAW), reason.alias(REASON), sf.col(quoted(other)))
         if count:
-            counted = Observation(f"{UNPARSED_COUNT}-{uuid.uuid4().hex}")
+            counted = f"{UNPARSED_COUNT}-{uuid.uuid4().hex}"
             frame = frame.observe(counted, sf.count(sf.when(bad, 1)).alias(UNPARSED_COUNT))
         events = frame.filter(~bad)
     if CORRUPT in events.columns:

@@ -51,10 +51,10 @@ def finding_columns(result: DataFrame) -> DataFrame:
     )
 
 
-def finding_rows(result: DataFrame) -> RDD:
-    """The findings as ``(key, score, metadata)`` tuples, converted on the executors."""
-    frame = finding_columns(result)
-    return frame.rdd.map(FindingRow(metadata_names(frame)))
+def finding_rows(findings: DataFrame) -> RDD:
+    """The rows of ``findings`` (``finding_columns``' DataFrame) as ``(key, score, metadata)``
+    tuples, converted on the executors."""
+    return findings.rdd.map(FindingRow(metadata_names(findings)))
 
 
 def metadata_names(frame: DataFrame) -> list[str] | None:

@@ -78,8 +78,13 @@ def quoted(name: str) -> str:
 
 def matches(text: Column, pattern: str) -> Column:
     """``re.match(pattern, text)`` as a Spark condition (NULL for a NULL text)."""
+    pattern = pattern.removeprefix("^")  # re.match anchors at the start already
     whole = pattern.endswith("$") and not pattern.endswith("\\$")
     body = pattern[:-1] if whole else pattern
+    regex = text.rlike(f"^(?:{java_regex(pattern)})")
+    if body.startswith(".*") and (inner := _literal(body[2:])):  # .*\.local$: a suffix or a part
+        plain = text.endswith(inner) if whole else text.contains(inner)
+        return sf.when(text.contains("\n"), regex).otherwise(plain)  # .* stops at a newline
     alternatives = _literal_alternatives(body, grouped=whole)
     if alternatives is not None:
         if whole:  # Python's $ also matches before a final newline
@@ -89,7 +94,7 @@ def matches(text: Column, pattern: str) -> Column:
         for test in tests[1:]:
             combined = combined | test
         return combined
-    return text.rlike(f"^(?:{java_regex(pattern)})")
+    return regex
 
 
 def java_regex(pattern: str) -> str:

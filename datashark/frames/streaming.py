@@ -28,7 +28,7 @@ from datashark.events.deadletter import DeadLetters, dead_letters_for
 from datashark.files.private import private_hadoop_folder
 from datashark.frames.batch import set_aside
 from datashark.frames.events import file_events, finish, spark_session
-from datashark.frames.findings import FindingRow, check_findings, finding_columns, metadata_names
+from datashark.frames.findings import check_findings, finding_columns, finding_rows
 from datashark.loading.load_call import call_load, load_arguments
 from datashark.run import failures
 from datashark.run.context import RunContext
@@ -186,7 +186,7 @@ class BatchDelivery:
         prepared = self.prepared
         sc = frame.sparkSession.sparkContext
         batch_time, offsets = offset_log(sc, self.checkpoint, batch_id)
-        rows = frame.rdd.map(FindingRow(metadata_names(frame)))
+        rows = finding_rows(frame)
         try:
             with scheduler_pool(sc, prepared.usecase):
                 if self.debug:

@@ -69,6 +69,7 @@ def spark_conf(
         java_options += f" -D{FAILURE_LOG_PROPERTY}=warn"
     values = {
         **DEFAULT_SPARK_CONFIG,
+        **local_defaults(master),
         LINE_LENGTH_PROPERTY: str(min(settings.max_event_bytes * FILE_LINE_LIMIT_FACTOR, 2**31 - 1)),
         "spark.driver.extraJavaOptions": java_options,
         **(run_config or {}),
@@ -81,6 +82,14 @@ def spark_conf(
     for key, value in values.items():
         conf.set(key, value)
     return conf
+
+
+def local_defaults(master: str) -> dict[str, str]:
+    """On local Spark, as many shuffle partitions as cores: each is a task per batch and, for a
+    stream's aggregation, a state store committed at every batch."""
+    if not master.startswith("local"):
+        return {}
+    return {"spark.sql.shuffle.partitions": str(max(2, os.cpu_count() or 2))}
 
 
 def start_spark(
