@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import shutil
 import textwrap
-import time
 from pathlib import Path
 
 import pytest
@@ -22,6 +21,7 @@ from tests.support.kafka_helpers import (
     committed,
     end_offsets,
     ids_in,
+    in_rounds,
     json_events,
     new_topic,
     produce,
@@ -126,16 +126,11 @@ def test_sigkill_and_restart_beside_an_rdd_use_case(
     log = tmp_path / "start.log"
     every = {f"e{n}" for n in range(ROUNDS * PER_ROUND)}
 
-    def producer() -> None:
-        for round_ in range(ROUNDS):
-            produce(kafka.bootstrap_servers, topic, json_events(PER_ROUND, round_ * PER_ROUND))
-            time.sleep(0.3)
-
     # Killed once the DataFrame use case wrote its second batch, before acknowledging it.
     written_before_kill = killed_and_restarted(
         home,
         log,
-        producer,
+        in_rounds(kafka.bootstrap_servers, topic, ROUNDS, PER_ROUND),
         kill_when=lambda: sum(ids_in(frames_out).values()) > CAP * PARTITIONS,
         done_when=lambda: set(ids_in(frames_out)) == every and set(ids_in(events_out)) == every,
         measure=lambda: sum(ids_in(frames_out).values()),

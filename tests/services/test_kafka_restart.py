@@ -9,13 +9,18 @@ from __future__ import annotations
 
 import re
 import shutil
-import time
 from pathlib import Path
 
 import pytest
 
 from tests.conftest import REPO
-from tests.support.kafka_helpers import committed, end_offsets, ids_in, json_events, new_topic, produce
+from tests.support.kafka_helpers import (
+    committed,
+    end_offsets,
+    ids_in,
+    in_rounds,
+    new_topic,
+)
 from tests.support.production_helpers import killed_and_restarted, on_the_cluster
 from tests.support.servers.kafka import KafkaBroker
 
@@ -88,16 +93,11 @@ def test_sigkill_mid_stream_then_restart_loses_nothing(
     out = home / "conf" / "events" / "out.csv"
     log = tmp_path / "start.log"
 
-    def producer() -> None:
-        for round_ in range(ROUNDS):
-            produce(kafka.bootstrap_servers, topic, json_events(PER_ROUND, round_ * PER_ROUND))
-            time.sleep(0.3)
-
     # Killed as soon as the second batch is written, before it is acknowledged.
     written_before_kill = killed_and_restarted(
         home,
         log,
-        producer,
+        in_rounds(kafka.bootstrap_servers, topic, ROUNDS, PER_ROUND),
         kill_when=lambda: sum(ids_in(out).values()) > CAP * PARTITIONS,
         done_when=lambda: len(ids_in(out)) >= ROUNDS * PER_ROUND,
         measure=lambda: sum(ids_in(out).values()),

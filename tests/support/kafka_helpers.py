@@ -8,9 +8,10 @@ import os
 import signal
 import textwrap
 import threading
+import time
 import uuid
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, TopicPartition
@@ -64,6 +65,17 @@ def produce(bootstrap_servers: str, topic: str, values: Iterable[bytes | str | N
 def json_events(count: int, start: int = 0, **fields) -> list[str]:
     """``count`` JSON events with unique ids ``e<n>``."""
     return [json.dumps({"id": f"e{n}", **fields}) for n in range(start, start + count)]
+
+
+def in_rounds(bootstrap_servers: str, topic: str, rounds: int, per_round: int) -> Callable[[], None]:
+    """A feed for a thread: ``rounds`` rounds of ``per_round`` JSON events (ids ``e0``...), 0.3 s apart."""
+
+    def feed() -> None:
+        for round_ in range(rounds):
+            produce(bootstrap_servers, topic, json_events(per_round, round_ * per_round))
+            time.sleep(0.3)
+
+    return feed
 
 
 def committed(bootstrap_servers: str, group: str, topic: str) -> dict[int, int | None]:
