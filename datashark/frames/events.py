@@ -14,10 +14,13 @@ event without a readable time is a dead letter, as in the RDD flavour.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
+from datetime import date, datetime
 from typing import TYPE_CHECKING
 
 from pyspark.sql import functions as sf
+from pyspark.sql.types import StructField, StructType, TimestampType
 
 from datashark import console
 from datashark.frames.log_filter import check_java_regexes, filter_condition, quoted
@@ -25,7 +28,7 @@ from datashark.frames.schema import event_schema
 
 if TYPE_CHECKING:
     from pyspark.sql import Column, DataFrame, SparkSession
-    from pyspark.sql.types import StructType
+    from pyspark.sql.types import DataType
 
     from datashark.config.usecase import UseCase
     from datashark.events.deadletter import DeadLetters
@@ -165,7 +168,7 @@ def value_frame(usecase: UseCase, messages: DataFrame) -> DataFrame:
 
 
 def _stream_schema(usecase: UseCase, fmt: str) -> StructType:
-    from pyspark.sql.types import StringType, StructField, StructType
+    from pyspark.sql.types import StringType
 
     if fmt == "text":
         return StructType([StructField("value", StringType())])
@@ -180,7 +183,7 @@ def _stream_schema(usecase: UseCase, fmt: str) -> StructType:
 
 def with_corrupt_column(schema: StructType) -> StructType:
     """``schema`` with the string column where Spark puts a record it could not parse."""
-    from pyspark.sql.types import StringType, StructField, StructType
+    from pyspark.sql.types import StringType
 
     if CORRUPT in schema.fieldNames():
         return schema
@@ -300,7 +303,10 @@ def _toolkit_events(
                 "is needed: there is no event to infer the columns from"
             )
         schema = inferred_schema(spark, sample)
-    return FrameEvents(spark.createDataFrame(dicts.map(ColumnValues(schema.fieldNames())), schema), None)
+    elif prepared.parser.time is not None and TIMESTAMP not in schema.fieldNames():
+        schema = StructType([*schema.fields, StructField(TIMESTAMP, TimestampType())])
+    rows = dicts.mapPartitions(ColumnValues(schema, dead_letters))
+    return FrameEvents(spark.createDataFrame(rows, schema, verifySchema=False), None)
 
 
 def inferred_schema(spark: SparkSession, sample: list[dict]) -> StructType:
@@ -322,10 +328,46 @@ def _typical(values: list) -> object:
 
 
 class ColumnValues:
-    """An event dict as a row of the schema's columns (None for a field the event lacks)."""
+    """mapPartitions function: event dicts as rows of the schema's columns (None for a field an
+    event lacks); an event with a value its column's type cannot hold is a dead letter, as
+    ``from_json`` sets such a record aside, instead of failing the batch."""
 
-    def __init__(self, names: list[str]) -> None:
-        self.names = names
+    def __init__(self, schema: StructType, dead_letters: DeadLetters) -> None:
+        self.columns = [(field.name, _accepts(field.dataType)) for field in schema.fields]
+        self.dead_letters = dead_letters
 
-    def __call__(self, event: dict) -> tuple:
-        return tuple(event.get(name) for name in self.names)
+    def __call__(self, events: Iterable[dict]) -> Iterator[tuple]:
+        for event in events:
+            row = tuple(event.get(name) for name, _ in self.columns)
+            wrong = [
+                name
+                for (name, accepts), value in zip(self.columns, row, strict=True)
+                if value is not None and not accepts(value)
+            ]
+            if not wrong:
+                yield row
+                continue
+            kind = type(event[wrong[0]]).__name__
+            self.dead_letters.add("input", f"{wrong[0]}: a {kind} value does not fit the schema", repr(event))
+
+
+def _accepts(data_type: DataType) -> Callable[[object], bool]:
+    """Whether a Python value fits a column of ``data_type`` (what Spark would refuse a row for)."""
+    from pyspark.sql import types
+
+    if isinstance(data_type, (types.ByteType, types.ShortType, types.IntegerType, types.LongType)):
+        return lambda value: isinstance(value, int) and not isinstance(value, bool)
+    if isinstance(data_type, (types.FloatType, types.DoubleType, types.DecimalType)):
+        return lambda value: isinstance(value, (int, float)) and not isinstance(value, bool)
+    if isinstance(data_type, types.StringType):
+        return lambda value: isinstance(value, str)
+    if isinstance(data_type, types.BooleanType):
+        return lambda value: isinstance(value, bool)
+    if isinstance(data_type, (types.TimestampType, types.TimestampNTZType)):
+        return lambda value: isinstance(value, datetime)
+    if isinstance(data_type, types.DateType):
+        return lambda value: isinstance(value, date)
+    if isinstance(data_type, types.ArrayType):
+        item = _accepts(data_type.elementType)
+        return lambda value: isinstance(value, (list, tuple)) and all(v is None or item(v) for v in value)
+    return lambda value: True
