@@ -110,8 +110,9 @@ def test_sigkill_mid_stream_then_restart_loses_nothing(
     assert duplicates < written_before_kill, "the restart read the topic from the beginning again"
     rows = out.read_text().splitlines()
     assert len(set(rows)) == len(seen), "a replayed row differs from its first delivery (batch time)"
-    # the killed batch, and on the slower cluster often the next one, already cut but not run
-    assert re.search(r"replaying the [12] batch\(es\) the last run had in flight", log.read_text())
+    # the killed batch, and on the slower cluster often the next one or two, already cut but not
+    # run (replaying those duplicates nothing: they were never delivered)
+    assert re.search(r"replaying the [1-3] batch\(es\) the last run had in flight", log.read_text())
     assert committed(kafka.bootstrap_servers, group, topic) == end_offsets(kafka.bootstrap_servers, topic)
     if where == "cluster":  # the killed run could not clean up; the restart says so
         assert "[!] HDFS staging of an earlier run is still there: " in log.read_text()

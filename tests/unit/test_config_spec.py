@@ -153,9 +153,8 @@ def test_bad_option_lists_allowed_values(tmp_path):
 
 
 def test_bad_option_with_default_lists_allowed_values(tmp_path):
-    with pytest.raises(
-        ConfigError, match=re.escape("key 'format'") + r".*\(allowed: text, json, regex, grok, syslog, zeek\)"
-    ):
+    allowed = r"\(allowed: text, json, regex, grok, syslog, zeek, parquet, csv\)"
+    with pytest.raises(ConfigError, match=re.escape("key 'format'") + ".*" + allowed):
         validate_usecase(tmp_path, usecase_conf(format="xml"))
 
 
