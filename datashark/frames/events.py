@@ -241,12 +241,7 @@ def event_time_column(frame: DataFrame, prepared: Prepared) -> Column | None:
     time = prepared.parser.time
     if time is None or (TIMESTAMP in frame.columns and time.fields == (TIMESTAMP,)):
         return None
-    where = prepared.usecase.location
-    if time.format not in FRAME_TIME_FORMATS:
-        raise where.at("time_format").error(
-            f"{time.format!r} is read by api = rdd only; with api = dataframe use "
-            f"{', '.join(FRAME_TIME_FORMATS)}, or give the events a timestamp column in the schema"
-        )
+    where = prepared.usecase.location  # its time_format was checked by check_frame_conf
     types = {field.name: field.dataType for field in frame.schema.fields}
     present = [name for name in time.fields if name in types]
     if not present:
