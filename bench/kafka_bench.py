@@ -10,11 +10,12 @@ events (bench/zeek_dns.json repeated) on ``--partitions`` partitions. Then, per 
   stream, the JSON parse and ``[log_filter]``, a count per client, query and query type, a no-op
   output and the offset commits;
 - **DataFrame**: its twin ``dns_counts_frames.conf`` (``api = dataframe``): Spark's Kafka source,
-  ``from_json``, the filter as Spark SQL, a stateful groupBy (``output.mode = update``), the same
-  no-op output through ``foreachBatch``, the dead-letter query beside it, and the progress
-  commits to the group ``<group>-dns-counts-frames``;
+  ``from_json`` of the fields the count reads, the filter as Spark SQL, a stateful groupBy
+  (``output.mode = update``), the same no-op output through ``foreachBatch``, the unparsed
+  records counted, and the progress commits to the group ``<group>-dns-counts-frames``;
 - with ``--profile``, plain PySpark queries on the same SparkContext (no dataShark; see
-  ``PROFILE``): the stages one by one, the dead-letter query's cost, the shuffle partitions.
+  ``PROFILE``): the stages one by one, what a second dead-letter query would cost, the shuffle
+  partitions.
 
 Every Spark side is timed from outside, through Kafka: a watcher polls the group's committed
 offsets. ``events/s`` counts the events committed after the first commit the watcher saw, over
@@ -249,8 +250,8 @@ class PlainBatch:
         self.committer = None
 
     def __call__(self, frame, batch_id: int) -> None:
+        from datashark.frames.checkpoint import offset_log
         from datashark.frames.kafka import ProgressCommitter
-        from datashark.frames.streaming import offset_log
 
         if self.to_python:
             frame.rdd.map(lambda row: (row[0], row[1])).count()

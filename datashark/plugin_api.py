@@ -135,6 +135,9 @@ class InputPlugin:
     # False when the stream may also carry ``bytes`` (a message that is not text), which the
     # use case's event stage turns into a dead letter.
     TEXT_ONLY = True
+    # True when ``frames()`` parses messages itself (``frames.events.value_frame``) and can
+    # parse only the ``fields`` a DataFrame use case reads (see ``frames.plan``).
+    PARSES_MESSAGES = False
 
     def __init__(self, conf: dict[str, Any], usecase: UseCase, settings: Settings) -> None:
         self.conf = conf
@@ -154,13 +157,21 @@ class InputPlugin:
         """A DStream of event lines (text)."""
         raise NotImplementedError
 
-    def frames(self, spark: SparkSession) -> DataFrame:
+    def frames(self, spark: SparkSession, fields: list[str] | None = None) -> DataFrame:
         """For a streaming DataFrame use case (``api = dataframe``): a streaming DataFrame of
         this input's records in the use case's ``format``, as read (``datashark.frames.events``
-        times and filters them). Inputs without one refuse such a use case at start."""
+        times and filters them). ``fields``: the only fields of the schema ``load()`` reads,
+        given to an input that ``PARSES_MESSAGES`` (None: every field). Inputs without a
+        DataFrame source refuse such a use case at start."""
         raise self.usecase.location.at("input").error(
             f"input {self.usecase.conf['input']} has no DataFrame source: use api = rdd"
         )
+
+    def frames_batch(self, spark: SparkSession, checkpoint: str, batch_id: int) -> DataFrame | None:
+        """The records batch ``batch_id`` of the query checkpointed at ``checkpoint`` read, read
+        again as ``frames()`` gave them: to set aside the ones that did not parse, when the
+        batch counted some. None: this input cannot (their count is reported instead)."""
+        return None
 
     def frames_delivered(self, offsets: str) -> None:
         """A DataFrame use case delivered a batch that read up to ``offsets``: this source's

@@ -23,6 +23,7 @@ from pyspark.sql import functions as sf
 from pyspark.sql.types import StructField, StructType, TimestampType
 
 from datashark import console
+from datashark.frames.checkpoint import batch_files
 from datashark.frames.log_filter import check_java_regexes, filter_condition, quoted
 from datashark.frames.schema import event_schema
 
@@ -67,11 +68,18 @@ class FrameEvents:
             return False
         if self.counted is None or findings is None:
             return True
-        found = findings._jdf.queryExecution().observedMetrics().get(self.counted)
-        if not found.isDefined():  # the findings do not read the events: count unknown
-            return True
-        row = found.get()
-        return row.isNullAt(0) or row.getLong(0) > 0
+        found = observed_count(findings._jdf.queryExecution(), self.counted)
+        return found is None or found > 0
+
+
+def observed_count(execution, name: str) -> int | None:
+    """The count metric ``name`` a query execution (a JVM ``QueryExecution``) observed; None
+    when its plan does not observe it (the findings do not read the events: count unknown)."""
+    found = execution.observedMetrics().get(name)
+    if not found.isDefined():
+        return None
+    row = found.get()
+    return None if row.isNullAt(0) else row.getLong(0)
 
 
 def check_frame_conf(usecase: UseCase) -> None:
@@ -135,23 +143,43 @@ def stream_frame(spark: SparkSession, usecase: UseCase, folder: str, **options: 
             f"a streaming DataFrame use case reads json, csv, parquet or text files, not {fmt}: "
             "send Zeek's JSON logs (format = json), or use api = rdd"
         )
-    schema = _stream_schema(usecase, fmt)
     # Every file, however old: Spark's file source otherwise ignores one more than 7 days older
     # than the newest it has seen (a rotated log moved in).
-    reader = spark.readStream.option("maxFileAge", EVERY_FILE_AGE)
-    reader = reader.schema(with_corrupt_column(schema) if fmt in ("json", "csv") else schema)
-    if fmt in ("json", "csv"):
-        reader = reader.option("mode", "PERMISSIVE").option("columnNameOfCorruptRecord", CORRUPT)
-    if fmt == "csv":
-        reader = reader.option("header", conf["csv.header"])
+    reader = _records_reader(spark.readStream, usecase).option("maxFileAge", EVERY_FILE_AGE)
     for key, value in options.items():
         reader = reader.option(key, value)
     return reader.format(fmt).load(folder)
 
 
-def value_frame(usecase: UseCase, messages: DataFrame) -> DataFrame:
+def batch_files_frame(
+    spark: SparkSession, usecase: UseCase, checkpoint: str, batch_id: int
+) -> DataFrame | None:
+    """The files one batch of a ``stream_frame`` query read (from its checkpoint), read again
+    as it read them: when some of its records did not parse. None when it read no file."""
+    paths = batch_files(spark.sparkContext, checkpoint, batch_id)
+    if not paths:
+        return None
+    return _records_reader(spark.read, usecase).format(usecase.conf["format"]).load(paths)
+
+
+def _records_reader(reader, usecase: UseCase):
+    """``reader`` (a stream's or a batch's) set for the use case's format and schema, a record
+    that does not fit put in the corrupt-record column."""
+    conf = usecase.conf
+    fmt = conf["format"]
+    schema = _stream_schema(usecase, fmt)
+    reader = reader.schema(with_corrupt_column(schema) if fmt in ("json", "csv") else schema)
+    if fmt in ("json", "csv"):
+        reader = reader.option("mode", "PERMISSIVE").option("columnNameOfCorruptRecord", CORRUPT)
+    if fmt == "csv":
+        reader = reader.option("header", conf["csv.header"])
+    return reader
+
+
+def value_frame(usecase: UseCase, messages: DataFrame, fields: list[str] | None = None) -> DataFrame:
     """Messages with a text ``value`` (Kafka's) parsed in the use case's format: ``json`` with
-    ``from_json``, ``text`` kept as ``value``."""
+    ``from_json``, ``text`` kept as ``value``. ``fields``: parse only these of the schema's
+    (those ``load()`` reads; see ``datashark.frames.plan``)."""
     fmt = usecase.conf["format"]
     if fmt == "text":
         return messages.select(sf.col("value").cast("string").alias("value"))
@@ -159,9 +187,11 @@ def value_frame(usecase: UseCase, messages: DataFrame) -> DataFrame:
         raise usecase.location.at("format").error(
             f"a DataFrame use case reads json or text messages from Kafka, not {fmt}"
         )
-    schema = with_corrupt_column(_stream_schema(usecase, fmt))
+    schema = _stream_schema(usecase, fmt)
+    if fields is not None:
+        schema = StructType([field for field in schema.fields if field.name in fields])
     options = {"mode": "PERMISSIVE", "columnNameOfCorruptRecord": CORRUPT}
-    parsed = sf.from_json(sf.col("value").cast("string"), schema, options)
+    parsed = sf.from_json(sf.col("value").cast("string"), with_corrupt_column(schema), options)
     # A generator, not a projection: Spark would copy the parse into every filter pushed below
     # it, and parse each event once per condition.
     return messages.select(sf.inline(sf.array(parsed)))

@@ -52,6 +52,29 @@ def kafka_messages(spark: SparkSession, config: KafkaConfig, usecase: UseCase) -
         raise
 
 
+def batch_messages(
+    spark: SparkSession, config: KafkaConfig, usecase: UseCase, start: dict, end: dict
+) -> DataFrame:
+    """The messages between two positions (``{topic: {partition: offset}}``; a partition
+    missing from ``start`` read from its earliest): one batch of a query, read again."""
+    options = source_options(config, usecase)
+    for streaming_only in ("subscribe", "startingOffsets", "maxOffsetsPerTrigger"):
+        options.pop(streaming_only)
+    earliest = -2  # Spark's word for a partition's earliest offset in offset JSON
+    begin = {
+        topic: {number: start.get(topic, {}).get(number, earliest) for number in partitions}
+        for topic, partitions in end.items()
+    }
+    assigned = {topic: [int(number) for number in partitions] for topic, partitions in end.items()}
+    options["assign"] = json.dumps(assigned)
+    options["startingOffsets"] = json.dumps(begin)
+    options["endingOffsets"] = json.dumps(end)
+    reader = spark.read.format(SOURCE_FORMAT)
+    for key, value in options.items():
+        reader = reader.option(key, value)
+    return reader.load()
+
+
 def source_options(config: KafkaConfig, usecase: UseCase) -> dict[str, str]:
     """Spark's Kafka source options for ``config``: brokers, topics, where a first start begins,
     the per-batch cap, and the security keys in the Java client's names."""

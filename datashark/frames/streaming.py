@@ -2,9 +2,11 @@
 
 Each use case's ``load()`` runs once, at start, on a streaming DataFrame of its input; its
 findings are delivered batch by batch (trigger: ``batch.interval``) through ``foreachBatch``,
-into the same output plugins, Written lines and dead letters as every use case. Records that do
-not parse go to the dead letters through a second, light query over the same input (only those
-records reach Python).
+into the same output plugins, Written lines and dead letters as every use case. The query counts
+the records that do not parse as it reads them (an observed metric); a batch that counted some
+reads its input again, from its checkpoint, to send them to the dead letters before it commits
+(only those records reach Python). From Kafka, only the fields ``load()`` reads are parsed
+(``datashark.frames.plan``).
 
 The query's checkpoint is ``<checkpoint.dir>/<use case>/query``: it holds what the input has
 read (Kafka offsets, files seen) and the state of open windows, so it survives stop and restart
@@ -15,11 +17,9 @@ duplicate. A ``-d`` run uses a checkpoint of its own, removed at stop, and moves
 
 from __future__ import annotations
 
-import json
 import time
 from dataclasses import dataclass, field
-from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from datashark import console
 from datashark.config.usecase import folder_name
@@ -27,8 +27,10 @@ from datashark.detect.window_state import usecase_state
 from datashark.events.deadletter import DeadLetters, dead_letters_for
 from datashark.files.private import private_hadoop_folder
 from datashark.frames.batch import set_aside
-from datashark.frames.events import file_events, finish, spark_session
+from datashark.frames.checkpoint import offset_log
+from datashark.frames.events import FrameEvents, file_events, finish, observed_count, spark_session
 from datashark.frames.findings import check_findings, finding_columns, finding_rows
+from datashark.frames.plan import fields_load_reads
 from datashark.loading.load_call import call_load, load_arguments
 from datashark.run import failures
 from datashark.run.context import RunContext
@@ -42,16 +44,15 @@ if TYPE_CHECKING:
     from pyspark.sql.streaming import StreamingQuery
 
 QUERY_FOLDER = "query"  # the findings query's checkpoint, in the use case's state folder
-UNPARSED_FOLDER = "unparsed"  # the dead-letter query's
 STOP_POLL_SECONDS = 0.2
 
 
 @dataclass
 class FrameStream:
-    """One use case's streaming DataFrames: its findings, and its input's unparsed records."""
+    """One use case's streaming findings, and how its input's unparsed records are counted."""
 
     findings: DataFrame
-    unparsed: DataFrame | None
+    read: FrameEvents
     dead_letters: DeadLetters
 
 
@@ -67,18 +68,23 @@ def streaming_findings(sc, run: RunContext, prepared: Prepared) -> DataFrame:
 
 
 def frame_stream(sc, run: RunContext, prepared: Prepared) -> FrameStream:
-    """Read the use case's input as a stream and call its ``load()`` on it."""
+    """Read the use case's input as a stream (parsing only the fields ``load()`` reads, when
+    the input parses its messages itself) and call its ``load()`` on it."""
     usecase = prepared.usecase
     spark = spark_session(sc)
     dead_letters = dead_letters_for(sc, run.settings, usecase)
-    read = finish(prepared.input.frames(spark), prepared)
     training_location = run.data_location(usecase)
     training = (
         file_events(spark, prepared, training_location, dead_letters).events if training_location else None
     )
-    data, named = load_arguments(usecase, sc, read.events, training, spark=spark)
-    findings = finding_columns(check_findings(call_load(prepared.module.load, data, named)))
-    return FrameStream(findings, read.unparsed, dead_letters)
+
+    def findings_of(read: FrameEvents) -> DataFrame:
+        data, named = load_arguments(usecase, sc, read.events, training, spark=spark)
+        return finding_columns(check_findings(call_load(prepared.module.load, data, named)))
+
+    fields = fields_load_reads(spark, prepared, findings_of) if prepared.input.PARSES_MESSAGES else None
+    read = finish(prepared.input.frames(spark, fields), prepared, count=True)
+    return FrameStream(findings_of(read), read, dead_letters)
 
 
 @dataclass
@@ -127,7 +133,7 @@ class FrameQueries:
         private_hadoop_folder(self.sc, self.sc._jvm.org.apache.hadoop.fs.Path(base))
         trigger = f"{self.run.settings.batch_interval} seconds"
         name = folder_name(usecase.name)
-        deliver_batch = BatchDelivery(prepared, stream.dead_letters, running.checkpoint, debug=self.debug)
+        deliver_batch = BatchDelivery(prepared, stream, running.checkpoint, name, debug=self.debug)
         findings = (
             stream.findings.writeStream.queryName(name)
             .outputMode(output_mode(prepared))
@@ -136,14 +142,6 @@ class FrameQueries:
             .foreachBatch(deliver_batch)
         )
         running.queries.append(findings.start())
-        if stream.unparsed is not None:
-            letters = (
-                stream.unparsed.writeStream.queryName(f"{name}-unparsed")
-                .trigger(processingTime=trigger)
-                .option("checkpointLocation", f"{base.rstrip('/')}/{UNPARSED_FOLDER}")
-                .foreachBatch(UnparsedDelivery(prepared, stream.dead_letters))
-            )
-            running.queries.append(letters.start())
 
     def failure(self) -> Exception | None:
         """The first query that stopped with an error, as the use case's failure."""
@@ -172,71 +170,65 @@ class FrameQueries:
 
 class BatchDelivery:
     """``foreachBatch`` of the findings query: deliver the batch's rows (or print them with
-    ``-d``), then tell the input which offsets the batch read up to."""
+    ``-d``), set aside the records it could not parse, then tell the input which offsets the
+    batch read up to."""
 
     def __init__(
-        self, prepared: Prepared, dead_letters: DeadLetters, checkpoint: str, *, debug: bool
+        self, prepared: Prepared, stream: FrameStream, checkpoint: str, name: str, *, debug: bool
     ) -> None:
         self.prepared = prepared
-        self.dead_letters = dead_letters
+        self.read = stream.read
+        self.dead_letters = stream.dead_letters
         self.checkpoint = checkpoint
+        self.name = name  # the query's
         self.debug = debug
 
     def __call__(self, frame: DataFrame, batch_id: int) -> None:
         prepared = self.prepared
-        sc = frame.sparkSession.sparkContext
+        spark = frame.sparkSession
+        sc = spark.sparkContext
         batch_time, offsets = offset_log(sc, self.checkpoint, batch_id)
         rows = finding_rows(frame)
         try:
             with scheduler_pool(sc, prepared.usecase):
                 if self.debug:
                     show_stream_batch(prepared, rows, self.dead_letters, batch_time)
-                    return
-                deliver(prepared, rows, self.dead_letters, batch_time)
-            if offsets is not None:
+                else:
+                    deliver(prepared, rows, self.dead_letters, batch_time)
+                self._set_aside_unparsed(spark, batch_id)
+            if offsets is not None and not self.debug:
                 prepared.input.frames_delivered(offsets)
         except Exception as err:
             failure = failures.record(usecase_failure(prepared.usecase, err))
             raise failure from err
 
+    def _set_aside_unparsed(self, spark, batch_id: int) -> None:
+        """The batch's records that did not parse, read again from its input when it counted
+        some (or when the count is not known: ``-d`` reads only the first rows)."""
+        if self.read.unparsed is None:
+            return
+        counted = None if self.debug else self._unparsed_count(spark, batch_id)
+        if counted == 0:
+            return
+        records = self.prepared.input.frames_batch(spark, self.checkpoint, batch_id)
+        if records is None:  # no input read, or an input that cannot read it again
+            if counted:
+                console.to_stderr(
+                    f"[!] ({self.prepared.usecase.name}) {counted} records of a batch did not "
+                    "parse; this input cannot read them again for the dead letters"
+                )
+            return
+        set_aside(finish(records, self.prepared).unparsed, self.dead_letters)
+        report_dead_letters(self.prepared, self.dead_letters)
 
-class UnparsedDelivery:
-    """``foreachBatch`` of the dead-letter query: the batch's unparsed records, stored."""
-
-    def __init__(self, prepared: Prepared, dead_letters: DeadLetters) -> None:
-        self.prepared = prepared
-        self.dead_letters = dead_letters
-
-    def __call__(self, frame: DataFrame, batch_id: int) -> None:
-        try:
-            set_aside(frame, self.dead_letters)
-            report_dead_letters(self.prepared, self.dead_letters)
-        except Exception as err:
-            failure = failures.record(usecase_failure(self.prepared.usecase, err))
-            raise failure from err
-
-
-def offset_log(sc, checkpoint: str, batch_id: int) -> tuple[datetime, str | None]:
-    """The batch's time and its source's end offsets, from the query's offset log (written by
-    Spark before the batch runs: ``v1``, then its metadata with ``batchTimestampMs``, then one
-    line per source). A batch run again after a crash has the time it had, so its rows are the
-    same rows; without a readable log, now."""
-    try:
-        text = _read_text(sc, f"{checkpoint}/offsets/{batch_id}")
-        lines = text.splitlines()
-        metadata: dict[str, Any] = json.loads(lines[1])
-        batch_time = datetime.fromtimestamp(metadata["batchTimestampMs"] / 1000)
-        source = lines[2] if len(lines) > 2 and lines[2].startswith("{") else None
-        return batch_time, source
-    except Exception:  # an unreadable log costs only the replay's identical ids
-        return datetime.now(), None
-
-
-def _read_text(sc, location: str) -> str:
-    hadoop = sc._jvm.org.apache.hadoop.fs
-    path = hadoop.Path(location)
-    stream = path.getFileSystem(sc._jsc.hadoopConfiguration()).open(path)
-    try:
-        return sc._jvm.org.apache.commons.io.IOUtils.toString(stream, "UTF-8")
-    finally:
-        stream.close()
+    def _unparsed_count(self, spark, batch_id: int) -> int | None:
+        """How many records of the batch did not parse, as the query counted them while its
+        rows were delivered; None when not known."""
+        name = self.read.counted
+        query = next((query for query in spark.streams.active if query.name == self.name), None)
+        if name is None or query is None:
+            return None
+        execution = query._jsq.streamingQuery().lastExecution()
+        if execution is None or execution.currentBatchId() != batch_id:
+            return None
+        return observed_count(execution, name)

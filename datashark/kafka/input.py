@@ -33,10 +33,12 @@ def _notice(text: str) -> None:
 class KafkaInput(InputPlugin):
     CONFIGSPEC = (*kafka_config.spec(defaults=False), *kafka_config.OVERRIDE_LEGACY_SPEC)
     TEXT_ONLY = False
+    PARSES_MESSAGES = True
 
     def __init__(self, conf: dict[str, Any], usecase, settings, *, global_config=None) -> None:
         super().__init__(conf, usecase, settings)
         self.progress: ProgressCommitter | None = None  # a DataFrame use case's group commits
+        self.fields: list[str] | None = None  # the fields a DataFrame use case parses (None: all)
         if global_config is not None:
             self.config, self.kind = global_config, "Global Kafka Stream"
             return
@@ -95,12 +97,22 @@ class KafkaInput(InputPlugin):
     def batch_failed(self, consumer: str, batch_time) -> None:
         self._source().failed(consumer, batch_time)
 
-    def frames(self, spark):
+    def frames(self, spark, fields=None):
         from datashark.frames.events import value_frame
         from datashark.frames.kafka import ProgressCommitter, kafka_messages, progress_group
 
         self.progress = ProgressCommitter(progress_group(self.config, self.usecase))
-        return value_frame(self.usecase, kafka_messages(spark, self.config, self.usecase))
+        self.fields = fields
+        return value_frame(self.usecase, kafka_messages(spark, self.config, self.usecase), fields)
+
+    def frames_batch(self, spark, checkpoint, batch_id):
+        from datashark.frames.checkpoint import kafka_range
+        from datashark.frames.events import value_frame
+        from datashark.frames.kafka import batch_messages
+
+        start, end = kafka_range(spark.sparkContext, checkpoint, batch_id)
+        messages = batch_messages(spark, self.config, self.usecase, start, end)
+        return value_frame(self.usecase, messages, self.fields)
 
     def frames_delivered(self, offsets: str) -> None:
         if self.progress is not None:

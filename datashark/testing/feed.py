@@ -162,7 +162,7 @@ class CaseInput(InputPlugin):
         if registered is not None:
             registered.batch_delivered(batch_time)
 
-    def frames(self, spark):
+    def frames(self, spark, fields=None):
         """A DataFrame use case's case: the batches as files read one per batch (``FrameFeed``)."""
         from datashark.frames.events import stream_frame
 
@@ -174,6 +174,11 @@ class CaseInput(InputPlugin):
         suffix = "." + self.usecase.conf["format"]
         registered.frames = FrameFeed(folder / "events", lines, registered.time_fields, suffix)
         return stream_frame(spark, self.usecase, str(folder / "events"), maxFilesPerTrigger=1)
+
+    def frames_batch(self, spark, checkpoint, batch_id):
+        from datashark.frames.events import batch_files_frame
+
+        return batch_files_frame(spark, self.usecase, checkpoint, batch_id)
 
     def frames_delivered(self, offsets: str) -> None:
         registered = feed(self.feed_id)

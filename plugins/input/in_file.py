@@ -50,13 +50,18 @@ class Plugin(InputPlugin):
         self.source_id = source.id
         return folder_stream.dstream(ssc, source, FileRecords(self.usecase.conf["format"]))
 
-    def frames(self, spark):
+    def frames(self, spark, fields=None):
         """Spark's file source over the folder; what it read is in the query's checkpoint."""
         from datashark.frames.events import stream_frame
 
         if not has_scheme(self.folder):
             Path(self.folder).mkdir(parents=True, exist_ok=True)
         return stream_frame(spark, self.usecase, self.folder)
+
+    def frames_batch(self, spark, checkpoint, batch_id):
+        from datashark.frames.events import batch_files_frame
+
+        return batch_files_frame(spark, self.usecase, checkpoint, batch_id)
 
     def _source(self) -> folder_stream.FolderSource | None:
         return folder_stream.source(self.source_id) if self.source_id else None

@@ -23,12 +23,14 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from pyspark.sql import functions as sf
 
 from datashark.cli import main
 from datashark.config.usecase import read_usecase
 from datashark.errors import ConfLocation, DataSharkError
 from datashark.events.log_filter import LogFilter
-from datashark.frames.events import NOT_JSON, file_events, spark_session
+from datashark.frames.events import NOT_JSON, file_events, spark_session, value_frame
+from datashark.frames.plan import fields_read
 from datashark.run.context import RunContext
 from datashark.run.prepare import prepare
 from datashark.run.streaming import run_streaming
@@ -846,3 +848,38 @@ def test_datashark_test_runs_a_case_in_batch_and_as_a_stream(spark_context, tmp_
     out = capsys.readouterr().out.splitlines()
     name = "dns-windows/one client's queries in one 10-minute window"
     assert (code, out) == (0, [f"PASS {name} (batch)", f"PASS {name} (streaming)", "2 passed, 0 failed"])
+
+
+# --- the fields load() reads ------------------------------------------------------------------
+
+
+@pytest.fixture
+def messages(spark_context):
+    return spark_session(spark_context).createDataFrame([('{"a": 1, "b": "x", "c": 2.5}',)], "value STRING")
+
+
+def parsed(tmp_path: Path, messages):
+    """``messages`` parsed as a use case with schema ``a INT, b STRING, c DOUBLE`` parses Kafka's."""
+    schema = 'type = streaming\nformat = json\nschema = "a INT, b STRING, c DOUBLE"'
+    conf = write_usecase(tmp_path, "fields", "def load(events):\n    return events\n", schema)
+    return value_frame(read_usecase(conf), messages)
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        (lambda events: events.groupBy("b").count(), ["b"]),
+        (lambda events: events.filter(sf.col("a") > 0).select(sf.col("c").alias("key")), ["a", "c"]),
+        (lambda events: events.filter(sf.col("a") > 0), ["a", "b", "c"]),
+        (lambda events: events.select(sf.lit(1).alias("key")), []),
+    ],
+    ids=["grouped", "filtered and selected", "every column out", "none"],
+)
+def test_the_fields_a_query_reads_are_read_off_its_plan(tmp_path: Path, messages, query, expected) -> None:
+    events = parsed(tmp_path, messages)
+    assert fields_read(query(events), ["a", "b", "c"]) == expected
+    assert query(events).count() == 1
+
+
+def test_a_plan_without_a_parse_prunes_nothing(messages) -> None:
+    assert fields_read(messages.select("value"), ["value"]) is None

@@ -83,6 +83,47 @@ def test_messages_become_rows_dead_letters_and_group_progress(
     assert set(committed(kafka.bootstrap_servers, f"g-{topic}", topic).values()) == {None}
 
 
+PRUNED = """
+from pyspark.sql import functions as sf
+
+
+def load(events):
+    return events.select(sf.col("id").alias("key"), sf.col("n").alias("score"))
+"""
+
+
+def test_only_the_fields_load_reads_are_parsed(spark_context, kafka: KafkaBroker, tmp_path: Path) -> None:
+    """``size`` is in the schema but not read: a message whose size does not fit is a finding;
+    one whose ``n`` does not fit, or that is not JSON, is a dead letter with its text."""
+    topic = new_topic(kafka.bootstrap_servers, partitions=2)
+    settings = reading_from_start(tmp_path, kafka.bootstrap_servers, topic)
+    out = tmp_path / "out.csv"
+    folder = tmp_path / "pruned"
+    folder.mkdir()
+    (folder / "pruned.py").write_text(PRUNED)
+    conf = folder / "pruned.conf"
+    conf.write_text(
+        "name = Pruned\ntype = streaming\nenabled = true\ncode = pruned.py\napi = dataframe\nformat = json\n"
+        'schema = "id STRING, n INT, size INT"\n'
+        f"output = csv\n[out_csv]\npath = {out}\nmode = append\n"
+    )
+    bad = ['{"id": "c", "n": "many"}', "not json"]
+    good = ['{"id": "a", "n": 1, "size": 2}', '{"id": "b", "n": 2, "size": "big"}']
+    produce(kafka.bootstrap_servers, topic, [*good, *bad])
+    letters_dir = settings.deadletter_dir / "pruned"
+
+    def done() -> bool:
+        return len(ids_in(out)) >= 2 and len(list(letters_dir.glob("*.jsonl"))) > 0
+
+    run_until(spark_context, settings, [conf], done, timeout=120)
+
+    assert set(ids_in(out)) == {"a", "b"}
+    letters = [
+        json.loads(line) for path in letters_dir.glob("*.jsonl") for line in path.read_text().splitlines()
+    ]
+    assert sorted(letter["event"] for letter in letters) == sorted(bad)
+
+
 def both_flavours_home(tmp_path: Path, bootstrap_servers: str, topic: str) -> Path:
     """A dataShark folder with an RDD use case on the global stream and a DataFrame use case
     reading the same topic, both writing through an output that acknowledges late."""
