@@ -181,6 +181,9 @@ class BatchDelivery:
         self.dead_letters = stream.dead_letters
         self.checkpoint = checkpoint
         self.name = name  # the query's
+        # Batches run in a clone of the session that started the query, whose query manager
+        # knows no query: the starting session's does.
+        self.session = stream.findings.sparkSession
         self.debug = debug
 
     def __call__(self, frame: DataFrame, batch_id: int) -> None:
@@ -207,7 +210,7 @@ class BatchDelivery:
         some (or when the count is not known: ``-d`` reads only the first rows)."""
         if self.read.unparsed is None:
             return
-        counted = None if self.debug else self._unparsed_count(spark, batch_id)
+        counted = None if self.debug else self._unparsed_count(batch_id)
         if counted == 0:
             return
         records = self.prepared.input.frames_batch(spark, self.checkpoint, batch_id)
@@ -221,11 +224,11 @@ class BatchDelivery:
         set_aside(finish(records, self.prepared).unparsed, self.dead_letters)
         report_dead_letters(self.prepared, self.dead_letters)
 
-    def _unparsed_count(self, spark, batch_id: int) -> int | None:
+    def _unparsed_count(self, batch_id: int) -> int | None:
         """How many records of the batch did not parse, as the query counted them while its
         rows were delivered; None when not known."""
         name = self.read.counted
-        query = next((query for query in spark.streams.active if query.name == self.name), None)
+        query = next((query for query in self.session.streams.active if query.name == self.name), None)
         if name is None or query is None:
             return None
         execution = query._jsq.streamingQuery().lastExecution()
