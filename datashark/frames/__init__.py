@@ -9,5 +9,7 @@ the Written line and the dead letters (``run.delivery``).
 - ``log_filter``: ``[log_filter]`` as Spark SQL conditions;
 - ``events``: files and streams in the use case's ``format``, unparsed records set aside;
 - ``findings``: load()'s DataFrame checked and turned into ``(key, score, metadata)`` rows;
-- ``batch`` and ``streaming``: one run of each type; ``kafka``: Spark's Kafka source.
+- ``plan``: the fields ``load()`` reads, so that Kafka messages are parsed for those only;
+- ``batch`` and ``streaming``: one run of each type; ``kafka``: Spark's Kafka source;
+  ``checkpoint``: what a streaming query's checkpoint says of a batch (time, offsets, files).
 """

@@ -1,7 +1,7 @@
 """Which of its events' fields a DataFrame use case reads, from the plan of its findings.
 
 Spark's JSON parse costs by the fields it builds: parsing Kafka messages with the 24 fields of
-Zeek's dns.log schema runs at about two thirds of the speed of parsing the five a count reads.
+Zeek's dns.log schema took twice the time of reading them from Kafka (bench/README.md).
 Spark prunes the fields itself when it reads JSON files, and for a ``from_json`` without
 options; dataShark's parse of Kafka messages has options (the corrupt-record column) and runs in
 a generator, which Spark does not prune. So before a streaming use case on Kafka starts, its

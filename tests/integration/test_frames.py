@@ -31,6 +31,7 @@ from datashark.errors import ConfLocation, DataSharkError
 from datashark.events.log_filter import LogFilter
 from datashark.frames.events import NOT_JSON, file_events, spark_session, value_frame
 from datashark.frames.plan import fields_read
+from datashark.frames.streaming import BatchDelivery
 from datashark.run.context import RunContext
 from datashark.run.prepare import prepare
 from datashark.run.streaming import run_streaming
@@ -760,7 +761,19 @@ def load(events, training):
 """
 
 
-def test_a_streamed_line_that_is_not_json_is_a_dead_letter(spark_context, tmp_path: Path) -> None:
+def test_a_streamed_line_that_is_not_json_is_a_dead_letter(
+    spark_context, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """...counted by the query as it reads the batch: the input is read again because it did."""
+    counts: list[int | None] = []
+    counted = BatchDelivery._unparsed_count
+
+    def recorded(self, batch_id: int) -> int | None:
+        count = counted(self, batch_id)
+        counts.append(count)
+        return count
+
+    monkeypatch.setattr(BatchDelivery, "_unparsed_count", recorded)
     conf = stream_usecase(tmp_path / "uc", EACH_EVENT, time_field="")
     incoming = conf.parent / "incoming"
     stream_until(
@@ -775,6 +788,7 @@ def test_a_streamed_line_that_is_not_json_is_a_dead_letter(spark_context, tmp_pa
     assert [(letter["event"], letter["reason"]) for letter in dead_letters(tmp_path)] == [
         ("not json", NOT_JSON)
     ]
+    assert counts == [1]
 
 
 def keys_written(conf: Path) -> list[str]:
