@@ -25,6 +25,10 @@ if TYPE_CHECKING:
     from datashark.config.usecase import UseCase
 
 SOURCE_FORMAT = "kafka"
+# Kafka's defaults fetch 1 MiB per partition (about 2,000 Zeek DNS events) with a 64 KiB socket
+# buffer; 16 MiB and 4 MiB read 1.2x as fast on 2 cores (bench/kafka_fetch_bench.py).
+PARTITION_FETCH_BYTES = 16 * 1024 * 1024
+RECEIVE_BUFFER_BYTES = 4 * 1024 * 1024
 JAAS_MODULES = {
     "PLAIN": "org.apache.kafka.common.security.plain.PlainLoginModule",
     "SCRAM-SHA-256": "org.apache.kafka.common.security.scram.ScramLoginModule",
@@ -87,6 +91,8 @@ def source_options(config: KafkaConfig, usecase: UseCase) -> dict[str, str]:
         # Offsets the broker deleted before they were read are gone either way; Spark logs them.
         "failOnDataLoss": "false",
         "kafka.client.id": f"datashark-{folder_name(usecase.name)}",
+        "kafka.max.partition.fetch.bytes": str(PARTITION_FETCH_BYTES),
+        "kafka.receive.buffer.bytes": str(RECEIVE_BUFFER_BYTES),
     }
     cap = config.max_records_per_partition * max(1, len(_partitions(config)))
     options["maxOffsetsPerTrigger"] = str(cap)
