@@ -53,7 +53,7 @@ class FrameEvents:
     """What ``load()`` gets (``events``) and the records that did not parse (``unparsed``: a
     DataFrame of ``raw``, ``reason`` and one column of the record, or None when the format
     cannot fail). ``counted``: the name of the metric counting them while ``events`` is read
-    (a batch's; see ``unparsed_seen``)."""
+    (see ``unparsed_seen``, and the streaming query's ``BatchDelivery``)."""
 
     events: DataFrame
     unparsed: DataFrame | None
@@ -222,8 +222,8 @@ def with_corrupt_column(schema: StructType) -> StructType:
 
 def finish(frame: DataFrame, prepared: Prepared, *, count: bool = False) -> FrameEvents:
     """Records as read -> events for ``load()`` (timed, filtered) and the unparsed ones;
-    ``count``: observe how many did not parse while the events are read (a batch's: a second
-    pass over the input for the unparsed ones then costs only when there are some)."""
+    ``count``: observe how many did not parse while the events are read (a second pass over the
+    input for the unparsed ones then costs only when there are some)."""
     usecase = prepared.usecase
     check_java_regexes(prepared.log_filter, usecase.location, frame.sparkSession.sparkContext._jvm)
     time = event_time_column(frame, prepared)

@@ -61,18 +61,18 @@ def batch_messages(
 ) -> DataFrame:
     """The messages between two positions (``{topic: {partition: offset}}``; a partition
     missing from ``start`` read from its earliest): one batch of a query, read again."""
-    options = source_options(config, usecase)
-    for streaming_only in ("subscribe", "startingOffsets", "maxOffsetsPerTrigger"):
-        options.pop(streaming_only)
     earliest = -2  # Spark's word for a partition's earliest offset in offset JSON
     begin = {
         topic: {number: start.get(topic, {}).get(number, earliest) for number in partitions}
         for topic, partitions in end.items()
     }
     assigned = {topic: [int(number) for number in partitions] for topic, partitions in end.items()}
-    options["assign"] = json.dumps(assigned)
-    options["startingOffsets"] = json.dumps(begin)
-    options["endingOffsets"] = json.dumps(end)
+    options = {
+        **client_options(config, usecase),
+        "assign": json.dumps(assigned),
+        "startingOffsets": json.dumps(begin),
+        "endingOffsets": json.dumps(end),
+    }
     reader = spark.read.format(SOURCE_FORMAT)
     for key, value in options.items():
         reader = reader.option(key, value)
@@ -80,22 +80,30 @@ def batch_messages(
 
 
 def source_options(config: KafkaConfig, usecase: UseCase) -> dict[str, str]:
-    """Spark's Kafka source options for ``config``: brokers, topics, where a first start begins,
-    the per-batch cap, and the security keys in the Java client's names."""
+    """Spark's Kafka source options for a use case's stream: the topics, where a first start
+    begins, the per-batch cap, and ``client_options``."""
+    cap = config.max_records_per_partition * max(1, len(_partitions(config)))
+    return {
+        **client_options(config, usecase),
+        "subscribe": ",".join(config.topics),
+        "startingOffsets": config.starting_offsets,
+        "maxOffsetsPerTrigger": str(cap),
+    }
+
+
+def client_options(config: KafkaConfig, usecase: UseCase) -> dict[str, str]:
+    """The options of Spark's Kafka consumers for ``config``, a stream's or a batch read's:
+    brokers, fetch sizes, and the security keys in the Java client's names."""
     where = usecase.location.section("in_kafka") if usecase.conf["input"] else usecase.location
     security = dict(config.security)
     options = {
         "kafka.bootstrap.servers": ",".join(config.bootstrap_servers),
-        "subscribe": ",".join(config.topics),
-        "startingOffsets": config.starting_offsets,
         # Offsets the broker deleted before they were read are gone either way; Spark logs them.
         "failOnDataLoss": "false",
         "kafka.client.id": f"datashark-{folder_name(usecase.name)}",
         "kafka.max.partition.fetch.bytes": str(PARTITION_FETCH_BYTES),
         "kafka.receive.buffer.bytes": str(RECEIVE_BUFFER_BYTES),
     }
-    cap = config.max_records_per_partition * max(1, len(_partitions(config)))
-    options["maxOffsetsPerTrigger"] = str(cap)
     protocol = security.get("security.protocol", "PLAINTEXT")
     options["kafka.security.protocol"] = protocol
     if protocol.startswith("SASL"):
