@@ -73,7 +73,7 @@ def run(conf: str | Path, *, spark: SparkSession | SparkContext | None = None) -
     prepared = prepare(settings, usecase)
     sc = spark_context(spark, settings)
     try:
-        if usecase.api == "dataframe":
+        if usecase.reads_frames:
             return _frame_table(sc, RunContext(settings), prepared)
         return _rdd_table(sc, RunContext(settings), prepared)
     except UseCaseError as err:
@@ -95,7 +95,7 @@ def stream(conf: str | Path, *, spark: SparkSession | SparkContext | None = None
     """
     settings = load_settings()
     usecase = read_usecase(conf_path(conf))
-    if usecase.api != "dataframe":
+    if not usecase.reads_frames:
         raise usecase.location.at("api").error(
             f"is {usecase.api}: a live table needs api = dataframe (a Structured Streaming query); "
             "an RDD use case's stream runs with ./standalone.sh"

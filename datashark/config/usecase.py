@@ -25,6 +25,8 @@ DATA_KEY_BY_TYPE = {"batch": "file", "streaming": "training"}
 READ_KEYS_BY_TYPE = {"batch": ("file", "training"), "streaming": ("training",)}
 # Types whose data key may be left out: a streaming use case's load() then gets an empty trainingData.
 OPTIONAL_DATA_TYPES = frozenset({"streaming"})
+FRAME_APIS = ("dataframe", "sigma")
+SIGMA = "sigma"  # api = sigma: no code, the keys of sigma.spec
 
 
 @dataclass
@@ -53,8 +55,14 @@ class UseCase:
 
     @property
     def api(self) -> str:
-        """What ``load()`` gets: ``rdd`` (an RDD or DStream) or ``dataframe`` (a DataFrame)."""
+        """What ``load()`` gets: ``rdd`` (an RDD or DStream) or ``dataframe`` (a DataFrame); or
+        ``sigma``: Sigma rules, with a ``load()`` of dataShark's over a DataFrame."""
         return self.conf.get("api") or "rdd"
+
+    @property
+    def reads_frames(self) -> bool:
+        """Whether its events are a DataFrame (``api = dataframe`` or ``sigma``)."""
+        return self.api in FRAME_APIS
 
     @property
     def enabled(self) -> bool:
@@ -66,7 +74,8 @@ class UseCase:
 
     @property
     def code_path(self) -> Path:
-        return self.folder / self.conf["code"]
+        """The file with ``load()``; a Sigma use case's conf itself (it has no code)."""
+        return self.folder / self.conf["code"] if self.conf["code"] else self.path
 
     def resolve(self, value: str) -> str:
         """A path from the conf: URIs (``hdfs://``...) and absolute paths as they are,
@@ -97,12 +106,18 @@ def read_usecase(path: Path, *, check_data: bool = True) -> UseCase:
     replaces them (``datashark test`` gives each case's events as the ``file``)."""
     path = path.resolve()
     where = ConfLocation(str(path))
-    conf = validate_section(read_conf(path), spec_lines("usecase"), where=where, allow_extra=True)
+    raw = read_conf(path)
+    conf = validate_section(raw, usecase_spec(raw.get("api")), where=where, allow_extra=True)
     usecase = UseCase(path, conf)
     data_key = DATA_KEY_BY_TYPE[usecase.type]
     if not conf[data_key] and usecase.type not in OPTIONAL_DATA_TYPES:
         raise where.at(data_key).error(f"is required for a {usecase.type} use case")
-    if not usecase.code_path.is_file():
+    if usecase.api == SIGMA:
+        if conf["code"]:
+            raise where.at("code").error("is not used by api = sigma (dataShark runs the rules): remove it")
+    elif not conf["code"]:
+        raise where.at("code").error("is required (the Python file with load()), unless api = sigma")
+    elif not usecase.code_path.is_file():
         raise where.at("code").error(f"file not found: {usecase.code_path}")
     for key in READ_KEYS_BY_TYPE[usecase.type] if check_data else ():
         location = usecase.path_of(key)
@@ -110,6 +125,16 @@ def read_usecase(path: Path, *, check_data: bool = True) -> UseCase:
             _check_data_exists(where.at(key), location)
     _warn_of_unread_sections(usecase)
     return usecase
+
+
+def usecase_spec(api: str | None) -> list[str]:
+    """The spec of a use-case conf: sigma.spec's keys added for ``api = sigma`` (before the
+    sections, where top-level keys go)."""
+    lines = spec_lines("usecase")
+    if api != SIGMA:
+        return lines
+    first_section = next(index for index, line in enumerate(lines) if line.startswith("["))
+    return [*lines[:first_section], *spec_lines(SIGMA), *lines[first_section:]]
 
 
 # Warnings about a conf's sections already printed: once per process, never reset.

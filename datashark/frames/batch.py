@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 from datashark import console
 from datashark.events.deadletter import DeadLetters, dead_letters_for
-from datashark.frames.events import FrameEvents, file_events, spark_session
+from datashark.frames.events import FrameEvents, file_events, usecase_session
 from datashark.frames.findings import check_findings, finding_columns, finding_rows
 from datashark.loading.load_call import call_load, load_arguments
 from datashark.run.context import RunContext
@@ -47,7 +47,7 @@ def batch_findings(
     and the events it read, whose unparsed records ``set_aside_unparsed`` stores once the
     findings were read."""
     usecase = prepared.usecase
-    spark = spark_session(sc)
+    spark = usecase_session(sc, usecase)
     location = run.data_location(usecase)
     assert location is not None  # a batch use case's file is required
     read = file_events(spark, prepared, location, dead_letters)

@@ -112,6 +112,37 @@ def spark_session(sc) -> SparkSession:
     return SparkSession.getActiveSession() or SparkSession(sc)
 
 
+_CASE_SENSITIVE: dict[int, SparkSession] = {}
+
+
+def usecase_session(sc, usecase: UseCase) -> SparkSession:
+    """The session a use case's DataFrames belong to: ``spark_session``'s, or for ``api = sigma``
+    a case-sensitive one of the same context (Windows events name a field ``SourceProcessGuid``
+    in one event id and ``SourceProcessGUID`` in another, which a case-insensitive session cannot
+    read as two columns; the rules' fields are matched without case by ``sigma.matching``), and
+    one that compiles each projection on its own rather than whole stages."""
+    spark = spark_session(sc)
+    if usecase.api != "sigma":
+        return spark
+    key = id(spark.sparkContext)
+    if key not in _CASE_SENSITIVE:
+        session = spark.newSession()
+        session.conf.set("spark.sql.caseSensitive", "true")
+        # Hundreds of rule conditions in one stage outgrow the 64 KB of a Java method that
+        # whole-stage code generation writes (Spark then logs the failure and interprets the
+        # stage); each projection compiled on its own stays within it (bench/sigma_bench.py).
+        session.conf.set("spark.sql.codegen.wholeStage", "false")
+        _CASE_SENSITIVE[key] = session
+    return _CASE_SENSITIVE[key]
+
+
+def active_queries(sc) -> list:
+    """The streaming queries running in every session of ``usecase_session``'s."""
+    spark = spark_session(sc)
+    sessions = [spark, *(session for key, session in _CASE_SENSITIVE.items() if key == id(spark.sparkContext))]
+    return [query for session in sessions for query in session.streams.active]
+
+
 def file_events(
     spark: SparkSession, prepared: Prepared, location: str, dead_letters: DeadLetters
 ) -> FrameEvents:

@@ -28,7 +28,7 @@ from datashark.events.deadletter import DeadLetters, dead_letters_for
 from datashark.files.private import private_hadoop_folder
 from datashark.frames.batch import set_aside
 from datashark.frames.checkpoint import offset_log
-from datashark.frames.events import FrameEvents, file_events, finish, observed_count, spark_session
+from datashark.frames.events import FrameEvents, file_events, finish, observed_count, usecase_session
 from datashark.frames.findings import check_findings, finding_columns, finding_rows
 from datashark.frames.plan import fields_load_reads
 from datashark.loading.load_call import call_load, load_arguments
@@ -71,7 +71,7 @@ def frame_stream(sc, run: RunContext, prepared: Prepared) -> FrameStream:
     """Read the use case's input as a stream (parsing only the fields ``load()`` reads, when
     the input parses its messages itself) and call its ``load()`` on it."""
     usecase = prepared.usecase
-    spark = spark_session(sc)
+    spark = usecase_session(sc, usecase)
     dead_letters = dead_letters_for(sc, run.settings, usecase)
     training_location = run.data_location(usecase)
     training = (

@@ -65,7 +65,7 @@ class KafkaInput(InputPlugin):
 
     @property
     def description(self) -> str:
-        if self.usecase.api == "dataframe":
+        if self.usecase.reads_frames:
             return f"{self.kind} ({self.config.describe()}, Spark's Kafka source)"
         return f"{self.kind} ({kafka_stream.describe(self.config)})"
 

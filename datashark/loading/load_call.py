@@ -71,7 +71,7 @@ def load_arguments(
     if usecase.type == "batch":
         values.append(OptionalData(training))
     named = {"conf": redacted(usecase.conf), "context": context}
-    if usecase.api == "dataframe":
+    if usecase.reads_frames:
         named["spark"] = spark
     return values, named
 

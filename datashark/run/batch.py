@@ -71,7 +71,7 @@ def run_batch(sc, run: RunContext, prepared: Prepared, *, debug: bool) -> None:
     """One batch use case; any failure becomes a one-line UseCaseError naming it."""
     from pyspark import RDD
 
-    if prepared.usecase.api == "dataframe":
+    if prepared.usecase.reads_frames:
         from datashark.frames.batch import run_frame_batch
 
         run_frame_batch(sc, run, prepared, debug=debug)

@@ -44,7 +44,7 @@ def prepare(settings: Settings, usecase: UseCase) -> Prepared:
     """Everything that can fail before Spark starts: code, plugins, pattern, filter, input."""
     conf = usecase.conf
     where = usecase.location
-    if usecase.api == "dataframe":
+    if usecase.reads_frames:
         from datashark.frames.events import check_frame_conf
 
         check_frame_conf(usecase)
@@ -55,7 +55,16 @@ def prepare(settings: Settings, usecase: UseCase) -> Prepared:
         source = load_input_plugin(settings, usecase) if conf["input"] else global_input(settings, usecase)
     plugin = load_output_plugin(settings.home, usecase)
     max_event_bytes = conf["max.event.bytes"] or settings.max_event_bytes
-    return Prepared(usecase, import_code(usecase), plugin, parser, log_filter, source, max_event_bytes)
+    return Prepared(usecase, usecase_code(usecase), plugin, parser, log_filter, source, max_event_bytes)
+
+
+def usecase_code(usecase: UseCase) -> ModuleType:
+    """The use case's code file imported; for ``api = sigma``, the rules compiled into a ``load()``."""
+    if usecase.api == "sigma":
+        from datashark.sigma.usecase import sigma_module
+
+        return sigma_module(usecase)
+    return import_code(usecase)
 
 
 # Formats Spark reads with its own readers, for DataFrame use cases only.
@@ -70,7 +79,7 @@ def event_parser(usecase: UseCase) -> EventParser:
     where = usecase.location
     fmt = conf["format"]
     if fmt in FRAME_ONLY_FORMATS:
-        if usecase.api != "dataframe":
+        if not usecase.reads_frames:
             raise where.at("format").error(f"{fmt} is read by Spark's own reader: it needs api = dataframe")
         fmt = "json"
     patterns_dir = None

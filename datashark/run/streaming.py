@@ -85,8 +85,8 @@ def run_streaming(
 
     # dataShark keeps DStreams for the original load() contract; users cannot act on Spark's notice.
     warnings.filterwarnings("ignore", message="DStream is deprecated", category=FutureWarning)
-    frames = [item for item in prepared if item.usecase.api == "dataframe"]
-    prepared = [item for item in prepared if item.usecase.api != "dataframe"]
+    frames = [item for item in prepared if item.usecase.reads_frames]
+    prepared = [item for item in prepared if not item.usecase.reads_frames]
     checkpoint = private_checkpoint(sc, run.checkpoint_dir)
     ssc = StreamingContext(sc, run.settings.batch_interval) if prepared else None
     queries = FrameQueries(sc, run, frames, debug=debug, scratch=checkpoint) if frames else None

@@ -214,7 +214,7 @@ def _stream_records(case: Case, usecase: UseCase) -> list[Record | EventFailure]
     """What the test input hands the event stage: the case's lines, or, for a format read from
     whole files (Zeek TSV logs, a JSON array), the records of the case's events as one file."""
     fmt = usecase.conf["format"]
-    if usecase.api == "dataframe":  # lines, which Spark's reader parses
+    if usecase.reads_frames:  # lines, which Spark's reader parses
         return list(case.events)
     if not needs_whole_files(fmt) and fmt != "json":
         return list(case.events)
@@ -281,9 +281,9 @@ def _case_done(sc, case_feed: feeds.Feed) -> bool:
     """Whether the case's last batch was delivered (a DataFrame use case: see ``FrameFeed``)."""
     if case_feed.frames is None:
         return case_feed.done.is_set()
-    from datashark.frames.events import spark_session
+    from datashark.frames.events import active_queries
 
-    if case_feed.frames.done(spark_session(sc).streams.active):
+    if case_feed.frames.done(active_queries(sc)):
         case_feed.done.set()
     return case_feed.done.is_set()
 
