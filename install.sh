@@ -19,7 +19,7 @@ set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 venv="$root/.venv"
-extras="kafka,elasticsearch,hdfs,notebook"
+extras="kafka,elasticsearch,hdfs,notebook,sigma"
 min_java=17
 maven_central="https://repo1.maven.org/maven2"
 # The Kafka SQL connector when Maven Central does not serve the installed PySpark's version (4.3.0

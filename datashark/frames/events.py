@@ -139,7 +139,8 @@ def usecase_session(sc, usecase: UseCase) -> SparkSession:
 def active_queries(sc) -> list:
     """The streaming queries running in every session of ``usecase_session``'s."""
     spark = spark_session(sc)
-    sessions = [spark, *(session for key, session in _CASE_SENSITIVE.items() if key == id(spark.sparkContext))]
+    sigma = _CASE_SENSITIVE.get(id(spark.sparkContext))
+    sessions = [spark] if sigma is None else [spark, sigma]
     return [query for session in sessions for query in session.streams.active]
 
 

@@ -37,7 +37,7 @@ class SparkSqlBackend(DatabricksBackend):
     prefixes and field markers (see the module's docstring)."""
 
     name: ClassVar[str] = "datashark-spark-sql"
-    cidr_expression: ClassVar[str | None] = None  # type: ignore[misc]  # expand to prefixes
+    cidr_expression: ClassVar[str | None] = None  # expand to prefixes
     # An OR of values stays an OR of contains()/startswith()/endswith(): the backend's regex of
     # them costs a regex search per event where those are plain string searches.
     optimize_or_as_regex: ClassVar[bool] = False

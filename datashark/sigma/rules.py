@@ -30,6 +30,7 @@ SCORE_BY_LEVEL = {
     "critical": severity.CRITICAL,
 }
 UNSET_LEVEL = "medium"  # a rule without a level: Sigma's middle one
+LEVELS = tuple(SCORE_BY_LEVEL)  # lowest first
 
 
 @dataclass(frozen=True)
@@ -50,6 +51,10 @@ class Detection:
     @property
     def score(self) -> float:
         return SCORE_BY_LEVEL.get(self.level, severity.MEDIUM)
+
+    def at_least(self, level: str) -> bool:
+        """Whether the rule's level is ``level`` or above."""
+        return LEVELS.index(self.level) >= LEVELS.index(level)
 
     @property
     def fields(self) -> list[str]:
@@ -125,12 +130,14 @@ def _read(path: Path, ruleset: RuleSet) -> SigmaCollection | None:
     except Exception as err:  # not YAML, unreadable: the file is skipped, the others run
         ruleset.unconverted.append(Unconverted(str(path), "", _reason(err)))
         return None
-    for error in loaded.errors:
-        ruleset.unconverted.append(Unconverted(str(path), "", _reason(error)))
     kept = [rule for rule in loaded.rules if not rule.errors]
     for rule in loaded.rules:
         if rule.errors:
             ruleset.unconverted.append(Unconverted(str(path), rule.title, _reason(rule.errors[0])))
+    of_rules = {id(error) for rule in loaded.rules for error in rule.errors}
+    for error in loaded.errors:  # those of the file rather than of a rule in it
+        if id(error) not in of_rules:
+            ruleset.unconverted.append(Unconverted(str(path), "", _reason(error)))
     loaded.rules = kept
     return loaded
 

@@ -59,6 +59,7 @@ class SigmaRules:
             raise where.at("rules").error(f"no .yml or .yaml rule file in {conf['rules']}")
         pipeline = processing_pipeline(names(conf["pipeline"]), usecase.resolve, where.at("pipeline"))
         self.ruleset: RuleSet = compile_rules(files, pipeline, conf["sigma.keywords_field"])
+        self.min_level: str = conf["sigma.min_level"]
         self.files = len(files)
         self.chunk: int = conf["sigma.chunk"]
         self.fields = FindingFields(
@@ -76,15 +77,21 @@ class SigmaRules:
     def load(self, events: DataFrame, spark: SparkSession) -> DataFrame:
         """The findings of every rule that runs over ``events`` (see ``findings``)."""
         jvm = spark.sparkContext._jvm
-        conditions, failed = runnable(
-            events, self.ruleset.detections, self.chunk, jvm.java.util.regex.Pattern.compile
-        )
+        assert jvm is not None  # a running context's
+        level = self.min_level  # a rule feeding a correlation runs whatever its level
+        chosen = [rule for rule in self.ruleset.detections if rule.at_least(level) or not rule.output]
+        conditions, failed = runnable(events, chosen, self.chunk, jvm.java.util.regex.Pattern.compile)
         self.report(failed)
         if not conditions:
-            raise UseCaseError(f"none of the {len(self.ruleset.detections)} converted Sigma rules can run")
+            raise UseCaseError(
+                f"none of the {len(self.ruleset.detections)} converted Sigma rules can run"
+                f" (sigma.min_level = {self.min_level}: {len(chosen)} of them at that level or above)"
+            )
+        below = len(self.ruleset.detections) - len(chosen)
         summary = (
             f"Sigma: {len(conditions)} rules of {self.files} files run"
-            f" ({len(self.ruleset.unconverted) + len(failed)} set aside)"
+            f" ({len(self.ruleset.unconverted) + len(failed)} set aside"
+            f"{f', {below} below {self.min_level}' if below else ''})"
         )
         if summary not in self.reported:
             self.reported.add(summary)

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml  # type: ignore[import-untyped]  # no types-PyYAML in the dev tools
+import yaml
 
 from datashark.config.spec.hints import did_you_mean
 from datashark.errors import ConfigError

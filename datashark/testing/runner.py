@@ -29,8 +29,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from datashark.config.settings import Settings
-from datashark.config.spec import read_conf, spec_lines, validate_section
-from datashark.config.usecase import UseCase, read_usecase
+from datashark.config.spec import read_conf, validate_section
+from datashark.config.usecase import UseCase, read_usecase, usecase_spec
 from datashark.errors import ConfigError, DataSharkError, UseCaseError
 from datashark.events.whole_files import EventFailure, Record, needs_whole_files, records_of_file
 from datashark.files.paths import is_local, local_path
@@ -199,7 +199,7 @@ def _prepare(run: CaseRun, settings: Settings, home: Path, usecase: UseCase, eve
         raw.pop("file", None)
         raw["input"] = INPUT_NAME
         raw[f"in_{INPUT_NAME}"] = {"feed": run.feed.id}
-    conf = validate_section(raw, spec_lines("usecase"), where=usecase.location, allow_extra=True)
+    conf = validate_section(raw, usecase_spec(raw.get("api")), where=usecase.location, allow_extra=True)
     changed = UseCase(usecase.path, conf)
     training = changed.conf["training"]
     location = changed.resolve(training) if training else None

@@ -122,16 +122,16 @@ def test_enabled_not_a_boolean_names_the_key(tmp_path):
 
 
 def test_missing_required_key_names_file_and_key(tmp_path):
-    path = write(tmp_path / "uc.conf", usecase_conf(code=None))
+    path = write(tmp_path / "uc.conf", usecase_conf(output=None))
     with pytest.raises(ConfigError) as err:
         validate_section(
             read_conf(path), spec_lines("usecase"), where=ConfLocation(str(path)), allow_extra=True
         )
-    assert str(err.value) == f"{path}: key 'code' is required but missing"
+    assert str(err.value) == f"{path}: key 'output' is required but missing"
 
 
 def test_every_problem_is_reported_on_one_line(tmp_path):
-    path = write(tmp_path / "uc.conf", usecase_conf(code=None, type="stream", enabled="maybe"))
+    path = write(tmp_path / "uc.conf", usecase_conf(output=None, type="stream", enabled="maybe"))
     with pytest.raises(ConfigError) as err:
         validate_section(
             read_conf(path), spec_lines("usecase"), where=ConfLocation(str(path)), allow_extra=True
@@ -139,7 +139,7 @@ def test_every_problem_is_reported_on_one_line(tmp_path):
     message = str(err.value)
     assert "\n" not in message
     assert message.startswith(f"{path}: ")
-    for key in ("code", "type", "enabled"):
+    for key in ("output", "type", "enabled"):
         assert f"key '{key}'" in message
 
 

@@ -217,3 +217,32 @@ def test_a_batch_use_case_s_training_is_checked_and_staged_with_its_file(make_us
     assert [p.rsplit("/", 1)[1] for p in usecase.read_paths()] == ["data.txt", "model.txt"]
     staged = RunContext(load_settings(home), StagingArea("hdfs://nn:9000", "/staging/run"))
     assert staged.data_location(usecase, "training") == "hdfs://nn:9000/staging/run/uc/model.txt"
+
+
+def test_code_is_required_unless_api_is_sigma(make_usecase):
+    path = make_usecase(conf=usecase_conf(code=None))
+    with pytest.raises(
+        ConfigError, match=r"key 'code' is required \(the Python file with load\(\)\), unless api"
+    ):
+        read_usecase(path)
+    sigma = make_usecase(folder="sig", conf=usecase_conf(code=None, api="sigma", rules="rules"), code=None)
+    usecase = read_usecase(sigma)
+    assert usecase.api == "sigma" and usecase.reads_frames
+    assert usecase.conf["pipeline"] == "sysmon, windows-logsources"  # sigma.spec's defaults
+    assert usecase.conf["sigma.window_minutes"] == 60
+
+
+def test_a_sigma_use_case_names_its_rules_and_no_code(make_usecase):
+    no_rules = make_usecase(folder="a", conf=usecase_conf(code=None, api="sigma"), code=None)
+    with pytest.raises(ConfigError, match=r"key 'rules' is required"):
+        read_usecase(no_rules)
+    with_code = make_usecase(folder="b", conf=usecase_conf(api="sigma", rules="rules"))
+    with pytest.raises(ConfigError, match=r"key 'code' is not used by api = sigma"):
+        read_usecase(with_code)
+    bad_level = make_usecase(
+        folder="c",
+        conf=usecase_conf(code=None, api="sigma", rules="r", **{"sigma.min_level": "severe"}),
+        code=None,
+    )
+    with pytest.raises(ConfigError, match=r"key 'sigma.min_level'"):
+        read_usecase(bad_level)

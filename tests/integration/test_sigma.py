@@ -1,0 +1,210 @@
+"""api = sigma on Spark: SigmaHQ rules over OTRF events, and Sigma's matching semantics.
+
+The shipped conf (conf/sigma/sigma.conf, 20 SigmaHQ rules) runs over the OTRF samples of
+conf/sysmon-hunt/sample and must find the attacks recorded there; rules written here check the
+semantics the Sigma specification gives: case-insensitive values, a ``not`` over a field the
+event lacks, numbers against text, keywords, ``null``, and rules that cannot run being set aside
+with a one-line reason while the others run.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from pathlib import Path
+
+import pytest
+
+from datashark.config.usecase import read_usecase
+from datashark.run.batch import run_batch
+from datashark.run.context import RunContext
+from datashark.run.prepare import prepare
+from datashark.testing.collector import Collector
+from tests.conftest import REPO
+from tests.integration.conftest import settings_for
+
+pytestmark = [pytest.mark.spark]
+
+SHIPPED = REPO / "conf" / "sigma" / "sigma.conf"
+INJECTION_HOST = "WORKSTATION6.mssentinel.local"  # OTRF's CreateRemoteThread dataset
+EMPIRE_HOST = "WORKSTATION6.theshire.local"  # OTRF's Empire PSRemoting and WMI datasets
+
+
+def run_sigma(sc, tmp_path: Path, conf: Path, overrides: dict[str, str] | None = None) -> list[tuple]:
+    """The findings of a batch run of ``conf`` (keys changed by ``overrides``)."""
+    settings = settings_for(tmp_path)
+    usecase = read_usecase(conf)
+    usecase.conf.update(overrides or {})
+    prepared = prepare(settings, usecase)
+    collector = Collector({"title": None, "debug": False}, usecase)
+    run_batch(sc, RunContext(settings), dataclasses.replace(prepared, plugin=collector), debug=False)
+    return collector.rows
+
+
+def test_the_shipped_rules_find_the_attacks_of_the_otrf_samples(spark_context, tmp_path: Path) -> None:
+    rows = run_sigma(spark_context, tmp_path, SHIPPED)
+    found = {
+        (key, metadata["rule"], metadata["window_start"]): (score, metadata) for key, score, metadata in rows
+    }
+    assert len(found) == len(rows), "one finding per host, rule and window"
+    assert {(key, rule) for key, rule, _ in found} == {
+        (INJECTION_HOST, "Remote Thread Creation In Uncommon Target Image"),
+        (INJECTION_HOST, "PowerShell Core DLL Loaded By Non PowerShell Process"),
+        (INJECTION_HOST, "PSScriptPolicyTest Creation By Uncommon Process"),
+        (INJECTION_HOST, "Alternate PowerShell Hosts Pipe"),
+        (INJECTION_HOST, "Suspicious WSMAN Provider Image Loads"),
+        (EMPIRE_HOST, "HackTool - Empire PowerShell Launch Parameters"),
+        (EMPIRE_HOST, "Net WebClient Casing Anomalies"),
+        (EMPIRE_HOST, "Suspicious Execution of Powershell with Base64"),
+        (EMPIRE_HOST, "Potential WMI Lateral Movement WmiPrvSE Spawned PowerShell"),
+        (EMPIRE_HOST, "WmiPrvSE Spawned A Process"),
+        (EMPIRE_HOST, "Remote PowerShell Session Host Process (WinRM)"),
+        (EMPIRE_HOST, "Suspicious Processes Spawned by WinRM"),
+    }
+    score, injection = found[
+        (INJECTION_HOST, "Remote Thread Creation In Uncommon Target Image", "2022-09-22T12:00:00Z")
+    ]
+    assert score == 50.0
+    assert injection["count"] == 106  # every CreateRemoteThread of the dataset targets notepad.exe
+    assert injection["level"] == "medium" and injection["mitre"] == ["T1055.003"]
+    assert injection["rule_id"] == "a1a144b7-5c9b-4853-a559-2172be8d4a03"
+    assert injection["first_seen"] == "2022-09-22T12:31:21.555000Z"
+    assert injection["sample_event"] == "3328148"  # the first one's EventRecordID
+    assert injection["users"] == ["MSSENTINEL\\wardog"]
+    assert injection["rule_file"] == "create_remote_thread_win_susp_uncommon_target_image.yml"
+    empire = [found[item] for item in found if item[1] == "HackTool - Empire PowerShell Launch Parameters"]
+    assert [score for score, _ in empire] == [70.0, 70.0]  # high; the two datasets, hours apart
+    # Credential-dumping rules have nothing to find in these datasets.
+    assert not [item for item in found if "Mimikatz" in item[1] or "LSASS" in item[1]]
+
+
+def test_hunting_levels_come_back_when_asked(spark_context, tmp_path: Path) -> None:
+    rows = run_sigma(spark_context, tmp_path, SHIPPED, {"sigma.min_level": "informational"})
+    levels = {metadata["rule"]: metadata["level"] for _, _, metadata in rows}
+    assert levels["New PowerShell Instance Created"] == "informational"
+    assert levels["Uncommon Process Access Rights For Target Image"] == "low"
+
+
+RULE = """
+title: {title}
+id: {id}
+status: test
+logsource:
+    product: windows
+    category: process_creation
+detection:
+{detection}
+level: high
+tags:
+    - attack.execution
+    - attack.t1059.001
+"""
+RULES = {
+    # Sigma values match without case; the Sysmon pipeline adds EventID 1 and the channel.
+    "powershell": "    selection:\n        Image|endswith: '\\powershell.exe'\n    condition: selection",
+    # A `not` over a field the event does not have matches: the filter does not.
+    "not-explorer": (
+        "    selection:\n        Image|endswith: '\\cmd.exe'\n"
+        "    filter:\n        ParentImage|endswith: '\\explorer.exe'\n"
+        "    condition: selection and not filter"
+    ),
+    # A field no event has: no match, and no failure.
+    "unknown-field": "    selection:\n        NoSuchField: 'x'\n    condition: selection",
+    "not-unknown-field": (
+        "    selection:\n        Image|endswith: '\\whoami.exe'\n"
+        "    filter:\n        NoSuchField: 'x'\n    condition: selection and not filter"
+    ),
+    # A number against a column of text, some of it not a number: Spark's ANSI mode must not fail.
+    "number": "    selection:\n        LogonType: 3\n    condition: selection",
+    # Bare keywords search the whole message.
+    "keywords": "    keywords:\n        - 'sekurlsa::logonpasswords'\n    condition: keywords",
+    # null: the event has no such field.
+    "no-parent": (
+        "    selection:\n        Image|endswith: '\\svchost.exe'\n        ParentImage: null\n"
+        "    condition: selection"
+    ),
+    # Regex: case-sensitive unless |i.
+    "regex": "    selection:\n        CommandLine|re: 'Invoke-[A-Z]'\n    condition: selection",
+}
+UNRUNNABLE = {
+    # A placeholder no pipeline fills.
+    "placeholder": "    selection:\n        User|expand: '%admins%'\n    condition: selection",
+    # A regex Python accepts and Java does not ((?P<...>) groups).
+    "java-regex": "    selection:\n        CommandLine|re: '(?P<tool>mimikatz)'\n    condition: selection",
+}
+SYSMON = "Microsoft-Windows-Sysmon/Operational"
+
+
+def event(number: int, **fields) -> dict:
+    return {
+        "EventID": 1,
+        "Channel": SYSMON,
+        "Hostname": "WS01.corp.example",
+        "EventRecordID": str(1000 + number),
+        "TimeCreated": f"2025-03-03T10:00:{number:02d}.000Z",
+        **fields,
+    }
+
+
+EVENTS = [
+    event(1, Image="C:\\WINDOWS\\System32\\WindowsPowerShell\\v1.0\\POWERSHELL.EXE", User="CORP\\alice"),
+    event(2, Image="C:\\Windows\\System32\\cmd.exe", ParentImage="C:\\Windows\\explorer.exe"),
+    event(3, Image="C:\\Windows\\System32\\cmd.exe", User="CORP\\bob"),  # no ParentImage
+    event(4, Image="C:\\Windows\\System32\\whoami.exe", ParentImage="C:\\Windows\\System32\\cmd.exe"),
+    event(5, Image="C:\\Windows\\System32\\svchost.exe", LogonType="-"),
+    event(6, Image="C:\\Windows\\System32\\net.exe", ParentImage="C:\\x.exe", LogonType="3"),
+    event(
+        7, Image="C:\\Tools\\m.exe", ParentImage="C:\\x.exe", Message="mimikatz # SEKURLSA::LogonPasswords"
+    ),
+    event(8, Image="C:\\t.exe", ParentImage="C:\\x.exe", CommandLine="powershell Invoke-Mimikatz"),
+    event(9, Image="C:\\t.exe", ParentImage="C:\\x.exe", CommandLine="powershell invoke-mimikatz"),
+    # Security's 4688 is no Sysmon process creation: the pipeline's EventID and channel keep it out.
+    {**event(10, Image="C:\\Windows\\System32\\WindowsPowerShell\\v1.0\\powershell.exe"), "EventID": 4688},
+]
+EXPECTED = {
+    "powershell": {"1001"},
+    "not-explorer": {"1003"},
+    "not-unknown-field": {"1004"},
+    "number": {"1006"},
+    "keywords": {"1007"},
+    "no-parent": {"1005"},
+    "regex": {"1008"},
+}
+
+
+def write_rules(folder: Path, rules: dict[str, str]) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    for number, (name, detection) in enumerate(rules.items()):
+        text = RULE.format(title=name, id=f"00000000-0000-4000-8000-{number:012d}", detection=detection)
+        (folder / f"{name}.yml").write_text(text)
+
+
+def semantics_conf(tmp_path: Path) -> Path:
+    write_rules(tmp_path / "rules", {**RULES, **UNRUNNABLE})
+    (tmp_path / "rules" / "broken.yml").write_text("title: [unclosed\n")
+    (tmp_path / "events.json").write_text("".join(json.dumps(item) + "\n" for item in EVENTS))
+    conf = tmp_path / "sigma.conf"
+    conf.write_text(
+        "name = Sigma semantics\ntype = batch\napi = sigma\nrules = rules\nfile = events.json\n"
+        "format = json\noutput = csv\n[out_csv]\npath = out.csv\n"
+    )
+    return conf
+
+
+def test_sigma_semantics_on_spark(spark_context, tmp_path: Path, capfd) -> None:
+    rows = run_sigma(spark_context, tmp_path, semantics_conf(tmp_path))
+    matched: dict[str, set[str]] = {}
+    for key, score, metadata in rows:
+        assert key == "WS01.corp.example" and score == 70.0
+        assert metadata["mitre"] == ["T1059.001"] and metadata["count"] == 1
+        matched.setdefault(metadata["rule"], set()).add(metadata["sample_event"])
+    assert matched == EXPECTED
+    errors = capfd.readouterr().err
+    lines = [line for line in errors.splitlines() if ": Sigma rule " in line]
+    assert len(lines) == 3, lines  # each rule that cannot run, once, with its file
+    assert any(
+        "placeholder.yml (placeholder): " in line and "placeholder" in line.split(": ", 2)[2]
+        for line in lines
+    )
+    assert any("java-regex.yml (java-regex): regex" in line and "Java" in line for line in lines)
+    assert any("broken.yml" in line for line in lines)
