@@ -11,11 +11,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from pyspark import StorageLevel
 from pyspark.sql import functions as sf
 from pyspark.sql.types import NumericType, StringType, TimestampNTZType, TimestampType
 
+from datashark.sigma.correlations import Correlation
 from datashark.sigma.matching import column_references, matched_rules
-from datashark.sigma.rules import Detection
+from datashark.sigma.rules import Detection, Rule
 
 if TYPE_CHECKING:
     from pyspark.sql import Column, DataFrame, SparkSession
@@ -42,41 +44,41 @@ class FindingFields:
 def sigma_findings(
     events: DataFrame,
     conditions: list[tuple[Detection, str]],
+    correlations: list[Correlation],
     fields: FindingFields,
     chunk: int,
     *,
     streaming: bool,
 ) -> DataFrame:
-    """The findings of the rules (``conditions``: each rule's bound condition) over ``events``."""
+    """The findings of the rules (``conditions``: each rule's bound condition) and of the
+    correlations over their matches, over ``events``."""
     references = column_references(events.schema)
     time = event_time(events, fields.time, references)
     if streaming:  # an event without a time is placed at its batch's time, never left out
         time = sf.coalesce(time, sf.current_timestamp())
-    host = _first_text(fields.host, references)
+    grouped = list(dict.fromkeys(name for item in correlations for name in item.fields_read))
     # A generator, not a projection then a filter: Spark would copy the conditions into the filter.
     hits = events.select(
         time.alias(TIME),
-        sf.coalesce(host, sf.lit(UNKNOWN_HOST)).alias(HOST),
+        sf.coalesce(_first_text(fields.host, references), sf.lit(UNKNOWN_HOST)).alias(HOST),
         _first_text(fields.user, references).alias(USER),
         _first_text(fields.event_id, references).alias(EVENT),
+        *(_first_text([name], references).alias(_column(name)) for name in grouped),
         sf.explode(matched_rules(conditions, chunk)).alias(RULE),
     )
-    silent = [detection.number for detection, _ in conditions if not detection.output]
-    if silent:
-        hits = hits.filter(~sf.col(RULE).isin(silent))
     if streaming:
         hits = hits.withWatermark(TIME, f"{fields.late_minutes} minutes")
-    window = sf.window(TIME, f"{fields.window_minutes} minutes")
-    counted = hits.groupBy(window.alias("window"), sf.col(HOST), sf.col(RULE)).agg(
-        sf.count(sf.lit(1)).alias("count"),
-        sf.min(TIME).alias("first_seen"),
-        sf.max(TIME).alias("last_seen"),
-        sf.min_by(EVENT, TIME).alias("sample_event"),
-        sf.slice(sf.array_sort(sf.collect_set(USER)), 1, fields.max_users).alias("users"),
-    )
-    rules = sf.broadcast(rule_table(events.sparkSession, [detection for detection, _ in conditions]))
-    found = counted.join(rules, RULE)
-    return found.select(
+    elif correlations:
+        # The matches (a few of the events) kept for the correlations, which would each evaluate
+        # every rule again. A stream's cannot be: there each correlation costs one more pass.
+        hits = hits.persist(StorageLevel.MEMORY_AND_DISK)
+    reported = [detection.number for detection, _ in conditions if detection.output]
+    found = _rule_findings(hits.filter(sf.col(RULE).isin(reported)), fields)
+    for correlation in correlations:
+        found = found.unionByName(_correlation_findings(hits, correlation, fields))
+    rules: list[Rule] = [detection for detection, _ in conditions]
+    table = sf.broadcast(rule_table(events.sparkSession, [*rules, *correlations]))
+    return found.join(table, RULE).select(
         sf.col(HOST).alias("key"),
         sf.col("score"),
         "rule_id",
@@ -91,28 +93,103 @@ def sigma_findings(
         sf.when(sf.size("users") > 0, sf.col("users")).alias("users"),
         sf.col("window.start").alias("window_start"),
         sf.col("window.end").alias("window_end"),
+        "correlation",
+        "group",
+        "measure",
         "rule_file",
     )
 
 
-def rule_table(spark: SparkSession, detections: list[Detection]) -> DataFrame:
-    """The rules as a small table to join the matches to, by ``RULE`` number."""
+def _measures(fields: FindingFields) -> list[Column]:
+    """What every finding says of the matches it counts."""
+    return [
+        sf.count(sf.lit(1)).alias("count"),
+        sf.min(TIME).alias("first_seen"),
+        sf.max(TIME).alias("last_seen"),
+        sf.min_by(EVENT, TIME).alias("sample_event"),
+        sf.slice(sf.array_sort(sf.collect_set(USER)), 1, fields.max_users).alias("users"),
+    ]
+
+
+def _rule_findings(hits: DataFrame, fields: FindingFields) -> DataFrame:
+    """A finding per host, rule and window."""
+    window = sf.window(TIME, f"{fields.window_minutes} minutes").alias("window")
+    return hits.groupBy(window, sf.col(HOST), sf.col(RULE)).agg(
+        *_measures(fields),
+        sf.lit(None).cast("string").alias("group"),
+        sf.lit(None).cast("double").alias("measure"),
+    )
+
+
+def _correlation_findings(hits: DataFrame, correlation: Correlation, fields: FindingFields) -> DataFrame:
+    """A finding per group of a correlation whose measure meets its condition in a window of
+    its time span (the host: the group's first)."""
+    window = sf.window(TIME, f"{correlation.seconds} seconds").alias("window")
+    groups = [sf.col(_column(name)) for name in correlation.group_by]
+    matches = hits.filter(sf.col(RULE).isin(list(correlation.rules)))
+    counted = matches.groupBy(window, *groups).agg(
+        *_measures(fields),
+        sf.min(HOST).alias(HOST),
+        correlation_measure(correlation).alias("measure"),
+    )
+    group = sf.concat_ws(
+        ", ",
+        *(
+            sf.concat(sf.lit(f"{name}="), sf.coalesce(sf.col(_column(name)), sf.lit("")))
+            for name in correlation.group_by
+        ),
+    )
+    return counted.filter(sf.expr(f"measure {correlation.operator} {correlation.threshold!r}")).select(
+        "window",
+        HOST,
+        sf.lit(correlation.number).alias(RULE),
+        "count",
+        "first_seen",
+        "last_seen",
+        "sample_event",
+        "users",
+        (group if correlation.group_by else sf.lit(None).cast("string")).alias("group"),
+        sf.col("measure").cast("double").alias("measure"),
+    )
+
+
+def correlation_measure(correlation: Correlation) -> Column:
+    """What a correlation compares with its threshold, over a group's matches in a window."""
+    if correlation.kind == "event_count":
+        return sf.count(sf.lit(1))
+    if correlation.kind == "temporal":
+        return sf.count_distinct(sf.col(RULE))
+    value = sf.col(_column(correlation.field or ""))
+    if correlation.kind == "value_count":
+        return sf.count_distinct(value)
+    number = value.try_cast("double")
+    return sf.sum(number) if correlation.kind == "value_sum" else sf.avg(number)
+
+
+def _column(field: str) -> str:
+    """The column of ``hits`` holding a field a correlation groups by or measures."""
+    return f"_sigma_field_{field}"
+
+
+def rule_table(spark: SparkSession, rules: list[Rule]) -> DataFrame:
+    """The rules and correlations as a small table to join the findings to, by ``RULE`` number."""
     rows = [
         (
-            detection.number,
-            detection.score,
-            detection.id,
-            detection.title,
-            detection.level,
-            detection.techniques,
-            list(detection.tags),
-            Path(detection.file).name,
+            rule.number,
+            rule.score,
+            rule.id,
+            rule.title,
+            rule.level,
+            rule.techniques,
+            list(rule.tags),
+            rule.condition if isinstance(rule, Correlation) else None,
+            Path(rule.file).name,
         )
-        for detection in detections
+        for rule in rules
     ]
     schema = (
         f"{RULE} INT, score DOUBLE, rule_id STRING, rule STRING, level STRING, "
-        "mitre ARRAY<STRING>, tags ARRAY<STRING>, rule_file STRING"
+        "mitre ARRAY<STRING>, tags ARRAY<STRING>, correlation STRING, rule_file STRING"
     )
     return spark.createDataFrame(rows, schema)
 

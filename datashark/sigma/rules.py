@@ -16,7 +16,7 @@ from sigma.collection import SigmaCollection
 from sigma.correlations import SigmaCorrelationRule
 from sigma.exceptions import SigmaRuleLocation
 from sigma.processing.pipeline import ProcessingPipeline
-from sigma.rule import SigmaRule
+from sigma.rule import SigmaRule, SigmaRuleBase
 
 from datashark.detect import severity
 from datashark.sigma.backend import SparkSqlBackend, referenced_fields
@@ -34,10 +34,8 @@ LEVELS = tuple(SCORE_BY_LEVEL)  # lowest first
 
 
 @dataclass(frozen=True)
-class Detection:
-    """One Sigma rule compiled to a Spark SQL condition (its fields as markers, see
-    ``backend.bind``). ``output``: whether its matches are findings of their own (False for a
-    rule that only feeds a correlation, ``generate: false``)."""
+class Rule:
+    """What a finding says of the rule that made it: the rule's identity, level and tags."""
 
     number: int
     id: str
@@ -45,8 +43,6 @@ class Detection:
     level: str
     tags: tuple[str, ...]
     file: str
-    condition: str
-    output: bool = True
 
     @property
     def score(self) -> float:
@@ -57,14 +53,24 @@ class Detection:
         return LEVELS.index(self.level) >= LEVELS.index(level)
 
     @property
-    def fields(self) -> list[str]:
-        return referenced_fields(self.condition)
-
-    @property
     def techniques(self) -> list[str]:
         """The ATT&CK techniques of its tags: ``attack.t1055.003`` -> ``T1055.003``."""
         names = (tag.split(".", 1)[1] for tag in self.tags if tag.startswith("attack.t"))
         return [name.upper() for name in names if name[1:2].isdigit()]
+
+
+@dataclass(frozen=True)
+class Detection(Rule):
+    """One Sigma rule compiled to a Spark SQL condition (its fields as markers, see
+    ``backend.bind``). ``output``: whether its matches are findings of their own (False for a
+    rule that only feeds a correlation, ``generate: false``)."""
+
+    condition: str = ""
+    output: bool = True
+
+    @property
+    def fields(self) -> list[str]:
+        return referenced_fields(self.condition)
 
 
 @dataclass(frozen=True)
@@ -82,11 +88,13 @@ class Unconverted:
 
 @dataclass
 class RuleSet:
-    """The rules of a use case: those that run, those that cannot, and the correlations."""
+    """The rules of a use case: those that run, those that cannot, the correlations (see
+    ``correlations.correlations_of``), and the detection number of each converted rule object."""
 
     detections: list[Detection] = field(default_factory=list)
     unconverted: list[Unconverted] = field(default_factory=list)
     correlations: list[SigmaCorrelationRule] = field(default_factory=list)
+    numbers: dict[int, int] = field(default_factory=dict)  # id(SigmaRule) -> Detection.number
 
 
 def rule_files(patterns: Iterable[str]) -> list[Path]:
@@ -107,12 +115,20 @@ def compile_rules(files: list[Path], pipeline: ProcessingPipeline, keywords_fiel
     """Read, filter and convert the rules of ``files`` with ``pipeline``; ``keywords_field``:
     the field a rule's bare keywords search (the whole message)."""
     ruleset = RuleSet()
-    collection = SigmaCollection([])
+    rules = []
     for path in files:
         loaded = _read(path, ruleset)
         if loaded is not None:
-            collection.rules.extend(loaded.rules)
-    collection.resolve_rule_references()
+            rules.extend(loaded.rules)
+    collection = SigmaCollection(rules)
+    for rule in list(collection.rules):  # a correlation whose rules are not there: set aside
+        if isinstance(rule, SigmaCorrelationRule):
+            try:
+                rule.resolve_rule_references(collection)
+            except Exception as err:  # pySigma's SigmaRuleNotFoundError and kin
+                ruleset.unconverted.append(Unconverted(_file_of(rule), rule.title, _reason(err)))
+                collection.rules.remove(rule)
+    collection.resolve_rule_references()  # filters applied, rules sorted by reference
     backend = SparkSqlBackend(pipeline, raw_log_field=keywords_field)
     for rule in collection.rules:
         if isinstance(rule, SigmaCorrelationRule):
@@ -142,8 +158,12 @@ def _read(path: Path, ruleset: RuleSet) -> SigmaCollection | None:
     return loaded
 
 
+def _file_of(rule: SigmaRuleBase) -> str:
+    return str(rule.source.path) if rule.source is not None else ""
+
+
 def _convert(rule: SigmaRule, backend: SparkSqlBackend, ruleset: RuleSet) -> None:
-    file = str(rule.source.path) if rule.source is not None else ""
+    file = _file_of(rule)
     try:
         backend.convert_rule(rule)
         queries = [query for query in rule.get_conversion_result() if isinstance(query, str)]
@@ -154,18 +174,24 @@ def _convert(rule: SigmaRule, backend: SparkSqlBackend, ruleset: RuleSet) -> Non
         ruleset.unconverted.append(Unconverted(file, rule.title, "converts to no condition"))
         return
     condition = queries[0] if len(queries) == 1 else " OR ".join(f"({query})" for query in queries)
+    ruleset.numbers[id(rule)] = len(ruleset.detections)
     ruleset.detections.append(
         Detection(
             number=len(ruleset.detections),
             id=str(rule.id or rule.name or Path(file).stem),
             title=rule.title,
-            level=rule.level.name.lower() if rule.level is not None else UNSET_LEVEL,
+            level=level_of(rule),
             tags=tuple(str(tag) for tag in rule.tags),
             file=file,
             condition=condition,
             output=rule._output,
         )
     )
+
+
+def level_of(rule: SigmaRuleBase) -> str:
+    """A rule's level as Sigma names it, ``UNSET_LEVEL`` when it gives none."""
+    return rule.level.name.lower() if rule.level is not None else UNSET_LEVEL
 
 
 def _reason(error: BaseException) -> str:

@@ -8,11 +8,13 @@ inputs, outputs, dead letters and streaming, the findings of ``findings.sigma_fi
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from types import ModuleType
 from typing import TYPE_CHECKING
 
 from datashark import console
 from datashark.errors import UseCaseError
+from datashark.sigma.correlations import correlations_of
 from datashark.sigma.findings import FindingFields, sigma_findings
 from datashark.sigma.matching import runnable
 from datashark.sigma.pipelines import processing_pipeline
@@ -60,6 +62,8 @@ class SigmaRules:
         pipeline = processing_pipeline(names(conf["pipeline"]), usecase.resolve, where.at("pipeline"))
         self.ruleset: RuleSet = compile_rules(files, pipeline, conf["sigma.keywords_field"])
         self.min_level: str = conf["sigma.min_level"]
+        self.correlations, unrunnable = correlations_of(self.ruleset, len(self.ruleset.detections))
+        self.ruleset.unconverted.extend(unrunnable)
         self.files = len(files)
         self.chunk: int = conf["sigma.chunk"]
         self.fields = FindingFields(
@@ -96,9 +100,18 @@ class SigmaRules:
         if summary not in self.reported:
             self.reported.add(summary)
             console.info(f"({self.usecase.name}) {summary}")
-        return sigma_findings(events, conditions, self.fields, self.chunk, streaming=events.isStreaming)
+        runs = {detection.number for detection, _ in conditions}
+        correlations = [item for item in self.correlations if runs.issuperset(item.rules)]
+        self.report(
+            Unconverted(item.file, item.title, "a rule it correlates cannot run")
+            for item in self.correlations
+            if item not in correlations
+        )
+        return sigma_findings(
+            events, conditions, correlations, self.fields, self.chunk, streaming=events.isStreaming
+        )
 
-    def report(self, unconverted: list[Unconverted]) -> None:
+    def report(self, unconverted: Iterable[Unconverted]) -> None:
         """One line each, once per process: the rules that cannot run, and why."""
         for item in unconverted:
             line = f"[!] {self.usecase.path}: Sigma rule {item}"

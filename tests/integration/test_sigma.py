@@ -208,3 +208,148 @@ def test_sigma_semantics_on_spark(spark_context, tmp_path: Path, capfd) -> None:
     )
     assert any("java-regex.yml (java-regex): regex" in line and "Java" in line for line in lines)
     assert any("broken.yml" in line for line in lines)
+
+
+CORRELATION_RULES = """
+title: Failed logon
+id: 5b2c1f7e-0000-4000-8000-000000000001
+name: failed_logon
+logsource:
+    product: windows
+    service: security
+detection:
+    selection:
+        EventID: 4625
+    condition: selection
+level: low
+---
+title: Whoami
+id: 5b2c1f7e-0000-4000-8000-000000000002
+name: whoami
+logsource:
+    product: windows
+    category: process_creation
+detection:
+    selection:
+        Image|endswith: '\\\\whoami.exe'
+    condition: selection
+level: low
+---
+title: Net user
+id: 5b2c1f7e-0000-4000-8000-000000000003
+name: net_user
+logsource:
+    product: windows
+    category: process_creation
+detection:
+    selection:
+        CommandLine|contains: 'net user'
+    condition: selection
+level: low
+---
+title: Brute force of one account
+id: 5b2c1f7e-0000-4000-8000-000000000011
+correlation:
+    type: event_count
+    rules:
+        - failed_logon
+    group-by:
+        - TargetUserName
+    timespan: 10m
+    condition:
+        gte: 3
+level: high
+tags:
+    - attack.t1110.001
+---
+title: Password spray from one address
+id: 5b2c1f7e-0000-4000-8000-000000000012
+correlation:
+    type: value_count
+    rules:
+        - failed_logon
+    group-by:
+        - IpAddress
+    timespan: 10m
+    condition:
+        field: TargetUserName
+        gte: 3
+level: high
+---
+title: Discovery burst
+id: 5b2c1f7e-0000-4000-8000-000000000013
+correlation:
+    type: temporal
+    rules:
+        - whoami
+        - net_user
+    group-by:
+        - Hostname
+    timespan: 5m
+level: medium
+---
+title: Ordered, not supported
+id: 5b2c1f7e-0000-4000-8000-000000000014
+correlation:
+    type: temporal_ordered
+    rules:
+        - whoami
+        - net_user
+    timespan: 5m
+level: medium
+"""
+
+
+def security(second: int, user: str, address: str) -> dict:
+    return {
+        "EventID": 4625,
+        "Channel": "Security",
+        "Hostname": "DC01.corp.example",
+        "EventRecordID": str(second),
+        "TimeCreated": f"2025-03-03T10:0{second // 60}:{second % 60:02d}.000Z",
+        "TargetUserName": user,
+        "IpAddress": address,
+    }
+
+
+CORRELATION_EVENTS = [
+    *(security(second, "admin", "10.0.0.9") for second in (1, 30, 90, 120)),  # four on admin
+    *(security(200 + second, user, "10.0.0.5") for second, user in enumerate(("a", "b", "c"))),  # spray
+    security(300, "bob", "10.0.0.7"),
+    event(10, Image="C:\\Windows\\System32\\whoami.exe", ParentImage="C:\\x.exe"),
+    event(
+        40, Image="C:\\Windows\\System32\\net.exe", ParentImage="C:\\x.exe", CommandLine="net user /domain"
+    ),
+]
+
+
+def test_correlation_rules_count_matches_per_group_and_time_span(
+    spark_context, tmp_path: Path, capfd
+) -> None:
+    (tmp_path / "rules").mkdir()
+    (tmp_path / "rules" / "correlations.yml").write_text(CORRELATION_RULES)
+    (tmp_path / "events.json").write_text("".join(json.dumps(item) + "\n" for item in CORRELATION_EVENTS))
+    conf = tmp_path / "sigma.conf"
+    conf.write_text(
+        "name = Sigma correlations\ntype = batch\napi = sigma\nrules = rules\nfile = events.json\n"
+        "format = json\noutput = csv\n[out_csv]\npath = out.csv\n"
+    )
+    rows = run_sigma(spark_context, tmp_path, conf)
+    found = {metadata["rule"]: (key, score, metadata) for key, score, metadata in rows}
+    # The rules that feed correlations make no findings of their own (generate: false).
+    assert sorted(found) == [
+        "Brute force of one account",
+        "Discovery burst",
+        "Password spray from one address",
+    ]
+    key, score, brute = found["Brute force of one account"]
+    assert (key, score) == ("DC01.corp.example", 70.0)
+    assert brute["group"] == "TargetUserName=admin" and brute["measure"] == 4.0 and brute["count"] == 4
+    assert brute["correlation"] == "event_count >= 3" and brute["mitre"] == ["T1110.001"]
+    assert brute["window_start"] == "2025-03-03T10:00:00Z" and brute["window_end"] == "2025-03-03T10:10:00Z"
+    spray = found["Password spray from one address"][2]
+    assert spray["group"] == "IpAddress=10.0.0.5" and spray["measure"] == 3.0
+    burst = found["Discovery burst"]
+    assert burst[0] == "WS01.corp.example" and burst[2]["measure"] == 2.0 and burst[2]["count"] == 2
+    errors = [line for line in capfd.readouterr().err.splitlines() if ": Sigma rule " in line]
+    assert len(errors) == 1 and "(Ordered, not supported): correlation type temporal_ordered" in errors[0]
