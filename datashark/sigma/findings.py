@@ -55,7 +55,10 @@ def sigma_findings(
     references = column_references(events.schema)
     time = event_time(events, fields.time, references)
     if streaming:  # an event without a time is placed at its batch's time, never left out
-        time = sf.coalesce(time, sf.current_timestamp())
+        # The watermark over every event, not the matches only: a quiet hour closes windows too.
+        events = events.withColumn(TIME, sf.coalesce(time, sf.current_timestamp()))
+        events = events.withWatermark(TIME, f"{fields.late_minutes} minutes")
+        time = sf.col(TIME)
     grouped = list(dict.fromkeys(name for item in correlations for name in item.fields_read))
     # A generator, not a projection then a filter: Spark would copy the conditions into the filter.
     hits = events.select(
@@ -66,9 +69,7 @@ def sigma_findings(
         *(_first_text([name], references).alias(_column(name)) for name in grouped),
         sf.explode(matched_rules(conditions, chunk)).alias(RULE),
     )
-    if streaming:
-        hits = hits.withWatermark(TIME, f"{fields.late_minutes} minutes")
-    elif correlations:
+    if correlations and not streaming:
         # The matches (a few of the events) kept for the correlations, which would each evaluate
         # every rule again. A stream's cannot be: there each correlation costs one more pass.
         hits = hits.persist(StorageLevel.MEMORY_AND_DISK)
@@ -157,11 +158,12 @@ def correlation_measure(correlation: Correlation) -> Column:
     """What a correlation compares with its threshold, over a group's matches in a window."""
     if correlation.kind == "event_count":
         return sf.count(sf.lit(1))
+    # Distinct counts as the size of a set: Structured Streaming refuses count(DISTINCT ...).
     if correlation.kind == "temporal":
-        return sf.count_distinct(sf.col(RULE))
+        return sf.size(sf.collect_set(sf.col(RULE)))
     value = sf.col(_column(correlation.field or ""))
     if correlation.kind == "value_count":
-        return sf.count_distinct(value)
+        return sf.size(sf.collect_set(value))
     number = value.try_cast("double")
     return sf.sum(number) if correlation.kind == "value_sum" else sf.avg(number)
 

@@ -15,6 +15,7 @@ from pathlib import Path
 from sigma.collection import SigmaCollection
 from sigma.correlations import SigmaCorrelationRule
 from sigma.exceptions import SigmaRuleLocation
+from sigma.filters import SigmaFilter
 from sigma.processing.pipeline import ProcessingPipeline
 from sigma.rule import SigmaRule, SigmaRuleBase
 
@@ -115,7 +116,7 @@ def compile_rules(files: list[Path], pipeline: ProcessingPipeline, keywords_fiel
     """Read, filter and convert the rules of ``files`` with ``pipeline``; ``keywords_field``:
     the field a rule's bare keywords search (the whole message)."""
     ruleset = RuleSet()
-    rules = []
+    rules: list[SigmaRule | SigmaCorrelationRule | SigmaFilter] = []
     for path in files:
         loaded = _read(path, ruleset)
         if loaded is not None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import time
 from pathlib import Path
 
 import pytest
@@ -353,3 +354,76 @@ def test_correlation_rules_count_matches_per_group_and_time_span(
     assert burst[0] == "WS01.corp.example" and burst[2]["measure"] == 2.0 and burst[2]["count"] == 2
     errors = [line for line in capfd.readouterr().err.splitlines() if ": Sigma rule " in line]
     assert len(errors) == 1 and "(Ordered, not supported): correlation type temporal_ordered" in errors[0]
+
+
+# The columns the rules read (a stream's are fixed when it starts).
+STREAM_COLUMNS = (
+    "EventID BIGINT, Channel STRING, Hostname STRING, EventRecordID STRING, TimeCreated STRING, "
+    "Image STRING, ParentImage STRING, CommandLine STRING, TargetUserName STRING, IpAddress STRING"
+)
+STREAM_CONF = """
+name = Sigma stream
+type = streaming
+api = sigma
+rules = {rules}
+input = file
+output = csv
+format = json
+schema = stream.ddl
+sigma.late_minutes = 1
+
+[in_file]
+folder_path = {folder}
+
+[out_csv]
+path = {folder}/../findings.csv
+"""
+
+
+def test_a_stream_gives_the_batch_findings_once_the_watermark_passes(spark_context, tmp_path: Path) -> None:
+    from datashark.frames.findings import FindingRow, metadata_names
+    from datashark.frames.streaming import streaming_findings
+
+    (tmp_path / "rules").mkdir()
+    (tmp_path / "rules" / "correlations.yml").write_text(CORRELATION_RULES)
+    write_rules(
+        tmp_path / "rules", {"powershell": RULES["powershell"], "not-explorer": RULES["not-explorer"]}
+    )
+    folder = tmp_path / "events"
+    conf = tmp_path / "stream.conf"
+    conf.write_text(STREAM_CONF.format(rules=tmp_path / "rules", folder=folder))
+    (tmp_path / "stream.ddl").write_text(STREAM_COLUMNS)
+    settings = settings_for(tmp_path)
+    prepared = prepare(settings, read_usecase(conf))
+    findings = streaming_findings(spark_context, RunContext(settings), prepared)
+    query = (
+        findings.writeStream.outputMode("append")
+        .format("memory")
+        .queryName("sigma_stream")
+        .option("checkpointLocation", str(tmp_path / "query"))
+        .start()
+    )
+    try:
+        events = [*CORRELATION_EVENTS, *EVENTS[:3]]
+        # An event of a later day moves the watermark past every window of the others.
+        late = event(59, Image="C:\\Windows\\notepad.exe", TimeCreated="2025-03-04T00:00:00.000Z")
+        for number, part in enumerate((events[:6], events[6:], [late])):
+            (folder / f"{number}.json").parent.mkdir(exist_ok=True)
+            (folder / f"{number}.json").write_text("".join(json.dumps(item) + "\n" for item in part))
+            query.processAllAvailable()
+        rows = findings.sparkSession.table("sigma_stream")
+        deadline = time.monotonic() + 60
+        while rows.count() < 5 and time.monotonic() < deadline:
+            time.sleep(0.5)
+            query.processAllAvailable()
+        to_finding = FindingRow(metadata_names(rows))
+        found = sorted((item[2]["rule"], item[0]) for item in map(to_finding, rows.collect()))
+    finally:
+        query.stop()
+    assert found == [
+        ("Brute force of one account", "DC01.corp.example"),
+        ("Discovery burst", "WS01.corp.example"),
+        ("Password spray from one address", "DC01.corp.example"),
+        ("not-explorer", "WS01.corp.example"),
+        ("powershell", "WS01.corp.example"),
+    ]
