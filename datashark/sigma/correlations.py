@@ -11,7 +11,6 @@ aliases, ``temporal_ordered`` and percentiles are set aside with that reason.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 
 from sigma.correlations import (
     SigmaCorrelationCondition,
@@ -20,7 +19,7 @@ from sigma.correlations import (
     SigmaCorrelationType,
 )
 
-from datashark.sigma.rules import Rule, RuleSet, Unconverted, level_of
+from datashark.sigma.rules import Rule, RuleSet, Unconverted, identity
 
 OPERATORS = {
     SigmaCorrelationConditionOperator.LT: "<",
@@ -104,12 +103,7 @@ def _correlation(rule: SigmaCorrelationRule, ruleset: RuleSet, number: int, file
     ):
         operator, threshold = ">=", float(len(set(numbers)))  # no condition given: all the rules
     return Correlation(
-        number=number,
-        id=str(rule.id or rule.name or Path(file).stem),
-        title=rule.title,
-        level=level_of(rule),
-        tags=tuple(str(tag) for tag in rule.tags),
-        file=file,
+        **identity(rule, number, file),
         kind=kind,
         rules=tuple(numbers),
         group_by=tuple(rule.group_by or ()),

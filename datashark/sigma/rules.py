@@ -11,6 +11,7 @@ import glob
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from sigma.collection import SigmaCollection
 from sigma.correlations import SigmaCorrelationRule
@@ -177,22 +178,20 @@ def _convert(rule: SigmaRule, backend: SparkSqlBackend, ruleset: RuleSet) -> Non
     condition = queries[0] if len(queries) == 1 else " OR ".join(f"({query})" for query in queries)
     ruleset.numbers[id(rule)] = len(ruleset.detections)
     ruleset.detections.append(
-        Detection(
-            number=len(ruleset.detections),
-            id=str(rule.id or rule.name or Path(file).stem),
-            title=rule.title,
-            level=level_of(rule),
-            tags=tuple(str(tag) for tag in rule.tags),
-            file=file,
-            condition=condition,
-            output=rule._output,
-        )
+        Detection(**identity(rule, len(ruleset.detections), file), condition=condition, output=rule._output)
     )
 
 
-def level_of(rule: SigmaRuleBase) -> str:
-    """A rule's level as Sigma names it, ``UNSET_LEVEL`` when it gives none."""
-    return rule.level.name.lower() if rule.level is not None else UNSET_LEVEL
+def identity(rule: SigmaRuleBase, number: int, file: str) -> dict[str, Any]:
+    """The ``Rule`` fields of a pySigma rule: its number here, id, title, level, tags and file."""
+    return {
+        "number": number,
+        "id": str(rule.id or rule.name or Path(file).stem),
+        "title": rule.title,
+        "level": rule.level.name.lower() if rule.level is not None else UNSET_LEVEL,
+        "tags": tuple(str(tag) for tag in rule.tags),
+        "file": file,
+    }
 
 
 def _reason(error: BaseException) -> str:

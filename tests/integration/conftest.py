@@ -94,3 +94,33 @@ def assert_console_flow(stdout: str, where: str, streaming: str = " * Skip Strea
     found = [next((i for i, line in enumerate(lines) if step in line), -1) for step in flow]
     assert -1 not in found and found == sorted(found), dict(zip(flow, found, strict=True))
     assert lines[-1].endswith("Cleaning Up")
+
+
+def memory_query(findings, name: str, checkpoint: Path):
+    """A streaming DataFrame's rows appended to the in-memory table ``name`` (read it with
+    ``findings.sparkSession.table(name)``), as a started query."""
+    return (
+        findings.writeStream.outputMode("append")
+        .format("memory")
+        .queryName(name)
+        .option("checkpointLocation", str(checkpoint))
+        .start()
+    )
+
+
+def batch_rows(sc, tmp_path: Path, conf: Path, overrides: dict[str, str] | None = None) -> list[tuple]:
+    """The rows a batch run of ``conf`` delivers (its keys changed by ``overrides``), through
+    the engine's batch path into an output that keeps them."""
+    from datashark.config.usecase import read_usecase
+    from datashark.run.batch import run_batch
+    from datashark.run.context import RunContext
+    from datashark.run.prepare import prepare
+    from datashark.testing.collector import Collector
+
+    settings = settings_for(tmp_path)
+    usecase = read_usecase(conf)
+    usecase.conf.update(overrides or {})
+    prepared = prepare(settings, usecase)
+    collector = Collector({"title": None, "debug": False}, usecase)
+    run_batch(sc, RunContext(settings), dataclasses.replace(prepared, plugin=collector), debug=False)
+    return collector.rows

@@ -9,7 +9,6 @@ logs and must find the same.
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import random
 import time
@@ -20,12 +19,10 @@ import pytest
 
 from datashark.config.usecase import read_usecase
 from datashark.events.zeek import ZeekLogReader
-from datashark.run.batch import run_batch
 from datashark.run.context import RunContext
 from datashark.run.prepare import prepare
-from datashark.testing.collector import Collector
 from tests.conftest import REPO
-from tests.integration.conftest import settings_for
+from tests.integration.conftest import batch_rows, memory_query, settings_for
 
 pytestmark = [pytest.mark.spark]
 
@@ -64,14 +61,8 @@ path = {folder}/../findings.csv
 def batch_findings(sc, tmp_path: Path, conf: Path, overrides: dict[str, str] | None = None) -> dict:
     """``{(key, window_start): (key, score, metadata)}`` of a batch run of ``conf``, its keys
     changed by ``overrides``."""
-    settings = settings_for(tmp_path)
-    usecase = read_usecase(conf)
-    usecase.conf.update(overrides or {})
-    prepared = prepare(settings, usecase)
-    collector = Collector({"title": None, "debug": False}, usecase)
-    run_batch(sc, RunContext(settings), dataclasses.replace(prepared, plugin=collector), debug=False)
     found = {}
-    for row in collector.rows:
+    for row in batch_rows(sc, tmp_path, conf, overrides):
         assert (row[0], window_start_of(row)) not in found, f"two findings of {row[0]} in one window"
         found[(row[0], window_start_of(row))] = row
     return found
@@ -191,13 +182,7 @@ def test_a_stream_of_the_sample_gives_the_same_finding(spark_context, tmp_path: 
     settings = settings_for(tmp_path)
     prepared = prepare(settings, read_usecase(conf))
     findings = streaming_findings(spark_context, RunContext(settings), prepared)
-    query = (
-        findings.writeStream.outputMode("append")
-        .format("memory")
-        .queryName("port_scan_frames_stream")
-        .option("checkpointLocation", str(tmp_path / "query"))
-        .start()
-    )
+    query = memory_query(findings, "port_scan_frames_stream", tmp_path / "query")
     try:
         lines = zeek_json_lines(SAMPLE)
         half = len(lines) // 2

@@ -9,7 +9,6 @@ with a one-line reason while the others run.
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import time
 from pathlib import Path
@@ -17,12 +16,10 @@ from pathlib import Path
 import pytest
 
 from datashark.config.usecase import read_usecase
-from datashark.run.batch import run_batch
 from datashark.run.context import RunContext
 from datashark.run.prepare import prepare
-from datashark.testing.collector import Collector
 from tests.conftest import REPO
-from tests.integration.conftest import settings_for
+from tests.integration.conftest import batch_rows, memory_query, settings_for
 
 pytestmark = [pytest.mark.spark]
 
@@ -31,19 +28,8 @@ INJECTION_HOST = "WORKSTATION6.mssentinel.local"  # OTRF's CreateRemoteThread da
 EMPIRE_HOST = "WORKSTATION6.theshire.local"  # OTRF's Empire PSRemoting and WMI datasets
 
 
-def run_sigma(sc, tmp_path: Path, conf: Path, overrides: dict[str, str] | None = None) -> list[tuple]:
-    """The findings of a batch run of ``conf`` (keys changed by ``overrides``)."""
-    settings = settings_for(tmp_path)
-    usecase = read_usecase(conf)
-    usecase.conf.update(overrides or {})
-    prepared = prepare(settings, usecase)
-    collector = Collector({"title": None, "debug": False}, usecase)
-    run_batch(sc, RunContext(settings), dataclasses.replace(prepared, plugin=collector), debug=False)
-    return collector.rows
-
-
 def test_the_shipped_rules_find_the_attacks_of_the_otrf_samples(spark_context, tmp_path: Path) -> None:
-    rows = run_sigma(spark_context, tmp_path, SHIPPED)
+    rows = batch_rows(spark_context, tmp_path, SHIPPED)
     found = {
         (key, metadata["rule"], metadata["window_start"]): (score, metadata) for key, score, metadata in rows
     }
@@ -80,7 +66,7 @@ def test_the_shipped_rules_find_the_attacks_of_the_otrf_samples(spark_context, t
 
 
 def test_hunting_levels_come_back_when_asked(spark_context, tmp_path: Path) -> None:
-    rows = run_sigma(spark_context, tmp_path, SHIPPED, {"sigma.min_level": "informational"})
+    rows = batch_rows(spark_context, tmp_path, SHIPPED, {"sigma.min_level": "informational"})
     levels = {metadata["rule"]: metadata["level"] for _, _, metadata in rows}
     assert levels["New PowerShell Instance Created"] == "informational"
     assert levels["Uncommon Process Access Rights For Target Image"] == "low"
@@ -193,7 +179,7 @@ def semantics_conf(tmp_path: Path) -> Path:
 
 
 def test_sigma_semantics_on_spark(spark_context, tmp_path: Path, capfd) -> None:
-    rows = run_sigma(spark_context, tmp_path, semantics_conf(tmp_path))
+    rows = batch_rows(spark_context, tmp_path, semantics_conf(tmp_path))
     matched: dict[str, set[str]] = {}
     for key, score, metadata in rows:
         assert key == "WS01.corp.example" and score == 70.0
@@ -335,7 +321,7 @@ def test_correlation_rules_count_matches_per_group_and_time_span(
         "name = Sigma correlations\ntype = batch\napi = sigma\nrules = rules\nfile = events.json\n"
         "format = json\noutput = csv\n[out_csv]\npath = out.csv\n"
     )
-    rows = run_sigma(spark_context, tmp_path, conf)
+    rows = batch_rows(spark_context, tmp_path, conf)
     found = {metadata["rule"]: (key, score, metadata) for key, score, metadata in rows}
     # The rules that feed correlations make no findings of their own (generate: false).
     assert sorted(found) == [
@@ -396,13 +382,7 @@ def test_a_stream_gives_the_batch_findings_once_the_watermark_passes(spark_conte
     settings = settings_for(tmp_path)
     prepared = prepare(settings, read_usecase(conf))
     findings = streaming_findings(spark_context, RunContext(settings), prepared)
-    query = (
-        findings.writeStream.outputMode("append")
-        .format("memory")
-        .queryName("sigma_stream")
-        .option("checkpointLocation", str(tmp_path / "query"))
-        .start()
-    )
+    query = memory_query(findings, "sigma_stream", tmp_path / "query")
     try:
         events = [*CORRELATION_EVENTS, *EVENTS[:3]]
         # An event of a later day moves the watermark past every window of the others.
