@@ -57,10 +57,11 @@ def test_standalone_missing_data_file_is_a_config_error(wordcount_copy: Path, tm
 @pytest.mark.parametrize(
     ("edit", "message"),
     [
-        (("code = wordcount.py\n", ""), "key 'code' is required but missing"),
+        (("output = csv\n", ""), "key 'output' is required but missing"),
+        (("code = wordcount.py\n", ""), "key 'code' is required (the Python file with load())"),
         (("output = csv", "output = kafkaa"), "key 'output': unknown output plugin 'kafkaa'"),
     ],
-    ids=["missing-key", "unknown-output"],
+    ids=["missing-key", "missing-code", "unknown-output"],
 )
 def test_standalone_bad_conf_is_one_line_naming_file_and_key(
     wordcount_copy: Path, tmp_path: Path, edit: tuple[str, str], message: str
