@@ -93,7 +93,8 @@ def check_frame_conf(usecase: UseCase) -> None:
                 f"a streaming DataFrame use case reads {', '.join(SPARK_FORMATS)}, not {fmt}: "
                 "send Zeek's JSON logs (format = json), or use api = rdd"
             )
-        if fmt != "text" and not conf["schema"]:
+        # api = sigma over JSON: the fields its rules read (sigma.columns)
+        if fmt != "text" and not conf["schema"] and not (usecase.api == "sigma" and fmt == "json"):
             raise where.at("schema").error(
                 "is required by a streaming DataFrame use case (a stream's columns are fixed when it "
                 "starts): Spark DDL such as 'ts DOUBLE, query STRING', or a schema file"

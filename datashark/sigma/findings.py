@@ -205,7 +205,7 @@ def event_time(events: DataFrame, names: list[str], references: dict[str, str]) 
         reference = references.get(name.lower())
         if reference is None:
             continue
-        column, kind = sf.col(reference), types.get(name.lower())
+        column, kind = sf.expr(reference), types.get(name.lower())
         if isinstance(kind, (TimestampType, TimestampNTZType)):
             parts.append(column.cast("timestamp"))
         elif isinstance(kind, NumericType):
@@ -222,7 +222,7 @@ def event_time(events: DataFrame, names: list[str], references: dict[str, str]) 
 def _first_text(names: list[str], references: dict[str, str]) -> Column:
     """The first of the fields ``names`` an event has a non-empty value in, as text."""
     present = [references[name.lower()] for name in names if name.lower() in references]
-    values = [sf.nullif(sf.col(reference).cast("string"), sf.lit("")) for reference in present]
+    values = [sf.nullif(sf.expr(reference).cast("string"), sf.lit("")) for reference in present]
     return sf.coalesce(*values) if values else sf.lit(None).cast(StringType())
 
 

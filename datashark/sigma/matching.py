@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING
 
 from pyspark.sql import functions as sf
-from pyspark.sql.types import StructType
+from pyspark.sql.types import DataType, StructType
 
 from datashark.sigma.backend import bind
 from datashark.sigma.rules import Detection, Unconverted
@@ -32,21 +32,24 @@ def column_references(schema: StructType) -> dict[str, str]:
     without case) -> its column reference: top-level columns (``Image``; a flat
     ``winlog.event_id`` too) and the paths into nested records (``winlog.event_data.Image``).
     Names that differ by case only (``SourceProcessGUID``, ``SourceProcessGuid``) read as the
-    first of them that is not NULL."""
-    variants: dict[str, list[str]] = {}
+    first of them that is not NULL; of names whose types differ (``User`` text, ``user`` a
+    record), the first is read."""
+    variants: dict[str, list[tuple[str, DataType]]] = {}
 
     def visit(struct: StructType, names: tuple[str, ...]) -> None:
         for item in struct.fields:
             path = (*names, item.name)
-            variants.setdefault(".".join(path).lower(), []).append(".".join(_quoted(name) for name in path))
+            reference = ".".join(_quoted(name) for name in path)
+            variants.setdefault(".".join(path).lower(), []).append((reference, item.dataType))
             if isinstance(item.dataType, StructType):
                 visit(item.dataType, path)
 
     visit(schema, ())
-    return {
-        name: found[0] if len(found) == 1 else f"coalesce({', '.join(found)})"
-        for name, found in variants.items()
-    }
+    references = {}
+    for name, found in variants.items():
+        alike = [reference for reference, kind in found if kind == found[0][1]]
+        references[name] = alike[0] if len(alike) == 1 else f"coalesce({', '.join(alike)})"
+    return references
 
 
 def bound_condition(detection: Detection, references: dict[str, str]) -> str:

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 
 from datashark import console
 from datashark.errors import UseCaseError
+from datashark.sigma.columns import text_columns
 from datashark.sigma.correlations import correlations_of
 from datashark.sigma.findings import FindingFields, sigma_findings
 from datashark.sigma.matching import runnable
@@ -77,6 +78,21 @@ class SigmaRules:
         )
         self.reported: set[str] = set()
         self.report(self.ruleset.unconverted)
+        if usecase.type == "streaming" and not conf["schema"]:  # JSON (check_frame_conf)
+            conf["schema"] = text_columns(self.fields_read(conf["sigma.keywords_field"]))
+
+    def fields_read(self, keywords_field: str) -> list[str]:
+        """Every event field the rules, correlations and findings read."""
+        fields = self.fields
+        return [
+            *(name for detection in self.ruleset.detections for name in detection.fields),
+            *(name for correlation in self.correlations for name in correlation.fields_read),
+            *fields.host,
+            *fields.user,
+            *fields.time,
+            *fields.event_id,
+            keywords_field,
+        ]
 
     def load(self, events: DataFrame, spark: SparkSession) -> DataFrame:
         """The findings of every rule that runs over ``events`` (see ``findings``)."""

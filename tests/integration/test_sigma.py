@@ -26,6 +26,21 @@ pytestmark = [pytest.mark.spark]
 SHIPPED = REPO / "conf" / "sigma" / "sigma.conf"
 INJECTION_HOST = "WORKSTATION6.mssentinel.local"  # OTRF's CreateRemoteThread dataset
 EMPIRE_HOST = "WORKSTATION6.theshire.local"  # OTRF's Empire PSRemoting and WMI datasets
+# What the shipped rules find in the OTRF samples, at sigma.min_level = medium: (host, rule).
+SHIPPED_FINDINGS = {
+    (INJECTION_HOST, "Remote Thread Creation In Uncommon Target Image"),
+    (INJECTION_HOST, "PowerShell Core DLL Loaded By Non PowerShell Process"),
+    (INJECTION_HOST, "PSScriptPolicyTest Creation By Uncommon Process"),
+    (INJECTION_HOST, "Alternate PowerShell Hosts Pipe"),
+    (INJECTION_HOST, "Suspicious WSMAN Provider Image Loads"),
+    (EMPIRE_HOST, "HackTool - Empire PowerShell Launch Parameters"),
+    (EMPIRE_HOST, "Net WebClient Casing Anomalies"),
+    (EMPIRE_HOST, "Suspicious Execution of Powershell with Base64"),
+    (EMPIRE_HOST, "Potential WMI Lateral Movement WmiPrvSE Spawned PowerShell"),
+    (EMPIRE_HOST, "WmiPrvSE Spawned A Process"),
+    (EMPIRE_HOST, "Remote PowerShell Session Host Process (WinRM)"),
+    (EMPIRE_HOST, "Suspicious Processes Spawned by WinRM"),
+}
 
 
 def test_the_shipped_rules_find_the_attacks_of_the_otrf_samples(spark_context, tmp_path: Path) -> None:
@@ -34,20 +49,7 @@ def test_the_shipped_rules_find_the_attacks_of_the_otrf_samples(spark_context, t
         (key, metadata["rule"], metadata["window_start"]): (score, metadata) for key, score, metadata in rows
     }
     assert len(found) == len(rows), "one finding per host, rule and window"
-    assert {(key, rule) for key, rule, _ in found} == {
-        (INJECTION_HOST, "Remote Thread Creation In Uncommon Target Image"),
-        (INJECTION_HOST, "PowerShell Core DLL Loaded By Non PowerShell Process"),
-        (INJECTION_HOST, "PSScriptPolicyTest Creation By Uncommon Process"),
-        (INJECTION_HOST, "Alternate PowerShell Hosts Pipe"),
-        (INJECTION_HOST, "Suspicious WSMAN Provider Image Loads"),
-        (EMPIRE_HOST, "HackTool - Empire PowerShell Launch Parameters"),
-        (EMPIRE_HOST, "Net WebClient Casing Anomalies"),
-        (EMPIRE_HOST, "Suspicious Execution of Powershell with Base64"),
-        (EMPIRE_HOST, "Potential WMI Lateral Movement WmiPrvSE Spawned PowerShell"),
-        (EMPIRE_HOST, "WmiPrvSE Spawned A Process"),
-        (EMPIRE_HOST, "Remote PowerShell Session Host Process (WinRM)"),
-        (EMPIRE_HOST, "Suspicious Processes Spawned by WinRM"),
-    }
+    assert {(key, rule) for key, rule, _ in found} == SHIPPED_FINDINGS
     score, injection = found[
         (INJECTION_HOST, "Remote Thread Creation In Uncommon Target Image", "2022-09-22T12:00:00Z")
     ]

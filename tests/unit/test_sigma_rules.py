@@ -8,6 +8,7 @@ import pytest
 
 from datashark.errors import ConfigError, ConfLocation
 from datashark.sigma.backend import NULL_FIELD, bind
+from datashark.sigma.columns import text_columns
 from datashark.sigma.pipelines import processing_pipeline
 from datashark.sigma.rules import compile_rules, rule_files
 from tests.conftest import REPO
@@ -97,3 +98,13 @@ def test_an_unknown_pipeline_names_the_key(tmp_path: Path) -> None:
     (tmp_path / "bad.yml").write_text("transformations: 3\n")
     with pytest.raises(ConfigError, match=r"bad.yml: not a pySigma processing pipeline"):
         processing_pipeline(["bad.yml"], lambda name: str(tmp_path / name), WHERE)
+
+
+def test_a_stream_without_schema_reads_the_fields_as_text_nested_by_dots() -> None:
+    ddl = text_columns(
+        ["Image", "@timestamp", "winlog.event_data.Image", "host.name", "winlog.record_id", "host", "Image"]
+    )
+    assert ddl == (
+        "`Image` STRING, `@timestamp` STRING, "
+        "`winlog` STRUCT<`event_data`: STRUCT<`Image`: STRING>, `record_id`: STRING>, `host` STRING"
+    )
