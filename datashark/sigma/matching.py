@@ -17,12 +17,12 @@ from pyspark.sql import functions as sf
 from pyspark.sql.types import DataType, StructType
 
 from datashark.sigma.backend import bind
+from datashark.sigma.guards import Guarded, guard_tree
 from datashark.sigma.rules import Detection, Unconverted
 
 if TYPE_CHECKING:
     from pyspark.sql import Column, DataFrame
 
-MATCHED = "_sigma_matched"
 # rlike '<pattern>' as the backend writes it: a SQL string literal, quotes and backslashes escaped.
 RLIKE_LITERAL = re.compile(r"rlike '((?:[^'\\]|\\.)*)'")
 
@@ -96,14 +96,30 @@ def _analysed(
 
 
 def matched_rules(conditions: list[tuple[Detection, str]], chunk: int) -> Column:
-    """An array of the numbers of the rules an event matches (empty: none)."""
+    """An array of the numbers of the rules an event matches (empty: none). Rules sharing
+    leading tests are evaluated under them, those tested once (``guards``)."""
+    tree = guard_tree([(detection.number, condition) for detection, condition in conditions])
+    return _concatenated(_matches(tree, chunk))
+
+
+def _matches(node: Guarded, chunk: int) -> list[Column]:
     arrays: list[Column] = []
-    for part in _chunks(conditions, chunk):
-        numbered = [sf.when(sf.expr(condition), sf.lit(detection.number)) for detection, condition in part]
+    for part in _chunks(node.rules, chunk):
+        numbered = [sf.when(sf.expr(condition), sf.lit(number)) for number, condition in part]
         arrays.append(sf.filter(sf.array(*numbered), lambda number: number.isNotNull()))
+    for guard, group in node.groups.items():
+        arrays.append(sf.when(sf.expr(guard), _concatenated(_matches(group, chunk))).otherwise(_none()))
+    return arrays
+
+
+def _concatenated(arrays: list[Column]) -> Column:
     if not arrays:
-        return sf.array().cast("array<int>")
+        return _none()
     return arrays[0] if len(arrays) == 1 else sf.concat(*arrays)
+
+
+def _none() -> Column:
+    return sf.array().cast("array<int>")
 
 
 def _chunks(items: list, size: int) -> Iterator[list]:
