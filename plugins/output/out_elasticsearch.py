@@ -1,4 +1,4 @@
-"""Elasticsearch 9 output: each batch's rows as documents, bulk-indexed from the executors.
+"""Elasticsearch output (8 or 9): each batch's rows as documents, bulk-indexed from the executors.
 
 Keys: ``host``, ``port``, ``index_name``, ``pkey``, ``score``, ``title``, ``debug`` as
 original-style confs write them, and the connection keys below. ``@timestamp`` is an ISO-8601
@@ -18,9 +18,10 @@ from typing import TYPE_CHECKING, Any
 
 from datashark import console
 from datashark.config.secrets import redact_url
+from datashark.elastic.connection import Connection, server_major
 from datashark.plugin_api import OutputBatch, OutputPlugin
 from datashark.sinks.documents import TIMESTAMP_FIELD, TITLE_FIELD, document
-from datashark.sinks.es_bulk import Connection, Fields, PartitionWriter, put_template
+from datashark.sinks.es_bulk import Fields, PartitionWriter, put_template
 
 if TYPE_CHECKING:
     from pyspark import RDD
@@ -75,6 +76,7 @@ class Plugin(OutputPlugin):
                 "keys 'pkey' and 'score': must differ from each other, @timestamp and title"
             )
         self.fields = Fields(usecase.name, self.title, *fields)
+        self.major_known = False  # the cluster's major, asked at start (or before a debug run's first write)
         self.last_index = self.index_for(datetime.now())
         if conf["doc_type"] is not None:
             console.to_stderr(
@@ -154,13 +156,20 @@ class Plugin(OutputPlugin):
         return f"Elasticsearch {self.connection.where} index {self.last_index}"
 
     def start(self) -> None:
-        """The index template, before any index exists: a cluster that stays unreachable or
-        refuses the login fails the start, after the usual retries."""
+        """The cluster's major, then the index template before any index exists: a cluster that
+        stays unreachable or refuses the login fails the start, after the usual retries."""
+        self._ask_major()
         put_template(self.connection, self.index_name, self.fields.key_field, self.fields.score_field)
+
+    def _ask_major(self) -> None:
+        self.connection = server_major(self.connection)
+        self.major_known = True
 
     def write(self, rdd: RDD, batch: OutputBatch) -> int:
         """The rows from the executors (printed first with ``debug``)."""
         self.last_index = self.index_for(batch.time)
+        if not self.major_known:
+            self._ask_major()
         if not self.debug:
             return super().write(rdd, batch)
         rdd.cache()  # printed, then written: load() and the row checks run once

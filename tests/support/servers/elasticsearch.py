@@ -50,7 +50,6 @@ if TYPE_CHECKING:
 
 NAME = "elasticsearch"
 VERSION = "9.5.3"  # same major as the Python client (9.5.x); 9.5.1 itself is not on Maven Central
-DISTRIBUTION = Artifact("org.elasticsearch.distribution.integ-test-zip", "elasticsearch", VERSION, "zip")
 USER = "datashark-es"
 MIN_JAVA = 21  # Elasticsearch 9's launcher refuses older JVMs
 START_TIMEOUT = 150  # seconds; about 25 on an idle 2-core machine, far more on a busy one
@@ -86,6 +85,25 @@ SETTINGS = {
 
 
 @dataclass(frozen=True)
+class Release:
+    """An Elasticsearch release the tests run, unpacked in the cache folder of its ``name``."""
+
+    name: str
+    version: str
+
+    @property
+    def distribution(self) -> Artifact:
+        return Artifact("org.elasticsearch.distribution.integ-test-zip", "elasticsearch", self.version, "zip")
+
+    @property
+    def folder(self) -> Path:
+        return CACHE / self.name
+
+
+LATEST = Release(NAME, VERSION)
+
+
+@dataclass(frozen=True)
 class ElasticsearchNode:
     """How to reach the node: HTTPS on ``host``:``port``, its certificate signed by ``ca``, and a
     superuser (``username``/``password``, drawn for the session)."""
@@ -96,6 +114,7 @@ class ElasticsearchNode:
     username: str
     password: str = field(repr=False)
     process: NodeProcess = field(compare=False, repr=False)
+    major: int = 9  # its clients mark their requests compatible with it
 
     @property
     def url(self) -> str:
@@ -103,9 +122,9 @@ class ElasticsearchNode:
 
     def client(self, **options: Any) -> Elasticsearch:
         """A Python client that verifies the node's certificate and logs in as the superuser."""
-        from elasticsearch import Elasticsearch
+        from datashark.elastic.connection import client_class
 
-        return Elasticsearch(
+        return client_class(self.major)(
             self.url,
             ca_certs=str(self.ca),
             basic_auth=(self.username, self.password),
@@ -160,7 +179,7 @@ def java_home() -> Path:
     jvms = [jvm for jvm in Path("/usr/lib/jvm").iterdir() if (jvm / "bin" / "java").is_file()]
     major, newest = max(((_java_major(jvm / "bin" / "java"), jvm) for jvm in jvms), default=(0, None))
     if newest is None or major < MIN_JAVA:
-        raise RuntimeError(f"Elasticsearch {VERSION} needs Java {MIN_JAVA}+ under /usr/lib/jvm: {jvms}")
+        raise RuntimeError(f"Elasticsearch needs Java {MIN_JAVA}+ under /usr/lib/jvm: {jvms}")
     return newest
 
 
@@ -192,26 +211,26 @@ def _unzip(archive: Path, target: Path) -> None:
                 path.chmod(mode)
 
 
-def provision() -> Path:
+def provision(release: Release = LATEST) -> Path:
     """The distribution's home with the analysis plugin, and openssl for the session's certificates."""
     tls.provision()
     user = _run_as_user()
-    home = _unpacked(user)
-    _install_plugin(home, user)
+    home = _unpacked(user, release)
+    _install_plugin(home, user, release)
     return home
 
 
-def _unpacked(user: str | None) -> Path:
+def _unpacked(user: str | None, release: Release) -> Path:
     """The unpacked distribution (its home), fetched and unzipped once into the cache.
 
     The zip stays in Maven's local repository only, so a lost home is unpacked again offline.
     """
-    folder = CACHE / NAME
-    home = folder / f"elasticsearch-{VERSION}"
+    folder = release.folder
+    home = folder / f"elasticsearch-{release.version}"
     stamp = folder / "unpacked"
-    if stamp.is_file() and stamp.read_text() == VERSION and home.is_dir():
+    if stamp.is_file() and stamp.read_text() == release.version and home.is_dir():
         return home
-    archive = copy_artifact(NAME, DISTRIBUTION)
+    archive = copy_artifact(release.name, release.distribution)
     for entry in folder.iterdir():  # older homes, half-done unpacking, the loose-jar node of old
         if entry.is_dir():
             shutil.rmtree(entry)
@@ -224,11 +243,11 @@ def _unpacked(user: str | None) -> Path:
     unpacking.rmdir()
     archive.unlink()
     _chown(home, user)
-    stamp.write_text(VERSION)
+    stamp.write_text(release.version)
     return home
 
 
-def _install_plugin(home: Path, user: str | None) -> None:
+def _install_plugin(home: Path, user: str | None, release: Release) -> None:
     """``PLUGIN_SOURCE`` built into a stable plugin in the home's ``plugins/``, again when it changes.
 
     Compiled by the JDK the node runs on, against the plugin API and Lucene jars in the home
@@ -236,8 +255,8 @@ def _install_plugin(home: Path, user: str | None) -> None:
     no half plugin that would stop the node from starting.
     """
     source = PLUGIN_SOURCE.read_text()
-    digest = hashlib.sha256(f"{VERSION}\n{source}".encode()).hexdigest()
-    stamp = CACHE / NAME / "plugin-installed"
+    digest = hashlib.sha256(f"{release.version}\n{source}".encode()).hexdigest()
+    stamp = release.folder / "plugin-installed"
     target = home / "plugins" / PLUGIN
     if stamp.is_file() and stamp.read_text() == digest and target.is_dir():
         return
@@ -253,7 +272,7 @@ def _install_plugin(home: Path, user: str | None) -> None:
     if not javac.is_file():
         raise RuntimeError(f"building the {PLUGIN} plugin needs javac: {java_home()} is no JDK")
     compile_against_home = [str(javac), "--release", str(MIN_JAVA), "-cp", str(home / "lib" / "*")]
-    with tempfile.TemporaryDirectory(dir=CACHE / NAME) as build:
+    with tempfile.TemporaryDirectory(dir=release.folder) as build:
         classes, plugin = Path(build) / "classes", Path(build) / PLUGIN
         plugin.mkdir()
         command = [*compile_against_home, "-d", str(classes), str(PLUGIN_SOURCE)]
@@ -264,7 +283,7 @@ def _install_plugin(home: Path, user: str | None) -> None:
         (plugin / "named_components.json").write_text(json.dumps(components, indent=2))
         (plugin / "stable-plugin-descriptor.properties").write_text(
             f"name={PLUGIN}\ndescription=Analysis components of the security index (dataShark tests)\n"
-            f"version=1\nelasticsearch.version={VERSION}\njava.version={MIN_JAVA}\n"
+            f"version=1\nelasticsearch.version={release.version}\njava.version={MIN_JAVA}\n"
         )
         _chown(plugin, user)
         shutil.rmtree(target, ignore_errors=True)
@@ -298,17 +317,22 @@ def _add_superuser(home: Path, env: dict[str, str], password: str) -> None:
 class NodeProcess:
     """The node's process, which can be stopped and started again over the same folder."""
 
-    def __init__(self, home: Path, command_env: dict[str, str], folder: Path, user: str | None):
+    def __init__(
+        self, home: Path, command_env: dict[str, str], folder: Path, user: str | None, release: Release
+    ):
+        self.name = release.name
         self.command = [str(home / "bin" / "elasticsearch")]
         self.env = command_env
         self.folder = folder
         self.user = user
-        self.log_path = CACHE / NAME / "node.log"
+        self.log_path = release.folder / "node.log"
         self.server: Server | None = None
 
     def start(self, ready: Callable[[], bool]) -> None:
         """Start the node and wait until ``ready()`` (the cluster is yellow or green)."""
-        self.server = Server(NAME, self.command, self.log_path, env=self.env, cwd=self.folder, user=self.user)
+        self.server = Server(
+            self.name, self.command, self.log_path, env=self.env, cwd=self.folder, user=self.user
+        )
         self.server.wait_until(ready, timeout=START_TIMEOUT, what="cluster health yellow")
 
     def stop(self) -> None:
@@ -318,10 +342,10 @@ class NodeProcess:
 
 
 @contextlib.contextmanager
-def running_node() -> Iterator[ElasticsearchNode]:
-    """A fresh node in its own folder, with new certificates and a new superuser password,
-    stopped by PID and removed on exit (tests and bench/ share it)."""
-    home, jdk = provision(), java_home()  # both may fail: before the session folder exists
+def running_node(release: Release = LATEST) -> Iterator[ElasticsearchNode]:
+    """A fresh node of ``release`` in its own folder, with new certificates and a new superuser
+    password, stopped by PID and removed on exit (tests and bench/ share it)."""
+    home, jdk = provision(release), java_home()  # both may fail: before the session folder exists
     user = _run_as_user()
     host, port = SETTINGS["network.host"], free_port()
     folder = _session_folder(home)
@@ -338,7 +362,7 @@ def running_node() -> Iterator[ElasticsearchNode]:
         "ES_PATH_CONF": str(folder / "config"),
         "ES_TMPDIR": str(folder / "tmp"),
     }
-    process = NodeProcess(home, env, folder, user)
+    process = NodeProcess(home, env, folder, user, release)
     process.log_path.unlink(missing_ok=True)
     try:
         with open(folder / "config" / "elasticsearch.yml", "a") as config:  # JSON strings are YAML too
@@ -347,7 +371,9 @@ def running_node() -> Iterator[ElasticsearchNode]:
         password = secrets.token_hex(16)
         _add_superuser(home, env, password)
         _chown(folder, user)
-        node = ElasticsearchNode(host, port, certificates.ca, SUPERUSER, password, process)
+        node = ElasticsearchNode(
+            host, port, certificates.ca, SUPERUSER, password, process, int(release.version.split(".")[0])
+        )
         node.start()
         yield node
     finally:
@@ -355,11 +381,16 @@ def running_node() -> Iterator[ElasticsearchNode]:
         shutil.rmtree(folder, ignore_errors=True)
 
 
-@pytest.fixture(scope="session")
-def elasticsearch() -> Iterator[ElasticsearchNode]:
-    """One node for the whole session: it takes many seconds to start even when cached."""
+def session_node(release: Release) -> Iterator[ElasticsearchNode]:
+    """A node of ``release`` for a session fixture: a failed start fails with the log's tail."""
     try:
-        with running_node() as node:
+        with running_node(release) as node:
             yield node
     except ServerStartError as err:  # the log's tail says it all; no second traceback
         raise pytest.fail.Exception(str(err), pytrace=False) from None
+
+
+@pytest.fixture(scope="session")
+def elasticsearch() -> Iterator[ElasticsearchNode]:
+    """One node for the whole session: it takes many seconds to start even when cached."""
+    yield from session_node(LATEST)
