@@ -15,7 +15,7 @@ from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from pyspark import RDD
+    from pyspark import RDD, SparkContext
     from pyspark.sql import DataFrame, SparkSession
     from pyspark.streaming import DStream, StreamingContext
 
@@ -124,7 +124,8 @@ def _counted(write_partition: Callable[[Iterator[tuple]], int]) -> Callable[[Ite
 
 
 class InputPlugin:
-    """Base of input plugins: builds the DStream a streaming use case reads.
+    """Base of input plugins: builds the DStream a streaming use case reads, and for an input
+    that ``READS_BATCHES``, what a batch use case reads (``batch_records``, ``batch_frame``).
 
     Two use cases whose input is configured identically share one stream (see ``key``).
     Inputs that can replay (Kafka) learn through the ``batch_*`` hooks which batches each
@@ -132,6 +133,8 @@ class InputPlugin:
     """
 
     CONFIGSPEC: tuple[str, ...] = ()
+    READS_STREAMS = True  # streaming use cases may name it (``stream``, ``frames``)
+    READS_BATCHES = False  # batch use cases may name it instead of a ``file``
     # False when the stream may also carry ``bytes`` (a message that is not text), which the
     # use case's event stage turns into a dead letter.
     TEXT_ONLY = True
@@ -167,6 +170,16 @@ class InputPlugin:
             f"input {self.usecase.conf['input']} has no DataFrame source: use api = rdd"
         )
 
+    def batch_records(self, sc: SparkContext) -> RDD:
+        """For a batch use case (``READS_BATCHES``): this input's records as of now, as text
+        of the use case's ``format``, for the event stage (as a ``file``'s lines are)."""
+        raise NotImplementedError
+
+    def batch_frame(self, spark: SparkSession) -> DataFrame:
+        """For a batch DataFrame use case (``READS_BATCHES``): this input's records as of now,
+        as read (``datashark.frames.events.finish`` times and filters them)."""
+        raise NotImplementedError
+
     def frames_batch(self, spark: SparkSession, checkpoint: str, batch_id: int) -> DataFrame | None:
         """The records batch ``batch_id`` of the query checkpointed at ``checkpoint`` read, read
         again as ``frames()`` gave them: to set aside the ones that did not parse, when the
@@ -200,4 +213,4 @@ class InputPlugin:
         the batches already cut, not for more (their events are read at the next start)."""
 
     def close(self) -> None:
-        """The stream has stopped: release connections."""
+        """The stream has stopped, or the batch use case is done: release connections."""

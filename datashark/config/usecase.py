@@ -110,8 +110,12 @@ def read_usecase(path: Path, *, check_data: bool = True) -> UseCase:
     conf = validate_section(raw, usecase_spec(raw.get("api")), where=where, allow_extra=True)
     usecase = UseCase(path, conf)
     data_key = DATA_KEY_BY_TYPE[usecase.type]
-    if not conf[data_key] and usecase.type not in OPTIONAL_DATA_TYPES:
-        raise where.at(data_key).error(f"is required for a {usecase.type} use case")
+    if usecase.type == "batch" and conf["input"]:
+        if conf["file"]:
+            raise where.at("file").error("set either file or input, not both")
+    elif not conf[data_key] and usecase.type not in OPTIONAL_DATA_TYPES:
+        hint = " (or an input that reads batches: input = elasticsearch)" if usecase.type == "batch" else ""
+        raise where.at(data_key).error(f"is required for a {usecase.type} use case{hint}")
     if usecase.api == SIGMA:
         if conf["code"]:
             raise where.at("code").error("is not used by api = sigma (dataShark runs the rules): remove it")

@@ -1,4 +1,5 @@
-"""Running one batch DataFrame use case: read ``file``, call ``load()``, deliver (or print with ``-d``)."""
+"""Running one batch DataFrame use case: read ``file`` or ``input``, call ``load()``, deliver
+(or print with ``-d``)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from typing import TYPE_CHECKING
 
 from datashark import console
 from datashark.events.deadletter import DeadLetters, dead_letters_for
-from datashark.frames.events import FrameEvents, file_events, usecase_session
+from datashark.frames.events import FrameEvents, file_events, finish, usecase_session
 from datashark.frames.findings import check_findings, finding_columns, finding_rows
 from datashark.loading.load_call import call_load, load_arguments
 from datashark.run.context import RunContext
@@ -38,19 +39,25 @@ def run_frame_batch(sc, run: RunContext, prepared: Prepared, *, debug: bool) -> 
         report_dead_letters(prepared, dead_letters)
     except Exception as err:  # anything from the user's code or Spark fails this use case only
         raise usecase_failure(usecase, err) from err
+    finally:
+        if prepared.source is not None:
+            prepared.source.close()
 
 
 def batch_findings(
     sc, run: RunContext, prepared: Prepared, dead_letters: DeadLetters
 ) -> tuple[DataFrame, FrameEvents]:
-    """A batch use case's ``load()`` called on its ``file``: the DataFrame it returned (checked),
+    """A batch use case's ``load()`` called on its ``file`` or ``input``: the DataFrame it returned (checked),
     and the events it read, whose unparsed records ``set_aside_unparsed`` stores once the
     findings were read."""
     usecase = prepared.usecase
     spark = usecase_session(sc, usecase)
-    location = run.data_location(usecase)
-    assert location is not None  # a batch use case's file is required
-    read = file_events(spark, prepared, location, dead_letters)
+    if prepared.source is not None:
+        read = finish(prepared.source.batch_frame(spark), prepared, count=True)
+    else:
+        location = run.data_location(usecase)
+        assert location is not None  # a batch use case without input has a file
+        read = file_events(spark, prepared, location, dead_letters)
 
     def training() -> DataFrame | None:
         training_location = run.data_location(usecase, "training")

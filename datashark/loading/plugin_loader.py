@@ -54,10 +54,19 @@ def load_output_plugin(home: Path, usecase: UseCase) -> OutputPlugin:
 
 
 def load_input_plugin(settings: Settings, usecase: UseCase) -> InputPlugin:
-    """The ``input`` override of a streaming use case; ConfigError if it cannot be."""
-    plugin_class, section = _plugin_class(settings.home, "input", usecase.conf["input"], usecase)
+    """The ``input`` of a use case; ConfigError if it cannot be, or cannot feed its type."""
+    name = usecase.conf["input"]
+    plugin_class, section = _plugin_class(settings.home, "input", name, usecase)
+    where = usecase.location.at("input")
     if not issubclass(plugin_class, InputPlugin):
-        raise usecase.location.at("input").error(f"{plugin_class.__module__} is not an InputPlugin")
+        raise where.error(f"{plugin_class.__module__} is not an InputPlugin")
+    if usecase.type == "streaming" and not plugin_class.READS_STREAMS:
+        raise where.error(f"input {name} is read by batch use cases only (type = batch)")
+    if usecase.type == "batch" and not plugin_class.READS_BATCHES:
+        raise where.error(
+            f"input {name} feeds streaming use cases only: a batch use case reads a file, "
+            "or an input that reads batches (input = elasticsearch)"
+        )
     conf = _validated(section, list(plugin_class.CONFIGSPEC), "input", usecase)
     return plugin_class(conf, usecase, settings)
 

@@ -1,4 +1,5 @@
-"""Running one batch use case: read ``file``, call ``load()``, deliver (or print with ``-d``)."""
+"""Running one batch use case: read ``file`` or ``input``, call ``load()``, deliver (or print
+with ``-d``)."""
 
 from __future__ import annotations
 
@@ -82,11 +83,9 @@ def run_batch(sc, run: RunContext, prepared: Prepared, *, debug: bool) -> None:
     try:
         if not debug:
             start_output(prepared)
-        location = run.data_location(usecase)
-        assert location is not None  # a batch use case's file is required
         data = events_for_load(
             prepared,
-            records_of(sc, location, prepared.parser.format),
+            _records(sc, run, prepared),
             dead_letters,
             stage="input",
             filtered=True,
@@ -106,3 +105,15 @@ def run_batch(sc, run: RunContext, prepared: Prepared, *, debug: bool) -> None:
             console.info(note)
     except Exception as err:  # anything from the user's code or Spark fails this use case only
         raise usecase_failure(usecase, err) from err
+    finally:
+        if prepared.source is not None:
+            prepared.source.close()
+
+
+def _records(sc, run: RunContext, prepared: Prepared):
+    """What the use case reads: its input's records, or its ``file``'s."""
+    if prepared.source is not None:
+        return prepared.source.batch_records(sc)
+    location = run.data_location(prepared.usecase)
+    assert location is not None  # a batch use case without input has a file
+    return records_of(sc, location, prepared.parser.format)

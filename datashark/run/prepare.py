@@ -29,14 +29,14 @@ class Prepared:
     plugin: OutputPlugin
     parser: EventParser
     log_filter: LogFilter
-    source: InputPlugin | None  # a streaming use case's input; None for a batch one
+    source: InputPlugin | None  # a streaming use case's input; a batch one's when it names one
     max_event_bytes: int = DEFAULT_MAX_EVENT_BYTES
 
     @property
     def input(self) -> InputPlugin:
-        """The input of a streaming use case."""
+        """The input of a streaming use case, or of a batch one that names one."""
         if self.source is None:
-            raise TypeError(f"{self.usecase.name} is a batch use case: it has no input")
+            raise TypeError(f"{self.usecase.name} is a batch use case reading a file: it has no input")
         return self.source
 
 
@@ -53,6 +53,8 @@ def prepare(settings: Settings, usecase: UseCase) -> Prepared:
     source = None
     if usecase.type == "streaming":
         source = load_input_plugin(settings, usecase) if conf["input"] else global_input(settings, usecase)
+    elif conf["input"]:
+        source = load_input_plugin(settings, usecase)
     plugin = load_output_plugin(settings.home, usecase)
     max_event_bytes = conf["max.event.bytes"] or settings.max_event_bytes
     return Prepared(usecase, usecase_code(usecase), plugin, parser, log_filter, source, max_event_bytes)

@@ -193,6 +193,7 @@ def _prepare(run: CaseRun, settings: Settings, home: Path, usecase: UseCase, eve
         events_path.write_text("".join(f"{line}\n" for line in case.events), encoding="utf-8")
         raw["type"] = "batch"
         raw["file"] = str(events_path)
+        raw.pop("input", None)  # the case's events replace whatever the use case reads
     else:
         run.feed = feeds.register(feeds.split(_stream_records(case, usecase), case.batches))
         raw["type"] = "streaming"

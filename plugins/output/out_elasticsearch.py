@@ -13,12 +13,11 @@ import functools
 import json
 import re
 from datetime import datetime, timezone
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from datashark import console
-from datashark.config.secrets import redact_url
-from datashark.elastic.connection import Connection, server_major
+from datashark.elastic.conf import CONNECTION_SPEC, connection_from
+from datashark.elastic.connection import server_major
 from datashark.plugin_api import OutputBatch, OutputPlugin
 from datashark.sinks.documents import TIMESTAMP_FIELD, TITLE_FIELD, document
 from datashark.sinks.es_bulk import Fields, PartitionWriter, put_template
@@ -28,46 +27,25 @@ if TYPE_CHECKING:
 
     from datashark.config.usecase import UseCase
 
-DEFAULT_HOST, DEFAULT_PORT = "127.0.0.1", 9200
 # Elasticsearch's rules for index names (lowercase, none of these characters, no leading -_+).
 BAD_INDEX_CHARACTERS = re.compile(r'[\\/*?"<>| ,#:A-Z]')
 
 
 class Plugin(OutputPlugin):
     CONFIGSPEC = (
-        "host = string(min=1, default=None)",
-        "port = integer(min=1, max=65535, default=None)",
-        "hosts = string(min=1, default=None)",
-        'scheme = option("http", "https", default="http")',
-        "username = string(min=1, default=None)",
-        "password = string(default=None)",
-        "api_key = string(min=1, default=None)",
-        "ca_certs = string(min=1, default=None)",
-        "verify_certs = boolean(default=True)",
-        "allow_insecure = boolean(default=False)",
+        *CONNECTION_SPEC,
         'index_name = string(min=1, default="usecase")',
         'pkey = string(min=1, default="source_ip")',
         'score = string(min=1, default="anomaly_score")',
         "doc_type = string(default=None)",
         "chunk_size = integer(min=1, max=100000, default=2000)",
-        "request_timeout = float(min=1, default=30)",
-        "retry_seconds = float(min=0, default=120)",
         "[options]",
         "__many__ = string()",
     )
 
     def __init__(self, conf: dict[str, Any], usecase: UseCase) -> None:
         super().__init__(conf, usecase)
-        self.connection = Connection(
-            hosts=self._hosts(),
-            basic_auth=self._basic_auth(),
-            api_key=conf["api_key"],
-            ca_certs=self._ca_certs(),
-            verify_certs=conf["verify_certs"],
-            request_timeout=conf["request_timeout"],
-            retry_seconds=conf["retry_seconds"],
-        )
-        self._check_transport()
+        self.connection = connection_from(conf, self.location, usecase)
         self.index_name = conf["index_name"]
         self._check_index_name()
         fields = (conf["pkey"], conf["score"])
@@ -86,57 +64,6 @@ class Plugin(OutputPlugin):
             console.to_stderr(
                 f"{self.location.section('options')}: ignored (es-hadoop settings; es-hadoop is not used)"
             )
-
-    def _hosts(self) -> tuple[str, ...]:
-        """``hosts`` entries as URLs (``host:port`` gets ``scheme``), or ``host``/``port``."""
-        conf = self.conf
-        scheme = conf["scheme"]
-        if conf["hosts"] is None:
-            return (f"{scheme}://{conf['host'] or DEFAULT_HOST}:{conf['port'] or DEFAULT_PORT}",)
-        if conf["host"] is not None or conf["port"] is not None:
-            raise self.location.at("hosts").error("set either hosts or host/port, not both")
-        hosts = tuple(entry.strip() for entry in conf["hosts"].split(",") if entry.strip())
-        for entry in hosts:
-            if "@" in entry:
-                raise self.location.at("hosts").error(
-                    f"{redact_url(entry)!r} carries credentials: give them as username/password or api_key"
-                )
-            if not re.fullmatch(r"(https?://)?[^\s/:]+(:\d{1,5})?/?", entry):
-                raise self.location.at("hosts").error(f"{entry!r} is neither a URL nor host:port")
-        return tuple(entry if "://" in entry else f"{scheme}://{entry}" for entry in hosts)
-
-    def _basic_auth(self) -> tuple[str, str] | None:
-        conf = self.conf
-        if conf["username"] is None:
-            if conf["password"] is not None:
-                raise self.location.at("password").error("needs 'username'")
-            return None
-        if conf["password"] is None:
-            raise self.location.at("username").error("needs 'password'")
-        if conf["api_key"] is not None:
-            raise self.location.at("api_key").error("use either api_key or username/password")
-        return (conf["username"], conf["password"])
-
-    def _check_transport(self) -> None:
-        """Credentials travel over https only, unless the conf says it knows better."""
-        connection = self.connection
-        credentials = (
-            "username/password" if connection.basic_auth else "api_key" if connection.api_key else None
-        )
-        clear = [host for host in connection.hosts if host.startswith("http://")]
-        if credentials and clear and not self.conf["allow_insecure"]:
-            raise self.location.at("allow_insecure").error(
-                f"{credentials} would cross the network unencrypted to "
-                f"{clear[0]}: use scheme = https (or https:// hosts), or set allow_insecure = true"
-            )
-
-    def _ca_certs(self) -> str | None:
-        if self.conf["ca_certs"] is None:
-            return None
-        path = Path(self.usecase.resolve(self.conf["ca_certs"]))
-        if not path.is_file():
-            raise self.location.at("ca_certs").error(f"file not found: {path}")
-        return str(path)
 
     def _check_index_name(self) -> None:
         sample = self.index_for(datetime(2026, 11, 23, tzinfo=timezone.utc))

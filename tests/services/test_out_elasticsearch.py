@@ -384,8 +384,8 @@ def test_certificates_are_verified_by_default_so_https_without_ca_certs_fails_an
     index = unique_index()
     message = port_scan_failure(spark_context, tmp_path, es_section(elasticsearch, index, ca_certs=None))
     assert re.fullmatch(
-        rf"\(Port Scan\) - Failed: Elasticsearch at {re.escape(elasticsearch.url)}: putting index template "
-        rf"datashark-{index}: TLS certificate verification failed: unable to get local issuer certificate",
+        rf"\(Port Scan\) - Failed: Elasticsearch at {re.escape(elasticsearch.url)}: asking its version: "
+        r"TLS certificate verification failed: unable to get local issuer certificate",
         message,
     ), message
     assert not client.indices.exists_index_template(name=f"datashark-{index}")
@@ -410,9 +410,9 @@ def test_a_wrong_password_fails_at_once_saying_authentication_failed(
     section = es_section(elasticsearch, index, password=f"not-{elasticsearch.password}")
     message = port_scan_failure(spark_context, tmp_path, section)
     assert re.fullmatch(
-        rf"\(Port Scan\) - Failed: Elasticsearch at {re.escape(elasticsearch.url)}: putting index template "
-        rf"datashark-{index}: authentication failed \(HTTP 401\): unable to authenticate user "
-        rf"\[{elasticsearch.username}\] for REST request \[/_index_template/datashark-{index}\]",
+        rf"\(Port Scan\) - Failed: Elasticsearch at {re.escape(elasticsearch.url)}: asking its version: "
+        rf"authentication failed \(HTTP 401\): unable to authenticate user "
+        rf"\[{elasticsearch.username}\] for REST request \[/\]",
         message,
     ), message
     assert not client.indices.exists(index=index)
@@ -428,7 +428,7 @@ def test_a_stream_refused_by_elasticsearch_stops_at_start_before_reading_kafka(
     settings = reading_from_start(tmp_path, kafka.bootstrap_servers, topic)
     section = es_section(elasticsearch, index, password=f"not-{elasticsearch.password}")
     conf = streaming_usecase(tmp_path / "uc", section)
-    with pytest.raises(UseCaseError, match=r"^\(Every Event\) - Failed: .*putting index template.*HTTP 401"):
+    with pytest.raises(UseCaseError, match=r"^\(Every Event\) - Failed: .*asking its version.*HTTP 401"):
         run_conf(spark_context, settings, conf, timeout=60)
     assert set(committed(kafka.bootstrap_servers, group_of(topic), topic).values()) == {None}
     assert not client.indices.exists(index=index)

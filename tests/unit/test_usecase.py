@@ -28,7 +28,10 @@ def test_batch_without_file_names_file(make_usecase):
     path = make_usecase(conf=usecase_conf(file=None))
     with pytest.raises(ConfigError) as err:
         read_usecase(path)
-    assert str(err.value) == f"{path.resolve()}: key 'file' is required for a batch use case"
+    assert str(err.value) == (
+        f"{path.resolve()}: key 'file' is required for a batch use case "
+        "(or an input that reads batches: input = elasticsearch)"
+    )
 
 
 def test_streaming_without_training_is_valid(make_usecase):

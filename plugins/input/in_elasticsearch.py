@@ -1,0 +1,113 @@
+"""Elasticsearch input: a batch use case hunts over an index pattern (``input = elasticsearch``).
+
+Keys: the connection keys of ``[out_elasticsearch]`` (``hosts``, ``username``/``password`` or
+``api_key``, ``ca_certs``, ...), and what to read: ``index`` (a pattern, ``logs-*``),
+``query`` (a query string, ``EventID:1 AND Image:*powershell.exe``, or Query DSL JSON as
+it is), ``from``/``to`` on ``time_field`` (dates or date math: ``now-24h``), ``fields``
+(only these, dotted paths), ``arrays`` (fields read as arrays by a DataFrame use case),
+``slices`` (parallel readers: one Spark partition each) and ``page_size``.
+
+``load()`` gets the documents' ``_source`` as ``format = json`` events (dicts for ``api =
+rdd``, rows of the index mapping's schema, or of ``schema``, for ``api = dataframe``); the
+read runs on the executors from a point in time (``datashark.elastic.search``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import TYPE_CHECKING
+
+from datashark import console
+from datashark.elastic.conf import CONNECTION_SPEC, connection_from
+from datashark.elastic.connection import server_major
+from datashark.elastic.mapping import index_properties, mapping_schema, nested_paths
+from datashark.elastic.search import Search, close_point_in_time, open_point_in_time, query_of
+from datashark.plugin_api import InputPlugin
+
+if TYPE_CHECKING:
+    from pyspark import RDD
+    from pyspark.sql import DataFrame
+
+
+class Plugin(InputPlugin):
+    CONFIGSPEC = (
+        *CONNECTION_SPEC,
+        "index = string(min=1)",
+        "query = string(default=None)",
+        'time_field = string(min=1, default="@timestamp")',
+        "from = string(min=1, default=None)",
+        "to = string(min=1, default=None)",
+        "fields = string(min=1, default=None)",
+        "arrays = string(default=None)",
+        "slices = integer(min=1, max=1024, default=2)",
+        "page_size = integer(min=1, max=10000, default=1000)",
+    )
+    READS_STREAMS = False
+    READS_BATCHES = True
+
+    def __init__(self, conf, usecase, settings) -> None:
+        super().__init__(conf, usecase, settings)
+        where = usecase.location.section("in_elasticsearch")
+        if usecase.conf["format"] != "json":
+            raise usecase.location.at("format").error(
+                "input = elasticsearch hands load() JSON documents: set format = json"
+            )
+        fields = _names(conf["fields"]) or None
+        self.search = Search(
+            connection_from(conf, where, usecase),
+            conf["index"],
+            query_of(conf["query"], conf["time_field"], conf["from"], conf["to"], where),
+            fields,
+            conf["slices"],
+            conf["page_size"],
+            _names(conf["arrays"]),
+        )
+        self.where = where
+        self.pit: str | None = None
+
+    @property
+    def description(self) -> str:
+        return f"Elasticsearch {self.search.connection.where} index {self.search.index}"
+
+    def batch_records(self, sc) -> RDD:
+        """The matching documents as of now, as JSON text."""
+        self._open()
+        assert self.pit is not None
+        return self.search.documents(sc, self.pit)
+
+    def batch_frame(self, spark) -> DataFrame:
+        """The documents as rows of the conf's ``schema``, or of the index mapping's (``nested``
+        fields and ``arrays`` as arrays, a document's single value wrapped)."""
+        from datashark.frames.events import CORRUPT, with_corrupt_column
+        from datashark.frames.schema import event_schema
+
+        self._open()
+        assert self.pit is not None
+        properties = index_properties(self.search)
+        arrays = tuple(dict.fromkeys((*self.search.arrays, *nested_paths(properties))))
+        self.search = dataclasses.replace(self.search, arrays=arrays)
+        schema = event_schema(self.usecase) or mapping_schema(properties, self.search.fields, arrays)
+        reader = spark.read.schema(with_corrupt_column(schema))
+        reader = reader.option("mode", "PERMISSIVE").option("columnNameOfCorruptRecord", CORRUPT)
+        return reader.json(self.search.documents(spark.sparkContext, self.pit))
+
+    def _open(self) -> None:
+        """The cluster's major asked, what matches counted, a point in time opened: an index
+        pattern matching no index is an error naming the key (a typo, more often than not)."""
+        self.search = dataclasses.replace(self.search, connection=server_major(self.search.connection))
+        matched = self.search.count()
+        if not matched and not index_properties(self.search):
+            raise self.where.at("index").error(f"no index matches {self.search.index!r}")
+        console.info(f"{self.usecase.name}: {matched} documents of {self.search.index} to read")
+        self.close()
+        self.pit = open_point_in_time(self.search)
+
+    def close(self) -> None:
+        if self.pit is not None:
+            close_point_in_time(self.search, self.pit)
+            self.pit = None
+
+
+def _names(text: str | None) -> tuple[str, ...]:
+    """``a, b.c`` -> ``("a", "b.c")``."""
+    return tuple(dict.fromkeys(name.strip() for name in (text or "").split(",") if name.strip()))
