@@ -6,12 +6,14 @@ as in the tests (HTTPS, verified certificate, a login). ``--docs`` Sysmon-like d
 index of ``--shards`` shards; then per round, alternating, the whole index is read, each timed
 from the first request until the last document is in hand:
 
-- **single process** (the baseline): ``elasticsearch.helpers.scan`` with ``size=1000``, every
+- **single process** (the baseline): ``elasticsearch.helpers.scan`` (``--scan-size``, default its
+  own 1000), every
   document's ``_source`` taken, as a script reading an index would;
 - **dataShark**: a batch use case's ``input = elasticsearch`` (``batch_records``: a point in
   time, ``--slices`` slices read on the executors of local[2]), counted by Spark.
 
     python bench/es_read_bench.py [--docs 300000] [--runs 3] [--warmup 1] [--slices 2] [--shards 2]
+        [--page-size 5000] [--scan-size 1000]
 """
 
 from __future__ import annotations
@@ -77,12 +79,12 @@ def index_documents(node: ElasticsearchNode, docs: int, shards: int) -> None:
         assert client.count(index=INDEX)["count"] == docs
 
 
-def run_single_process(node: ElasticsearchNode) -> tuple[float, int]:
+def run_single_process(node: ElasticsearchNode, size: int) -> tuple[float, int]:
     from elasticsearch import helpers
 
     with node.client(request_timeout=120) as client:
         start = time.perf_counter()
-        read = sum(1 for hit in helpers.scan(client, index=INDEX, size=1000) if hit["_source"])
+        read = sum(1 for hit in helpers.scan(client, index=INDEX, size=size) if hit["_source"])
         return time.perf_counter() - start, read
 
 
@@ -96,14 +98,15 @@ def run_datashark(sc, settings, conf: Path) -> tuple[float, int]:
         prepared.input.close()
 
 
-def bench_usecase(folder: Path, node: ElasticsearchNode, slices: int) -> Path:
+def bench_usecase(folder: Path, node: ElasticsearchNode, slices: int, page_size: int) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "uc.py").write_text("def load(batchData):\n    return batchData\n")
     conf = folder / "uc.conf"
     conf.write_text(
         "name = ES Read Bench\ntype = batch\ncode = uc.py\ninput = elasticsearch\nformat = json\n"
         f"output = csv\n[out_csv]\npath = {folder / 'out.csv'}\n"
-        f"[in_elasticsearch]\n{node.output_keys()}index = {INDEX}\nslices = {slices}\n"
+        f"[in_elasticsearch]\n{node.output_keys()}index = {INDEX}\n"
+        f"slices = {slices}\npage_size = {page_size}\n"
     )
     return conf
 
@@ -115,6 +118,8 @@ def main() -> None:
     parser.add_argument("--warmup", type=int, default=1, help="rounds run first and not counted")
     parser.add_argument("--slices", type=int, default=2)
     parser.add_argument("--shards", type=int, default=2)
+    parser.add_argument("--page-size", type=int, default=5000, help="dataShark's page_size")
+    parser.add_argument("--scan-size", type=int, default=1000, help="the scan's size (its default)")
     args = parser.parse_args()
 
     results: dict[str, list[float]] = {"single process": [], "dataShark": []}
@@ -125,10 +130,10 @@ def main() -> None:
         print(f"indexed {args.docs:,} documents in {time.perf_counter() - started:.0f} s", flush=True)
         settings = dataclasses.replace(load_settings(REPO), deadletter_dir=work / "deadletter")
         sc = start_spark(settings, "local[2]", "dataShark ES read bench")
-        conf = bench_usecase(work / "uc", node, args.slices)
+        conf = bench_usecase(work / "uc", node, args.slices, args.page_size)
         try:
             for run in range(-args.warmup, args.runs):
-                single, single_read = run_single_process(node)
+                single, single_read = run_single_process(node, args.scan_size)
                 ours, ours_read = run_datashark(sc, settings, conf)
                 assert single_read == ours_read == args.docs, (single_read, ours_read)
                 if run >= 0:  # warm-up rounds: the node's caches, Spark's Python workers
@@ -146,7 +151,8 @@ def main() -> None:
     medians = {name: args.docs / statistics.median(times) for name, times in results.items()}
     print(
         f"\n{args.docs:,} documents, {args.shards} shards, median of {args.runs} rounds after "
-        f"{args.warmup} warm-up, {args.slices} slices"
+        f"{args.warmup} warm-up, {args.slices} slices of pages of {args.page_size}, "
+        f"scan size {args.scan_size}"
     )
     for name, rate in medians.items():
         print(f"  {name}: {rate:,.0f} docs/s")

@@ -68,9 +68,11 @@ class Connection:
     def client(self) -> Elasticsearch:
         """A client whose requests the cluster's major accepts; its own retries off (``retrying``)."""
         from elastic_transport.client_utils import DEFAULT
+        from elasticsearch.serializer import OrjsonSerializer
 
         return client_class(self.major)(
             list(self.hosts),
+            serializer=OrjsonSerializer(),
             basic_auth=self.basic_auth,
             api_key=self.api_key,
             ca_certs=self.ca_certs or DEFAULT,

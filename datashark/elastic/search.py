@@ -28,9 +28,12 @@ if TYPE_CHECKING:
 
     from datashark.errors import ConfLocation
 
-DEFAULT_PAGE_SIZE = 1000
+# Documents a page: 5,000 read 1.6x faster than 1,000 (bench/README.md); less for big documents.
+DEFAULT_PAGE_SIZE = 5000
 # How long a PIT outlives its last page: long enough for a slow page or a retried task.
 KEEP_ALIVE = "5m"
+# Only what the reader uses of a page: the documents, where the page ended, the PIT's id.
+PAGE_FILTER = "pit_id,hits.hits._source,hits.hits.sort"
 
 
 @dataclass(frozen=True)
@@ -144,10 +147,10 @@ class SliceReader:
                 answer = retrying(
                     search.connection,
                     f"reading slice {slice_id} of {search.index}",
-                    functools.partial(client.search, body=page),
+                    functools.partial(client.search, body=page, filter_path=PAGE_FILTER),
                 )
                 pit = answer.get("pit_id", pit)
-                hits = answer["hits"]["hits"]
+                hits = answer.get("hits", {}).get("hits", [])  # none: filtered out
                 for hit in hits:
                     yield orjson.dumps(as_arrays(hit.get("_source") or {}, search.arrays)).decode()
                 if len(hits) < search.page_size:

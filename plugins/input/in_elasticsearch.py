@@ -40,7 +40,7 @@ class Plugin(InputPlugin):
         "fields = string(min=1, default=None)",
         "arrays = string(default=None)",
         "slices = integer(min=1, max=1024, default=2)",
-        "page_size = integer(min=1, max=10000, default=1000)",
+        "page_size = integer(min=1, max=10000, default=5000)",
     )
     READS_STREAMS = False
     READS_BATCHES = True

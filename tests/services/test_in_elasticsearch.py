@@ -169,6 +169,13 @@ def test_what_is_read_is_what_count_says(
     assert len(expected) > 0
 
 
+def test_a_query_matching_nothing_reads_nothing(
+    spark_context, elasticsearch: ElasticsearchNode, events_index: str, tmp_path: Path
+) -> None:
+    keys = f"index = {events_index}\nslices = 3\nquery = host:nowhere\n"
+    assert read_documents(spark_context, tmp_path, elasticsearch, keys) == []
+
+
 def test_documents_reach_load_whole_with_missing_array_and_nested_fields(
     spark_context, elasticsearch: ElasticsearchNode, events_index: str, tmp_path: Path
 ) -> None:
