@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import statistics
 import sys
 import tempfile
 import time
@@ -27,10 +26,13 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from rounds import alternate, report  # noqa: E402  (bench/, the script's folder)
+
 from datashark.config.settings import load_settings  # noqa: E402
 from datashark.config.usecase import read_usecase  # noqa: E402
 from datashark.events.deadletter import DeadLetters  # noqa: E402
-from datashark.plugin_api import OutputBatch, load_output_plugin  # noqa: E402
+from datashark.loading.plugin_loader import load_output_plugin  # noqa: E402
+from datashark.plugin_api import OutputBatch  # noqa: E402
 from datashark.run.spark import start_spark  # noqa: E402
 from datashark.sinks.documents import document  # noqa: E402
 from datashark.sinks.es_bulk import document_id, document_json  # noqa: E402
@@ -108,40 +110,32 @@ def main() -> None:
     parser.add_argument("--warmup", type=int, default=1, help="rounds run first and not counted")
     args = parser.parse_args()
 
-    results: dict[str, list[float]] = {"single process": [], "dataShark": []}
     with tempfile.TemporaryDirectory(prefix="es-bench-") as tmp, running_node() as node:
         work = Path(tmp)
         settings = load_settings(REPO)
         settings = dataclasses.replace(settings, deadletter_dir=work / "deadletter")
         sc = start_spark(settings, "local[2]", "dataShark ES bench")
+
+        def single(run: int) -> float:
+            seconds = run_single_process(node, f"bench-{run}-single", args.docs)
+            check_and_drop(node, f"bench-{run}-single", args.docs)
+            return seconds
+
+        def ours(run: int) -> float:
+            conf = bench_usecase(work / f"bench-{run}", node, f"bench-{run}-datashark", args.chunk_size)
+            seconds = run_datashark(sc, settings, conf, args.docs, args.partitions)
+            check_and_drop(node, f"bench-{run}-datashark", args.docs)
+            return seconds
+
         try:
-            for run in range(-args.warmup, args.runs):
-                index = f"bench-{run + args.warmup}"
-                single = run_single_process(node, f"{index}-single", args.docs)
-                check_and_drop(node, f"{index}-single", args.docs)
-                conf = bench_usecase(work / index, node, f"{index}-datashark", args.chunk_size)
-                ours = run_datashark(sc, settings, conf, args.docs, args.partitions)
-                check_and_drop(node, f"{index}-datashark", args.docs)
-                if run >= 0:  # warm-up rounds: the node's JIT and caches, Spark's Python workers
-                    results["single process"].append(single)
-                    results["dataShark"].append(ours)
-                label = f"round {run + 1}" if run >= 0 else "warm-up"
-                print(
-                    f"{label}: single process {args.docs / single:,.0f} docs/s, "
-                    f"dataShark {args.docs / ours:,.0f} docs/s",
-                    flush=True,
-                )
+            results = alternate(args.runs, args.warmup, args.docs, single, ours)
         finally:
             sc.stop()
-
-    medians = {name: args.docs / statistics.median(times) for name, times in results.items()}
-    print(
-        f"\n{args.docs:,} documents, median of {args.runs} rounds after {args.warmup} warm-up, "
-        f"chunk_size {args.chunk_size}, {args.partitions} partitions"
+    report(
+        args.docs,
+        results,
+        f"{args.warmup} warm-up, chunk_size {args.chunk_size}, {args.partitions} partitions",
     )
-    for name, rate in medians.items():
-        print(f"  {name:15} {rate:10,.0f} docs/s")
-    print(f"  dataShark / single process: {medians['dataShark'] / medians['single process']:.2f}x")
 
 
 if __name__ == "__main__":

@@ -21,7 +21,6 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import random
-import statistics
 import sys
 import tempfile
 import time
@@ -29,6 +28,8 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
+
+from rounds import alternate, report  # noqa: E402  (bench/, the script's folder)
 
 from datashark.config.settings import load_settings  # noqa: E402
 from datashark.config.usecase import read_usecase  # noqa: E402
@@ -122,7 +123,6 @@ def main() -> None:
     parser.add_argument("--scan-size", type=int, default=1000, help="the scan's size (its default)")
     args = parser.parse_args()
 
-    results: dict[str, list[float]] = {"single process": [], "dataShark": []}
     with tempfile.TemporaryDirectory(prefix="es-read-bench-") as tmp, running_node() as node:
         work = Path(tmp)
         started = time.perf_counter()
@@ -131,32 +131,27 @@ def main() -> None:
         settings = dataclasses.replace(load_settings(REPO), deadletter_dir=work / "deadletter")
         sc = start_spark(settings, "local[2]", "dataShark ES read bench")
         conf = bench_usecase(work / "uc", node, args.slices, args.page_size)
+
+        def single(run: int) -> float:
+            seconds, read = run_single_process(node, args.scan_size)
+            assert read == args.docs, read
+            return seconds
+
+        def ours(run: int) -> float:
+            seconds, read = run_datashark(sc, settings, conf)
+            assert read == args.docs, read
+            return seconds
+
         try:
-            for run in range(-args.warmup, args.runs):
-                single, single_read = run_single_process(node, args.scan_size)
-                ours, ours_read = run_datashark(sc, settings, conf)
-                assert single_read == ours_read == args.docs, (single_read, ours_read)
-                if run >= 0:  # warm-up rounds: the node's caches, Spark's Python workers
-                    results["single process"].append(single)
-                    results["dataShark"].append(ours)
-                label = f"round {run + 1}" if run >= 0 else "warm-up"
-                print(
-                    f"{label}: single process {args.docs / single:,.0f} docs/s, "
-                    f"dataShark {args.docs / ours:,.0f} docs/s",
-                    flush=True,
-                )
+            results = alternate(args.runs, args.warmup, args.docs, single, ours)
         finally:
             sc.stop()
-
-    medians = {name: args.docs / statistics.median(times) for name, times in results.items()}
-    print(
-        f"\n{args.docs:,} documents, {args.shards} shards, median of {args.runs} rounds after "
-        f"{args.warmup} warm-up, {args.slices} slices of pages of {args.page_size}, "
-        f"scan size {args.scan_size}"
+    report(
+        args.docs,
+        results,
+        f"{args.warmup} warm-up, {args.shards} shards, {args.slices} slices of pages of {args.page_size}, "
+        f"scan size {args.scan_size}",
     )
-    for name, rate in medians.items():
-        print(f"  {name}: {rate:,.0f} docs/s")
-    print(f"  ratio dataShark / single process: {medians['dataShark'] / medians['single process']:.2f}")
 
 
 if __name__ == "__main__":
