@@ -8,6 +8,7 @@ a node lost in the middle of a read fails the read, and the next run reads every
 
 from __future__ import annotations
 
+import csv
 import dataclasses
 import shutil
 import textwrap
@@ -358,8 +359,6 @@ def sample_records(folder: Path) -> list[dict[str, Any]]:
 
 def hunt_findings(path: Path) -> list[tuple[str, float, str]]:
     """The findings' host, score and signals (a host may have one per window)."""
-    import csv
-
     with path.open(newline="", encoding="utf-8") as rows:
         return sorted((row["key"], float(row["score"]), row["signals"]) for row in csv.DictReader(rows))
 
@@ -400,3 +399,42 @@ def test_the_sysmon_hunt_finds_in_an_index_what_it_finds_in_the_files(
 
     assert results["index"] == results["files"]
     assert any("remote_execution" in signals for _, _, signals in results["files"]), results["files"]
+
+
+def test_sigma_rules_find_in_an_index_what_they_find_in_the_files(
+    spark_context, elasticsearch: ElasticsearchNode, tmp_path: Path
+) -> None:
+    """The shipped Sigma use case over the OTRF sample, from its files and from an index of them:
+    a DataFrame read through the mapping's schema (every field a keyword there) matches alike."""
+    from configobj import ConfigObj
+
+    records = sample_records(REPO / "conf" / "sysmon-hunt" / "sample")
+    index = f"otrf-{uuid.uuid4().hex[:8]}"
+    with elasticsearch.client() as client:
+        client.indices.create(index=index, mappings=KEYWORDS)
+        helpers.bulk(client, ({"_index": index, "_source": record} for record in records), refresh=True)
+
+    results = {}
+    for source in ("files", "index"):
+        folder = tmp_path / source / "sigma"
+        shutil.copytree(REPO / "conf" / "sigma", folder, ignore=shutil.ignore_patterns("tests", "output"))
+        conf = ConfigObj(str(folder / "sigma.conf"), list_values=False, interpolation=False)
+        conf["out_csv"]["path"] = str(folder / "findings.csv")
+        conf["file"] = str(REPO / "conf" / "sysmon-hunt" / "sample" / "*.json")
+        if source == "index":
+            del conf["file"]
+            conf["input"] = "elasticsearch"
+            conf["in_elasticsearch"] = {
+                **dict(line.split(" = ", 1) for line in elasticsearch.output_keys().splitlines()),
+                "index": index,
+            }
+        conf.write()
+        run_conf(spark_context, settings_for(folder), folder / "sigma.conf")
+        with (folder / "findings.csv").open(newline="", encoding="utf-8") as rows:
+            results[source] = sorted(
+                (row["key"], row["rule"], row["count"], row["first_seen"], row["last_seen"])
+                for row in csv.DictReader(rows)
+            )
+
+    assert results["index"] == results["files"]
+    assert len(results["files"]) >= 3, results["files"]
