@@ -17,7 +17,6 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager, suppress
 from contextvars import ContextVar
 from dataclasses import dataclass
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -27,16 +26,13 @@ from datashark.errors import ConfigError
 from datashark.files.paths import has_scheme
 from datashark.files.private import FILE_MODE, private_folder, private_hadoop_folder
 from datashark.files.state_file import StateFile
+from datashark.run.acknowledgements import epoch_ms
+
+__all__ = ["WIRING", "Snapshots", "epoch_ms", "state_folder", "usecase_state"]
 
 STATE_FORMAT = "datashark-windows-1"
 CURRENT = "current.json"
 SNAPSHOT_CHUNK = 1000  # open windows per pickle in a snapshot on the driver's disk
-
-
-def epoch_ms(batch_time: datetime) -> int:
-    """Spark's batch time as PySpark hands it to ``transform`` and ``foreachRDD`` (a naive local
-    time) in ms since the epoch: the name of the batch's snapshot."""
-    return round(batch_time.timestamp() * 1000)
 
 
 # Across restarts: where the use case being wired keeps its windows (run/streaming.py sets it).

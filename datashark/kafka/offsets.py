@@ -1,15 +1,13 @@
 """Offset bookkeeping of the direct stream: cutting batches, and deciding what may be committed.
 
-Pure logic, no client: the driver asks Kafka for offsets and hands them here. A batch's offsets
-are committed only once every use case reading the stream delivered that batch (or a later one,
-which covers it), and never again after any delivery failed: at-least-once, in order.
+Pure logic, no client: the driver asks Kafka for offsets and hands them here. When a batch's
+offsets may be committed is ``datashark.run.acknowledgements.CommitTracker``'s to say.
 """
 
 from __future__ import annotations
 
-import threading
 from dataclasses import dataclass
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
 
 class Partition(NamedTuple):
@@ -56,82 +54,3 @@ def starting_position(committed: int | None, beginning: int, end: int, reset: st
     if committed > end:
         return fallback, f"committed offset {committed} is past the end ({end}): was the topic re-created?"
     return committed, None
-
-
-class CommitTracker:
-    """Which batch's end positions are safe to commit, given who delivered what.
-
-    ``consumers`` are the use cases reading the stream; each reports when Spark generated its
-    output of a batch (so that output will run) and when that output is done. A delivery covers
-    its batch and the ones before it (a windowed use case outputs only every slide). Spark may run
-    several batches' outputs at once (concurrentJobs), so a batch is safe only when no generated
-    delivery of it or of an earlier one is still outstanding.
-    """
-
-    def __init__(self) -> None:
-        self.consumers: set[str] = set()
-        self.pending: dict[Any, dict[Partition, int]] = {}
-        self.delivered_up_to: dict[str, Any] = {}
-        self.outstanding: dict[tuple[str, Any], int] = {}
-        self.failed: str | None = None
-        self.lock = threading.Lock()
-
-    def add_consumer(self, name: str) -> None:
-        self.consumers.add(name)
-
-    def add_batch(self, batch_time: Any, positions_after: dict[Partition, int]) -> None:
-        """Record where the stream stands once ``batch_time`` is processed."""
-        with self.lock:
-            if self.consumers:  # nobody will acknowledge batches of a debug run
-                self.pending[batch_time] = dict(positions_after)
-
-    def in_flight(self) -> list[tuple[Any, dict[Partition, int]]]:
-        """Every batch cut but not yet committed, oldest first, with the positions after it."""
-        with self.lock:
-            return sorted(self.pending.items())
-
-    def expect(self, consumer: str, batch_time: Any) -> None:
-        """``consumer``'s output of ``batch_time`` was generated. Spark generates every output
-        of a batch before it runs any job of the next one, so no later delivery can be committed
-        past this one before it reports."""
-        with self.lock:
-            self.outstanding[consumer, batch_time] = self.outstanding.get((consumer, batch_time), 0) + 1
-
-    def delivered(self, consumer: str, batch_time: Any) -> dict[Partition, int] | None:
-        """Note a delivery; returns the positions to commit now, if any became safe.
-
-        The caller commits them before calling again (it holds its own lock), so commits stay
-        in order.
-        """
-        with self.lock:
-            self._finished(consumer, batch_time)
-            if self.failed is not None or consumer not in self.consumers:
-                return None
-            previous = self.delivered_up_to.get(consumer)
-            self.delivered_up_to[consumer] = batch_time if previous is None else max(previous, batch_time)
-            if set(self.delivered_up_to) != self.consumers:
-                return None
-            covered = min(self.delivered_up_to.values())
-            safe = [time for time in self.pending if time <= covered and not self._outstanding_until(time)]
-            if not safe:
-                return None
-            positions = self.pending[max(safe)]
-            for time in safe:
-                del self.pending[time]
-            return positions
-
-    def fail(self, consumer: str, batch_time: Any) -> None:
-        """A delivery failed: nothing more is committed by this run, so a restart replays it."""
-        with self.lock:
-            self._finished(consumer, batch_time)
-            self.failed = self.failed or consumer
-
-    def _finished(self, consumer: str, batch_time: Any) -> None:
-        key = (consumer, batch_time)
-        if self.outstanding.get(key, 0) > 1:
-            self.outstanding[key] -= 1
-        else:
-            self.outstanding.pop(key, None)
-
-    def _outstanding_until(self, batch_time: Any) -> bool:
-        return any(time <= batch_time for _, time in self.outstanding)

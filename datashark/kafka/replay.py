@@ -14,24 +14,16 @@ Pure logic: the driver's client carries the strings.
 from __future__ import annotations
 
 import json
-from datetime import datetime
 
 from datashark.kafka.offsets import Partition
+from datashark.run.acknowledgements import batch_time_of, epoch_ms
+
+__all__ = ["batch_time_of", "commit_entries", "epoch_ms", "read_plan", "replay_batches"]
 
 FORMAT = "datashark-in-flight-1"
 MAX_BATCHES = 64  # ~2 KB per partition: Kafka keeps at most 4 KB of metadata by default
 
 Plan = list[tuple[int, int]]  # (batch time in ms since the epoch, end offset), oldest first
-
-
-def epoch_ms(batch_time: datetime) -> int:
-    """Spark's batch time as PySpark hands it (naive local time) in ms since the epoch."""
-    return round(batch_time.timestamp() * 1000)
-
-
-def batch_time_of(ms: int) -> datetime:
-    """The inverse of ``epoch_ms``, the way PySpark turns Spark's batch times into datetimes."""
-    return datetime.fromtimestamp(ms / 1000.0)
 
 
 def metadata(part: Partition, committed: int, in_flight: list[tuple[int, dict[Partition, int]]]) -> str:

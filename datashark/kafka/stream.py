@@ -17,10 +17,11 @@ from datashark import console
 from datashark.errors import ConfigError, DataSharkError
 from datashark.kafka.client import OffsetClient
 from datashark.kafka.config import KafkaConfig
-from datashark.kafka.offsets import CommitTracker, Partition, cut_ranges, starting_position
+from datashark.kafka.offsets import Partition, cut_ranges, starting_position
 from datashark.kafka.reader import RangeReader, client_name
 from datashark.kafka.replay import batch_time_of, commit_entries, epoch_ms, read_plan, replay_batches
 from datashark.run import failures
+from datashark.run.acknowledgements import CommitTracker
 
 # Driver-side: the direct streams of this process by source id; an input's close() unregisters its own.
 _SOURCES: dict[str, KafkaSource] = {}
@@ -35,7 +36,7 @@ class KafkaSource:
         self.config = config
         self.client: OffsetClient | None = None
         self.positions: dict[Partition, int] = {}
-        self.tracker = CommitTracker()
+        self.tracker: CommitTracker[dict[Partition, int]] = CommitTracker()
         self.commit_lock = threading.Lock()
         self.broken: Exception | None = None
         self.acknowledged: dict[Partition, int] = {}  # where a restart resumes
@@ -49,7 +50,7 @@ class KafkaSource:
         for committing once it is delivered."""
         if self.draining:  # the stream is stopping: what is not cut yet is read at the next start
             with self.commit_lock:
-                self.tracker.add_batch(batch_time, self.positions)
+                self.tracker.add_batch(batch_time, dict(self.positions))
             return []
         partitions = self.connected().partitions()
         new = [part for part in partitions if part not in self.positions]
@@ -65,7 +66,7 @@ class KafkaSource:
                 ranges = cut_ranges(self.positions, ends, self.config.max_records_per_partition)
             for offset_range in ranges:
                 self.positions[Partition(offset_range.topic, offset_range.partition)] = offset_range.end
-            self.tracker.add_batch(batch_time, self.positions)
+            self.tracker.add_batch(batch_time, dict(self.positions))
             self._commit()
         return ranges
 

@@ -1,4 +1,4 @@
-"""Elasticsearch input: a batch use case hunts over an index pattern (``input = elasticsearch``).
+"""Elasticsearch input: a use case hunts over an index pattern (``input = elasticsearch``).
 
 Keys: the connection keys of ``[out_elasticsearch]`` (``hosts``, ``username``/``password`` or
 ``api_key``, ``ca_certs``, ...), and what to read: ``index`` (a pattern, ``logs-*``),
@@ -10,21 +10,33 @@ it is), ``from``/``to`` on ``time_field`` (dates or date math: ``now-24h``), ``f
 ``load()`` gets the documents' ``_source`` as ``format = json`` events (dicts for ``api =
 rdd``, rows of the index mapping's schema, or of ``schema``, for ``api = dataframe``); the
 read runs on the executors from a point in time (``datashark.elastic.search``).
+
+A streaming use case (``api = rdd``) reads the documents of each new interval of
+``time_field``, ``delay`` behind the clock, at most ``max_documents`` a batch, from ``from``
+(``now``, ``now-24h``, a date) the first time and from where it stopped afterwards; ``to``
+has no place there (``datashark.elastic.stream``).
 """
 
 from __future__ import annotations
 
 import dataclasses
+import time
 from typing import TYPE_CHECKING
 
 from datashark import console
+from datashark.detect.window_state import usecase_state
+from datashark.elastic import stream as document_stream
 from datashark.elastic.conf import CONNECTION_SPEC, connection_from
 from datashark.elastic.connection import server_major
+from datashark.elastic.cursor import duration_ms, start_ms
 from datashark.elastic.mapping import index_properties, mapping_schema, nested_paths
 from datashark.elastic.search import Search, close_point_in_time, open_point_in_time, query_of
+from datashark.files.state_file import StateFile
 from datashark.plugin_api import InputPlugin
 
 if TYPE_CHECKING:
+    from datetime import datetime
+
     from pyspark import RDD
     from pyspark.sql import DataFrame
 
@@ -41,8 +53,9 @@ class Plugin(InputPlugin):
         "arrays = string(default=None)",
         "slices = integer(min=1, max=1024, default=2)",
         "page_size = integer(min=1, max=10000, default=5000)",
+        'delay = string(min=1, default="1m")',
+        "max_documents = integer(min=1, default=500000)",
     )
-    READS_STREAMS = False
     READS_BATCHES = True
 
     def __init__(self, conf, usecase, settings) -> None:
@@ -53,10 +66,16 @@ class Plugin(InputPlugin):
                 "input = elasticsearch hands load() JSON documents: set format = json"
             )
         fields = _names(conf["fields"]) or None
+        self.time_field: str = conf["time_field"]
+        self.pacing: document_stream.Pacing | None = None
+        bounds = (conf["from"], conf["to"])
+        if usecase.type == "streaming":  # a stream's range is its cursor
+            self.pacing = _pacing(conf, where)
+            bounds = (None, None)
         self.search = Search(
             connection_from(conf, where, usecase),
             conf["index"],
-            query_of(conf["query"], conf["time_field"], conf["from"], conf["to"], where),
+            query_of(conf["query"], self.time_field, *bounds, where),
             fields,
             conf["slices"],
             conf["page_size"],
@@ -64,10 +83,58 @@ class Plugin(InputPlugin):
         )
         self.where = where
         self.pit: str | None = None
+        state_folder = usecase_state(settings.checkpoint_dir, usecase.name)
+        self.state_location = f"{state_folder}/{document_stream.STATE_NAME}"
+        self.stream_id: str | None = None
 
     @property
     def description(self) -> str:
         return f"Elasticsearch {self.search.connection.where} index {self.search.index}"
+
+    @property
+    def key(self) -> tuple:
+        """Each use case has a stream of its own: where it stands is its own state."""
+        return (*super().key, self.usecase.name)
+
+    def stream(self, ssc):
+        """The documents of each batch's new interval of ``time_field``, as JSON text."""
+        self.search = dataclasses.replace(self.search, connection=server_major(self.search.connection))
+        if not index_properties(self.search):
+            console.to_stderr(
+                f"[!] {self.where}: no index matches {self.search.index!r} yet: read once one does"
+            )
+        state = StateFile(ssc.sparkContext, self.state_location)
+        assert self.pacing is not None  # a streaming use case's
+        source = document_stream.register(self.search, self.time_field, state, self.pacing, self.usecase.name)
+        self.stream_id = source.id
+        return document_stream.dstream(ssc, source)
+
+    def _stream(self) -> document_stream.DocumentStream | None:
+        return document_stream.stream_of(self.stream_id) if self.stream_id else None
+
+    def batch_time(self, batch_time: datetime) -> datetime:
+        source = self._stream()
+        return source.batch_time(batch_time) if source else batch_time
+
+    def track(self, consumer: str) -> None:
+        if source := self._stream():
+            source.track(consumer)
+
+    def batch_generated(self, consumer: str, batch_time: datetime) -> None:
+        if source := self._stream():
+            source.tracker.expect(consumer, batch_time)
+
+    def batch_delivered(self, consumer: str, batch_time: datetime) -> None:
+        if source := self._stream():
+            source.delivered(consumer, batch_time)
+
+    def batch_failed(self, consumer: str, batch_time: datetime) -> None:
+        if source := self._stream():
+            source.failed(consumer, batch_time)
+
+    def stop_reading(self) -> None:
+        if source := self._stream():
+            source.draining = True
 
     def batch_records(self, sc) -> RDD:
         """The matching documents as of now, as JSON text."""
@@ -103,6 +170,9 @@ class Plugin(InputPlugin):
         self.pit = open_point_in_time(self.search)
 
     def close(self) -> None:
+        if self.stream_id is not None:
+            document_stream.unregister(self.stream_id)
+            self.stream_id = None
         if self.pit is not None:
             close_point_in_time(self.search, self.pit)
             self.pit = None
@@ -111,3 +181,14 @@ class Plugin(InputPlugin):
 def _names(text: str | None) -> tuple[str, ...]:
     """``a, b.c`` -> ``("a", "b.c")``."""
     return tuple(dict.fromkeys(name.strip() for name in (text or "").split(",") if name.strip()))
+
+
+def _pacing(conf, where) -> document_stream.Pacing:
+    """How a stream advances: ``from`` (its first start only), ``delay``, ``max_documents``."""
+    if conf["to"] is not None:
+        raise where.at("to").error("a stream has no end: remove it (or read the range with type = batch)")
+    return document_stream.Pacing(
+        start=start_ms(conf["from"], round(time.time() * 1000), where.at("from")),
+        delay=duration_ms(conf["delay"], where.at("delay")),
+        max_documents=conf["max_documents"],
+    )

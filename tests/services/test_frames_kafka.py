@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import REPO
-from tests.services.test_kafka_restart import LATE_ACK_OUTPUT, ROW_PER_EVENT
+from tests.services.test_kafka_restart import ROW_PER_EVENT
 from tests.support.kafka_helpers import (
     committed,
     end_offsets,
@@ -28,7 +28,7 @@ from tests.support.kafka_helpers import (
     reading_from_start,
     run_until,
 )
-from tests.support.production_helpers import killed_and_restarted, on_the_cluster
+from tests.support.production_helpers import LATE_ACK_OUTPUT, killed_and_restarted, on_the_cluster
 from tests.support.servers.kafka import KafkaBroker
 
 PARTITIONS = 3

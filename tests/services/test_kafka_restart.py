@@ -21,7 +21,7 @@ from tests.support.kafka_helpers import (
     in_rounds,
     new_topic,
 )
-from tests.support.production_helpers import killed_and_restarted, on_the_cluster
+from tests.support.production_helpers import LATE_ACK_OUTPUT, killed_and_restarted, on_the_cluster
 from tests.support.servers.kafka import KafkaBroker
 
 PARTITIONS = 3
@@ -31,29 +31,6 @@ BATCH_SECONDS = 3  # longer than the output's late acknowledgement, so no backlo
 ROW_PER_EVENT = """
 def load(streamingData, trainingData, context, conf):
     return streamingData.map(lambda event: (event["id"], 1))
-"""
-# An output that acknowledges each batch two seconds after writing it: a kill in that window is
-# the worst case of at-least-once, a whole batch written and then replayed.
-LATE_ACK_OUTPUT = """
-import time
-
-from datashark.plugin_api import OutputPlugin
-
-
-class Plugin(OutputPlugin):
-    CONFIGSPEC = ("path = string",)
-
-    @property
-    def destination(self):
-        return "Late-Ack File " + self.conf["path"]
-
-    def write(self, rdd, batch):
-        rows = rdd.collect()
-        text = "".join(f"{batch.timestamp},{key},{score}\\n" for key, score in rows)
-        with open(self.conf["path"], "ab", buffering=0) as out:  # one write: the kill cannot tear it
-            out.write(text.encode())
-        time.sleep(2)
-        return len(rows)
 """
 
 

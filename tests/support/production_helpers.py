@@ -24,6 +24,31 @@ EXECUTOR_MEMORY_MB = 512  # the test worker offers 1g
 APP_NAME = re.compile(r"^App Name: (dataShark_[0-9A-F-]{36})$", re.M)
 
 
+# An output that acknowledges each batch two seconds after writing it: a kill in that window is
+# the worst case of at-least-once, a whole batch written and then replayed.
+LATE_ACK_OUTPUT = """
+import time
+
+from datashark.plugin_api import OutputPlugin
+
+
+class Plugin(OutputPlugin):
+    CONFIGSPEC = ("path = string",)
+
+    @property
+    def destination(self):
+        return "Late-Ack File " + self.conf["path"]
+
+    def write(self, rdd, batch):
+        rows = rdd.collect()
+        text = "".join(f"{batch.timestamp},{key},{score}\\n" for key, score in rows)
+        with open(self.conf["path"], "ab", buffering=0) as out:  # one write: the kill cannot tear it
+            out.write(text.encode())
+        time.sleep(2)
+        return len(rows)
+"""
+
+
 def on_the_cluster(
     home: Path, cluster: SparkCluster, hdfs: HdfsCluster, *, secret: bool = True, ui: bool = False
 ) -> str:

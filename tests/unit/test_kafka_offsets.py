@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from datashark.kafka.offsets import CommitTracker, OffsetRange, Partition, cut_ranges, starting_position
+from datashark.kafka.offsets import OffsetRange, Partition, cut_ranges, starting_position
+from datashark.run.acknowledgements import CommitTracker
 
 A0, A1 = Partition("a", 0), Partition("a", 1)
 
