@@ -33,7 +33,7 @@ from tests.support.kafka_helpers import ids_in
 from tests.support.production_helpers import LATE_ACK_OUTPUT, killed_and_restarted
 from tests.support.servers.elasticsearch import ElasticsearchNode
 
-pytestmark = pytest.mark.elasticsearch
+pytestmark = pytest.mark.spark
 
 ROW_PER_DOCUMENT = """
 def load(streamingData, trainingData, context, conf):
@@ -145,6 +145,17 @@ def test_a_batch_holds_at_most_max_documents(
     per_batch = Counter(row[0] for row in rows)
     assert len(rows) == 500 and len(per_batch) >= 5, per_batch
     assert max(per_batch.values()) <= 120, per_batch
+
+
+def test_an_8_x_cluster_is_streamed_too(
+    spark_context, elasticsearch8: ElasticsearchNode, tmp_path: Path
+) -> None:
+    now = datetime.now(timezone.utc)
+    index = new_index(elasticsearch8, [doc(n, now - timedelta(seconds=60 - n)) for n in range(40)])
+    conf = streaming_conf(tmp_path / "uc", elasticsearch8, f"index = {index}\nfrom = now-5m\ndelay = 1s\n")
+    out = tmp_path / "uc" / "out.csv"
+    run_until(tmp_path, conf, lambda: len(ids_in(out)) >= 40, spark_context)
+    assert ids_in(out) == Counter({f"d{n}": 1 for n in range(40)})
 
 
 @pytest.mark.parametrize(
