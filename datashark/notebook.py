@@ -226,6 +226,8 @@ def _frame_table(sc, run: RunContext, prepared: Prepared) -> pandas.DataFrame:
         raise
     except Exception as err:  # anything from the user's code or Spark fails this use case only
         raise usecase_failure(usecase, err) from err
+    finally:
+        prepared.lookups.stop()
     report_dead_letters(prepared, dead_letters)
     return table
 

@@ -27,6 +27,7 @@ READ_KEYS_BY_TYPE = {"batch": ("file", "training"), "streaming": ("training",)}
 OPTIONAL_DATA_TYPES = frozenset({"streaming"})
 FRAME_APIS = ("dataframe", "sigma")
 SIGMA = "sigma"  # api = sigma: no code, the keys of sigma.spec
+LOOKUPS_SECTION = "lookups"  # read by datashark.lookups when the use case is prepared
 
 
 @dataclass
@@ -148,7 +149,8 @@ _WARNED: set[str] = set()
 def _warn_of_unread_sections(usecase: UseCase) -> None:
     """Once per process and conf: sections that look meant for a plugin or the filter, unread."""
     conf = usecase.conf
-    used = {FILTER_SECTION, f"out_{conf['output']}", *([f"in_{conf['input']}"] if conf["input"] else [])}
+    used = {FILTER_SECTION, LOOKUPS_SECTION, f"out_{conf['output']}"}
+    used.update([f"in_{conf['input']}"] if conf["input"] else [])
     for warning in unused_sections(conf, conf.sections, used):
         line = f"[!] {usecase.path}: {warning}"
         if line not in _WARNED:

@@ -40,6 +40,7 @@ def run_frame_batch(sc, run: RunContext, prepared: Prepared, *, debug: bool) -> 
     except Exception as err:  # anything from the user's code or Spark fails this use case only
         raise usecase_failure(usecase, err) from err
     finally:
+        prepared.lookups.stop()
         if prepared.source is not None:
             prepared.source.close()
 
@@ -65,7 +66,8 @@ def batch_findings(
             return None
         return file_events(spark, prepared, training_location, dead_letters).events
 
-    data, named = load_arguments(usecase, sc, read.events, training=training, spark=spark)
+    lookups = prepared.lookups.start(sc)
+    data, named = load_arguments(usecase, sc, read.events, training=training, spark=spark, lookups=lookups)
     return check_findings(call_load(prepared.module.load, data, named)), read
 
 

@@ -78,8 +78,13 @@ def frame_stream(sc, run: RunContext, prepared: Prepared) -> FrameStream:
         file_events(spark, prepared, training_location, dead_letters).events if training_location else None
     )
 
+    # A query's plan is built once, at start: its lookups are the values read then.
+    lookups = prepared.lookups.start(sc)
+    if any(lookup.refresh for lookup in prepared.lookups.lookups):
+        console.info(f"({usecase.name}) lookups: refresh does not apply to a Structured Streaming query")
+
     def findings_of(read: FrameEvents) -> DataFrame:
-        data, named = load_arguments(usecase, sc, read.events, training, spark=spark)
+        data, named = load_arguments(usecase, sc, read.events, training, spark=spark, lookups=lookups)
         return finding_columns(check_findings(call_load(prepared.module.load, data, named)))
 
     fields = fields_load_reads(spark, prepared, findings_of) if prepared.input.PARSES_MESSAGES else None
@@ -166,6 +171,7 @@ class FrameQueries:
                 except Exception as err:  # the query failed already: failure() reports it
                     console.to_stderr(f"[!] ({running.prepared.usecase.name}) stopping: {type(err).__name__}")
             running.prepared.input.close()
+            running.prepared.lookups.stop()
 
 
 class BatchDelivery:

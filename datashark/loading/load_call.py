@@ -3,7 +3,9 @@
 The original's ``load(streamingData, trainingData, context, conf)`` and shorter forms such as
 ``load(batchData)`` or ``load(batchData, conf)`` all work. A batch use case's ``load()`` written
 that way too gets, as ``trainingData``, an RDD of the conf's ``training`` (``OptionalData``): the
-same detection then runs over a file with ``type = batch`` and nothing else changed.
+same detection then runs over a file with ``type = batch`` and nothing else changed. A
+``load()`` with a parameter named ``lookups`` gets the values of the conf's ``[lookups]``
+(``datashark.lookups.live.Lookups``; empty without that section), wherever the parameter is.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 from datashark.config.secrets import redacted
 from datashark.errors import UseCaseError
 from datashark.loading.codeimport import import_file, unique_module_name
+from datashark.lookups.live import Lookups
 
 if TYPE_CHECKING:
     from datashark.config.usecase import UseCase
@@ -58,6 +61,7 @@ def load_arguments(
     *data: Any,
     training: Callable[[], Any] | None = None,
     spark: Any = None,
+    lookups: Lookups | None = None,
 ) -> tuple[list[Any], dict[str, Any]]:
     """The data and named values ``load()`` may take, in the original's order and names.
 
@@ -65,12 +69,17 @@ def load_arguments(
     ``load()`` takes it (see ``OptionalData``). The conf comes without its secrets: what
     ``load()``'s functions close over is shipped to executors and written into streaming
     checkpoints, and plugins get theirs on their own. A DataFrame use case may also take
-    ``spark`` (the SparkSession).
+    ``spark`` (the SparkSession). ``lookups``: the started lookups of the use case
+    (``LookupSet.start``); none given, an empty mapping.
     """
     values: list[Any] = list(data) or [None] * DATA_ARGUMENTS_BY_TYPE[usecase.type]
     if usecase.type == "batch":
         values.append(OptionalData(training))
-    named = {"conf": redacted(usecase.conf), "context": context}
+    named = {
+        "conf": redacted(usecase.conf),
+        "context": context,
+        "lookups": lookups if lookups is not None else Lookups(),
+    }
     if usecase.reads_frames:
         named["spark"] = spark
     return values, named

@@ -92,7 +92,10 @@ def run_batch(sc, run: RunContext, prepared: Prepared, *, debug: bool) -> None:
             reference=_reference_time(sc, prepared),
         )
         training = partial(_training_events, sc, run, prepared, dead_letters)
-        result = call_load(prepared.module.load, *load_arguments(usecase, sc, data, training=training))
+        lookups = prepared.lookups.start(sc)
+        result = call_load(
+            prepared.module.load, *load_arguments(usecase, sc, data, training=training, lookups=lookups)
+        )
         if not isinstance(result, RDD):
             raise UseCaseError(f"load() returned {type(result).__name__}, expected an RDD")
         if debug:
@@ -106,6 +109,7 @@ def run_batch(sc, run: RunContext, prepared: Prepared, *, debug: bool) -> None:
     except Exception as err:  # anything from the user's code or Spark fails this use case only
         raise usecase_failure(usecase, err) from err
     finally:
+        prepared.lookups.stop()
         if prepared.source is not None:
             prepared.source.close()
 

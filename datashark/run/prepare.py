@@ -6,7 +6,7 @@ second, not a JVM start.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
 
@@ -17,12 +17,14 @@ from datashark.events.parsing import DEFAULT_MAX_EVENT_BYTES, EventParser
 from datashark.files.paths import is_local, local_path
 from datashark.loading.load_call import import_code
 from datashark.loading.plugin_loader import load_input_plugin, load_output_plugin
+from datashark.lookups.live import LookupSet
 from datashark.plugin_api import InputPlugin, OutputPlugin
 
 
 @dataclass
 class Prepared:
-    """A use case ready to run: code imported, plugins configured, parser and filter compiled."""
+    """A use case ready to run: code imported, plugins configured, parser and filter compiled,
+    lookups read."""
 
     usecase: UseCase
     module: ModuleType
@@ -31,6 +33,7 @@ class Prepared:
     log_filter: LogFilter
     source: InputPlugin | None  # a streaming use case's input; a batch one's when it names one
     max_event_bytes: int = DEFAULT_MAX_EVENT_BYTES
+    lookups: LookupSet = field(default_factory=lambda: LookupSet(""))
 
     @property
     def input(self) -> InputPlugin:
@@ -41,7 +44,8 @@ class Prepared:
 
 
 def prepare(settings: Settings, usecase: UseCase) -> Prepared:
-    """Everything that can fail before Spark starts: code, plugins, pattern, filter, input."""
+    """Everything that can fail before Spark starts: code, plugins, pattern, filter, input,
+    lookups (read now, but those on HDFS: when the use case starts)."""
     conf = usecase.conf
     where = usecase.location
     if usecase.reads_frames:
@@ -57,7 +61,9 @@ def prepare(settings: Settings, usecase: UseCase) -> Prepared:
         source = load_input_plugin(settings, usecase)
     plugin = load_output_plugin(settings.home, usecase)
     max_event_bytes = conf["max.event.bytes"] or settings.max_event_bytes
-    return Prepared(usecase, usecase_code(usecase), plugin, parser, log_filter, source, max_event_bytes)
+    module = usecase_code(usecase)
+    lookups = LookupSet.of(usecase)
+    return Prepared(usecase, module, plugin, parser, log_filter, source, max_event_bytes, lookups)
 
 
 def usecase_code(usecase: UseCase) -> ModuleType:

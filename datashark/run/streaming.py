@@ -138,6 +138,7 @@ def run_streaming(
     finally:
         for item, run_id in zip(prepared, running, strict=True):
             item.input.close()
+            item.lookups.stop()
             _RUNNING.pop(run_id, None)
         windows.release()  # the open windows of this run's use cases, cached on the driver
         remove_checkpoint(sc, checkpoint)
@@ -187,7 +188,10 @@ def _wire(ssc, sc, run: RunContext, run_id: str, shared: dict, *, debug: bool, r
         # Windows keep their open state beside the input's, in the folder that outlives runs.
         state = window_state.usecase_state(run.settings.checkpoint_dir, usecase.name)
         with window_state.state_folder(state, usecase.name, readers=readers, save=not debug):
-            result = call_load(prepared.module.load, *load_arguments(usecase, sc, events, training))
+            lookups = prepared.lookups.start(sc, refresh=True)
+            result = call_load(
+                prepared.module.load, *load_arguments(usecase, sc, events, training, lookups=lookups)
+            )
     except Exception as err:  # the output's set-up and load() run once on the driver, at start
         raise usecase_failure(usecase, err) from err
     report_dead_letters(prepared, dead_letters)  # from training, when load() read it already

@@ -258,7 +258,7 @@ def test_import_code_checks_the_signature(make_usecase):
         import_code(usecase)
     assert str(err.value) == (
         f"{usecase.code_path}: load() parameter 'spark' cannot be supplied "
-        "(dataShark passes: <data 1>, <training data>, conf, context)"
+        "(dataShark passes: <data 1>, <training data>, conf, context, lookups)"
     )
 
 
