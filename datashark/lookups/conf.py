@@ -45,7 +45,7 @@ SHAPE_SPEC = (
 FILE_SPEC = (
     "path = string(min=1)",
     f"format = option({', '.join(repr(name) for name in FORMATS)}, default=None)",
-    'separator = string(min=1, max=1, default=",")',
+    'separator = string(min=1, max=2, default=",")',  # one character, or \t (as [out_csv]'s)
     *SHAPE_SPEC,
 )
 ELASTICSEARCH_SPEC = (
@@ -159,7 +159,10 @@ def file_source(conf: dict[str, Any], where: ConfLocation, usecase: UseCase) -> 
     if fmt == "text" and (conf["key"] or conf["values"]):
         key = "key" if conf["key"] else "values"
         raise where.at(key).error("does not apply to format text, whose value is the set of its lines")
-    return FileSource(location, fmt, conf["separator"])
+    separator = "\t" if conf["separator"] == "\\t" else conf["separator"]
+    if len(separator) != 1:
+        raise where.at("separator").error("must be one character, or \\t")
+    return FileSource(location, fmt, separator)
 
 
 def elasticsearch_source(conf: dict[str, Any], where: ConfLocation, usecase: UseCase) -> ElasticsearchSource:

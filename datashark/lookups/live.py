@@ -162,6 +162,7 @@ class Lookups(Mapping[str, Any]):
         self._set_id = set_id
         self._names = names
         self._shipped: dict[str, Any] = {}  # name -> broadcast, as pickled on the driver
+        self._detached = False  # unpickled where the set is not registered: on an executor
 
     def __getitem__(self, name: str) -> Any:
         live = self._live(name)
@@ -192,10 +193,12 @@ class Lookups(Mapping[str, Any]):
         self._set_id = state["set_id"]
         self._names = tuple(state["names"])
         self._shipped = dict(state["shipped"])
+        self._detached = False
+        self._detached = self._running() is None  # once, not at every event a function reads
 
     def _running(self) -> LookupSet | None:
         """The set on this driver; None on an executor, or once the run ended."""
-        if self._set_id is None:
+        if self._set_id is None or self._detached:
             return None
         try:
             return driver_objects.kept(self._set_id)

@@ -114,7 +114,7 @@ def test_a_text_file_is_the_set_of_its_lines_without_comments(make_usecase) -> N
 
 
 def test_format_and_separator_can_be_given(make_usecase) -> None:
-    section = "[[assets]]\npath = assets.tab\nformat = csv\nseparator = '\t'\nkey = ip\n"
+    section = "[[assets]]\npath = assets.tab\nformat = csv\nseparator = \\t\nkey = ip\n"  # as written: \t
     values = values_of(make_usecase, section, {"assets.tab": "ip\towner\n10.0.0.9\tcarol\n"})
     assert values["assets"] == {"10.0.0.9": {"ip": "10.0.0.9", "owner": "carol"}}
 
@@ -166,6 +166,7 @@ def test_a_key_no_row_has_names_the_columns(make_usecase) -> None:
         ("[[a]]\npath = a.csv\nkey = ip\nvalues = ip\n", "[lookups][a], key 'values': set either key"),
         ("[[a]]\npath = a.csv\nrefresh = soon\n", "[lookups][a], key 'refresh': 'soon' is not a duration"),
         ("[[a]]\npath = a.csv\nformat = xml\n", "[lookups][a], key 'format': "),
+        ("[[a]]\npath = a.csv\nseparator = ;;\n", "[lookups][a], key 'separator': must be one character"),
         ("[[a]]\npath = a.dat\n", "[lookups][a], key 'format' is needed: "),
         ("[[a]]\npath = a.txt\nvalues = ip\n", "[lookups][a], key 'values': does not apply to format text"),
         ("path = a.csv\n", "[lookups], key 'path' is not a lookup: write it as a [[path]] sub-section"),
