@@ -496,7 +496,19 @@ def keep(networks: list, event: dict[str, Any]) -> bool:
     return not ignored(networks, event["src"])
 
 
-def load(events, conf):
+# The lookup (``[lookups]``) of more sources never reported: a list kept in a file (one a line),
+# on HDFS or in Elasticsearch, read again while a stream runs (its ``refresh``).
+IGNORED_LOOKUP = "ignore_sources"
+
+
+def not_ignored_by_lookup(lookups, events):
+    """``mapPartitions``: the events whose source is not in the ``ignore_sources`` lookup, its
+    addresses, networks and names parsed once a partition (a set, or the keys of a keyed lookup)."""
+    networks = parse_networks(" ".join(str(item) for item in lookups[IGNORED_LOOKUP]))
+    return (event for event in events if not ignored(networks, event["src"]))
+
+
+def load(events, conf, lookups):
     """The findings of ``events`` (an RDD in a batch run, a DStream in a stream)."""
     settings = settings_of(conf)
     fast = timedelta(minutes=settings["fast_window_minutes"])
@@ -509,6 +521,8 @@ def load(events, conf):
     sshd = events.flatMap(lambda event: sshd_events(event, fast, max_repeat))
     if networks:
         sshd = sshd.filter(lambda event: keep(networks, event))
+    if IGNORED_LOOKUP in lookups:  # shipped with each batch's tasks: the list as of that batch
+        sshd = sshd.mapPartitions(lambda partition: not_ignored_by_lookup(lookups, partition))
     sshd = sshd.persist(StorageLevel.MEMORY_AND_DISK)  # two windowings read it: parse each line once
 
     def rows(kind: str, window: Window, least: int):
