@@ -103,7 +103,10 @@ def read_text(location: str, sc) -> str:
         raise RuntimeError(f"{location} is read through Spark, which is not started yet")
     hadoop = sc._jvm.org.apache.hadoop.fs
     path = hadoop.Path(location)
-    stream = path.getFileSystem(sc._jsc.hadoopConfiguration()).open(path)
+    filesystem = path.getFileSystem(sc._jsc.hadoopConfiguration())
+    if not filesystem.exists(path):
+        raise FileNotFoundError(location)
+    stream = filesystem.open(path)
     try:
         text = sc._jvm.org.apache.commons.io.IOUtils.toString(stream, "UTF-8")
     finally:
