@@ -1,4 +1,4 @@
-"""``datashark standalone|run|validate|test``: the commands behind standalone.sh and start.sh.
+"""``datashark standalone|run|validate|test|alert``: the commands behind standalone.sh and start.sh.
 
 Exit codes: 0 all went well; 2 bad usage or a bad conf (a person must edit something);
 1 a use case failed while it ran.
@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import argparse
 import os
+from datetime import datetime
 from pathlib import Path
 
 from datashark import __version__, console
+from datashark.alerting.command import DEFAULT_WRITEBACK_INDEX, AlertRun, run_alert
 from datashark.config.settings import load_settings
 from datashark.config.usecase import read_usecase
 from datashark.errors import ConfigError, DataSharkError
@@ -84,6 +86,38 @@ def _parser() -> argparse.ArgumentParser:
         help="a use case's conf, folder or case file (default: every conf/*/*.conf)",
     )
     test.set_defaults(command=run_test)
+
+    alert = commands.add_parser(
+        "alert",
+        help="run ElastAlert2 on findings in Elasticsearch (rules in conf/<uc>/elastalert/)",
+        description="Exit code 0: ElastAlert2 ran (and stopped) well; 1: it or a rule failed; "
+        "2: a conf or rule is wrong. ElastAlert2 runs from its own environment, made at first use.",
+    )
+    alert.add_argument("-v", "--verbose", action="store_true", help="print full tracebacks of failures")
+    alert.add_argument(
+        "confs",
+        type=Path,
+        nargs="*",
+        metavar="CONF",
+        help="use cases whose findings to alert on (default: every conf/*/*.conf with output = "
+        "elasticsearch and rules in its folder's elastalert/)",
+    )
+    alert.add_argument("--once", action="store_true", help="run every rule once, then stop")
+    alert.add_argument("--start", type=_iso_time, metavar="TIME", help="query from this time (ISO 8601)")
+    alert.add_argument("--end", type=_iso_time, metavar="TIME", help="query up to this time (ISO 8601)")
+    alert.add_argument(
+        "--writeback-index",
+        default=DEFAULT_WRITEBACK_INDEX,
+        metavar="NAME",
+        help=f"ElastAlert2's state indices: NAME, NAME_status, ... (default: {DEFAULT_WRITEBACK_INDEX})",
+    )
+    alert.add_argument(
+        "--venv", type=Path, metavar="DIR", help="ElastAlert2's environment (default .cache/elastalert2/venv)"
+    )
+    alert.add_argument(
+        "--python", default="python3", help="the Python 3.11+ that makes that environment (default: python3)"
+    )
+    alert.set_defaults(command=run_alert_command)
     return parser
 
 
@@ -92,6 +126,14 @@ def _seconds(text: str) -> float:
     if value <= 0:
         raise argparse.ArgumentTypeError(f"must be a positive number of seconds, not {text}")
     return value
+
+
+def _iso_time(text: str) -> str:
+    try:
+        datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an ISO 8601 time (2026-01-31T12:00:00Z): {text}") from None
+    return text
 
 
 def run_standalone(args: argparse.Namespace) -> int:
@@ -123,6 +165,20 @@ def run_start(args: argparse.Namespace) -> int:
 
 def run_test(args: argparse.Namespace) -> int:
     return run_test_cases(load_settings(), args.targets, timeout=args.timeout, verbose=args.verbose)
+
+
+def run_alert_command(args: argparse.Namespace) -> int:
+    settings = load_settings()
+    run = AlertRun(
+        confs=tuple(args.confs),
+        once=args.once,
+        start=args.start,
+        end=args.end,
+        writeback_index=args.writeback_index,
+        venv=args.venv,
+        python=args.python,
+    )
+    return run_alert(settings.home, run)
 
 
 def run_validate(args: argparse.Namespace) -> int:
