@@ -21,6 +21,7 @@ times, so their rows come out identical (Elasticsearch's ``_id`` recognises them
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Callable
 from datetime import datetime, timezone
@@ -35,6 +36,15 @@ DURATION = re.compile(r"(\d+)\s*(ms|s|m|h|d)?")
 NOW_MINUS = re.compile(r"now(?:\s*-\s*(\d+\s*(?:ms|s|m|h|d)))?")
 
 InFlight = list[tuple[int, int]]  # (batch time in ms since the epoch, upper bound), oldest first
+
+
+@dataclasses.dataclass(frozen=True)
+class Pacing:
+    """How a stream advances: from where the first time, how far behind the clock, how much a batch."""
+
+    start: int  # ms since the epoch: where the first start reads from
+    delay: int  # ms: how long a document may take to become searchable
+    max_documents: int  # per batch: more, and the batch reads a shorter interval
 
 
 def duration_ms(text: str, where: ConfLocation) -> int:

@@ -13,6 +13,7 @@ event stage parses them as it parses ``format = json`` files.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import functools
 import json
 from collections.abc import Iterable, Iterator
@@ -48,6 +49,10 @@ class Search:
     slices: int = 2
     page_size: int = DEFAULT_PAGE_SIZE
     arrays: tuple[str, ...] = ()  # dotted paths whose values are always read as lists
+
+    def narrowed(self, clause: dict[str, Any]) -> Search:
+        """This search, its documents also matching ``clause`` (a Query DSL query)."""
+        return dataclasses.replace(self, query={"bool": {"filter": [self.query, clause]}})
 
     def count(self) -> int:
         """How many documents the search matches now (``_count``)."""

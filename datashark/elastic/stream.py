@@ -11,7 +11,6 @@ stream's id and reach its state (connection, cursor) through this module's regis
 
 from __future__ import annotations
 
-import dataclasses
 import itertools
 import threading
 import time
@@ -21,7 +20,7 @@ from typing import Any
 import orjson
 
 from datashark import console
-from datashark.elastic.cursor import InFlight, between, capped_upper, document, stored_cursor
+from datashark.elastic.cursor import InFlight, Pacing, between, capped_upper, document, stored_cursor
 from datashark.elastic.search import Search, close_point_in_time, open_point_in_time
 from datashark.errors import ConfigError, DataSharkError
 from datashark.files.state_file import StateFile
@@ -32,15 +31,6 @@ STATE_NAME = "in_elasticsearch-cursor.json"
 # Driver-side: the streams of this process by id; an input's close() unregisters its own.
 _STREAMS: dict[str, DocumentStream] = {}
 _IDS = itertools.count()
-
-
-@dataclasses.dataclass(frozen=True)
-class Pacing:
-    """How a stream advances: from where the first time, how far behind the clock, how much a batch."""
-
-    start: int  # ms since the epoch: where the first start reads from
-    delay: int  # ms: how long a document may take to become searchable
-    max_documents: int  # per batch: more, and the batch reads a shorter interval
 
 
 class DocumentStream:
@@ -126,8 +116,7 @@ class DocumentStream:
         return search, pit
 
     def _between(self, lower: int, upper: int) -> Search:
-        query = {"bool": {"filter": [self.search.query, between(self.time_field, lower, upper)]}}
-        return dataclasses.replace(self.search, query=query)
+        return self.search.narrowed(between(self.time_field, lower, upper))
 
     def _count(self, lower: int, upper: int) -> int:
         return self._between(lower, upper).count()

@@ -93,8 +93,9 @@ def check_frame_conf(usecase: UseCase) -> None:
                 f"a streaming DataFrame use case reads {', '.join(SPARK_FORMATS)}, not {fmt}: "
                 "send Zeek's JSON logs (format = json), or use api = rdd"
             )
-        # api = sigma over JSON: the fields its rules read (sigma.columns)
-        if fmt != "text" and not conf["schema"] and not (usecase.api == "sigma" and fmt == "json"):
+        # api = sigma over JSON: the fields its rules read (sigma.columns); Elasticsearch: the mapping's
+        derived = (usecase.api == "sigma" and fmt == "json") or conf["input"] == "elasticsearch"
+        if fmt != "text" and not conf["schema"] and not derived:
             raise where.at("schema").error(
                 "is required by a streaming DataFrame use case (a stream's columns are fixed when it "
                 "starts): Spark DDL such as 'ts DOUBLE, query STRING', or a schema file"
@@ -209,10 +210,12 @@ def _records_reader(reader, usecase: UseCase):
     return reader
 
 
-def value_frame(usecase: UseCase, messages: DataFrame, fields: list[str] | None = None) -> DataFrame:
+def value_frame(
+    usecase: UseCase, messages: DataFrame, fields: list[str] | None = None, schema: StructType | None = None
+) -> DataFrame:
     """Messages with a text ``value`` (Kafka's) parsed in the use case's format: ``json`` with
-    ``from_json``, ``text`` kept as ``value``. ``fields``: parse only these of the schema's
-    (those ``load()`` reads; see ``datashark.frames.plan``)."""
+    ``from_json`` into ``schema`` (default: the conf's), ``text`` kept as ``value``. ``fields``:
+    parse only these of the schema's (those ``load()`` reads; see ``datashark.frames.plan``)."""
     fmt = usecase.conf["format"]
     if fmt == "text":
         return messages.select(sf.col("value").cast("string").alias("value"))
@@ -220,7 +223,7 @@ def value_frame(usecase: UseCase, messages: DataFrame, fields: list[str] | None 
         raise usecase.location.at("format").error(
             f"a DataFrame use case reads json or text messages from Kafka, not {fmt}"
         )
-    schema = _stream_schema(usecase, fmt)
+    schema = schema or _stream_schema(usecase, fmt)
     if fields is not None:
         schema = StructType([field for field in schema.fields if field.name in fields])
     options = {"mode": "PERMISSIVE", "columnNameOfCorruptRecord": CORRUPT}

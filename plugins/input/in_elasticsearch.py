@@ -28,7 +28,7 @@ from datashark.detect.window_state import usecase_state
 from datashark.elastic import stream as document_stream
 from datashark.elastic.conf import CONNECTION_SPEC, connection_from
 from datashark.elastic.connection import server_major
-from datashark.elastic.cursor import duration_ms, start_ms
+from datashark.elastic.cursor import Pacing, duration_ms, start_ms
 from datashark.elastic.mapping import index_properties, mapping_schema, nested_paths
 from datashark.elastic.search import Search, close_point_in_time, open_point_in_time, query_of
 from datashark.files.state_file import StateFile
@@ -39,6 +39,7 @@ if TYPE_CHECKING:
 
     from pyspark import RDD
     from pyspark.sql import DataFrame
+    from pyspark.sql.types import StructType
 
 
 class Plugin(InputPlugin):
@@ -57,6 +58,7 @@ class Plugin(InputPlugin):
         "max_documents = integer(min=1, default=500000)",
     )
     READS_BATCHES = True
+    PARSES_MESSAGES = True  # frames() parses the documents: only the fields load() reads
 
     def __init__(self, conf, usecase, settings) -> None:
         super().__init__(conf, usecase, settings)
@@ -67,7 +69,7 @@ class Plugin(InputPlugin):
             )
         fields = _names(conf["fields"]) or None
         self.time_field: str = conf["time_field"]
-        self.pacing: document_stream.Pacing | None = None
+        self.pacing: Pacing | None = None
         bounds = (conf["from"], conf["to"])
         if usecase.type == "streaming":  # a stream's range is its cursor
             self.pacing = _pacing(conf, where)
@@ -146,17 +148,46 @@ class Plugin(InputPlugin):
         """The documents as rows of the conf's ``schema``, or of the index mapping's (``nested``
         fields and ``arrays`` as arrays, a document's single value wrapped)."""
         from datashark.frames.events import CORRUPT, with_corrupt_column
-        from datashark.frames.schema import event_schema
 
         self._open()
         assert self.pit is not None
+        reader = spark.read.schema(with_corrupt_column(self._frame_schema()))
+        reader = reader.option("mode", "PERMISSIVE").option("columnNameOfCorruptRecord", CORRUPT)
+        return reader.json(self.search.documents(spark.sparkContext, self.pit))
+
+    def frames(self, spark, fields=None) -> DataFrame:
+        """For a streaming DataFrame use case: each batch's interval read by Spark's Python data
+        source (``datashark.elastic.frame_source``), as rows of the conf's ``schema`` or of the
+        index mapping's as it is at start; ``fields``: only these of the schema are parsed."""
+        from datashark.elastic.frame_source import SOURCE_NAME, ElasticsearchStream, source_options
+        from datashark.frames.events import value_frame
+
+        assert self.pacing is not None  # a streaming use case's
+        self.search = dataclasses.replace(self.search, connection=server_major(self.search.connection))
+        schema = self._frame_schema()
+        spark.dataSource.register(ElasticsearchStream)
+        reader = spark.readStream.format(SOURCE_NAME)
+        for name, value in source_options(self.search, self.time_field, self.pacing).items():
+            reader = reader.option(name, value)
+        return value_frame(self.usecase, reader.load(), fields, schema=schema)
+
+    def _frame_schema(self) -> StructType:
+        """The conf's ``schema``, else the index mapping's; the search's ``arrays`` completed
+        with the mapping's ``nested`` fields (read as arrays either way)."""
+        from datashark.frames.schema import event_schema
+
         properties = index_properties(self.search)
         arrays = tuple(dict.fromkeys((*self.search.arrays, *nested_paths(properties))))
         self.search = dataclasses.replace(self.search, arrays=arrays)
-        schema = event_schema(self.usecase) or mapping_schema(properties, self.search.fields, arrays)
-        reader = spark.read.schema(with_corrupt_column(schema))
-        reader = reader.option("mode", "PERMISSIVE").option("columnNameOfCorruptRecord", CORRUPT)
-        return reader.json(self.search.documents(spark.sparkContext, self.pit))
+        schema = event_schema(self.usecase)
+        if schema is not None:
+            return schema
+        if not properties:
+            raise self.usecase.location.at("schema").error(
+                f"is needed while no index matches {self.search.index!r}: a stream's columns are "
+                "fixed when it starts, and there is no mapping to take them from"
+            )
+        return mapping_schema(properties, self.search.fields, arrays)
 
     def _open(self) -> None:
         """The cluster's major asked, what matches counted, a point in time opened: an index
@@ -183,11 +214,11 @@ def _names(text: str | None) -> tuple[str, ...]:
     return tuple(dict.fromkeys(name.strip() for name in (text or "").split(",") if name.strip()))
 
 
-def _pacing(conf, where) -> document_stream.Pacing:
+def _pacing(conf, where) -> Pacing:
     """How a stream advances: ``from`` (its first start only), ``delay``, ``max_documents``."""
     if conf["to"] is not None:
         raise where.at("to").error("a stream has no end: remove it (or read the range with type = batch)")
-    return document_stream.Pacing(
+    return Pacing(
         start=start_ms(conf["from"], round(time.time() * 1000), where.at("from")),
         delay=duration_ms(conf["delay"], where.at("delay")),
         max_documents=conf["max_documents"],

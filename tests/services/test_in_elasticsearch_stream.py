@@ -39,6 +39,13 @@ ROW_PER_DOCUMENT = """
 def load(streamingData, trainingData, context, conf):
     return streamingData.map(lambda event: (event["id"], 1))
 """
+FRAME_ROW_PER_DOCUMENT = """
+from pyspark.sql import functions as sf
+
+
+def load(events):
+    return events.select(sf.col("id").alias("key"), sf.lit(1).alias("score"))
+"""
 MAPPING = {"properties": {"@timestamp": {"type": "date"}, "id": {"type": "keyword"}}}
 
 
@@ -65,13 +72,18 @@ def doc(number: int, moment: datetime) -> dict[str, Any]:
     return {"@timestamp": stamp(moment), "id": f"d{number}"}
 
 
-def streaming_conf(folder: Path, node: ElasticsearchNode, keys: str, *, output: str = "csv") -> Path:
+def streaming_conf(
+    folder: Path, node: ElasticsearchNode, keys: str, *, output: str = "csv", api: str = "rdd"
+) -> Path:
+    """A streaming use case on ``input = elasticsearch`` writing a row per document (``api``:
+    ``rdd`` or ``dataframe``, the latter with the index mapping's columns)."""
     folder.mkdir(parents=True, exist_ok=True)
-    (folder / "uc.py").write_text(ROW_PER_DOCUMENT)
+    (folder / "uc.py").write_text(ROW_PER_DOCUMENT if api == "rdd" else FRAME_ROW_PER_DOCUMENT)
+    mode = "mode = append\n" if output == "csv" else ""
     conf = folder / "uc.conf"
     conf.write_text(
-        "name = Stream\ntype = streaming\nenabled = true\ncode = uc.py\ninput = elasticsearch\n"
-        f"format = json\noutput = {output}\n[out_{output}]\npath = {folder / 'out.csv'}\n"
+        f"name = Stream\ntype = streaming\nenabled = true\ncode = uc.py\napi = {api}\ninput = elasticsearch\n"
+        f"format = json\noutput = {output}\n[out_{output}]\npath = {folder / 'out.csv'}\n{mode}"
         f"[in_elasticsearch]\n{node.output_keys()}{keys}"
     )
     return conf
@@ -92,16 +104,20 @@ def run_until(
     )
 
 
+@pytest.mark.parametrize("api", ["rdd", "dataframe"])
 def test_documents_indexed_while_it_runs_reach_load_once_each(
-    spark_context, elasticsearch: ElasticsearchNode, tmp_path: Path
+    spark_context, elasticsearch: ElasticsearchNode, tmp_path: Path, api: str
 ) -> None:
     """An hour of history read from ``from = now-2h``, then documents as they arrive; none
-    older than ``from``; one row per document; the state file records where it stands."""
+    older than ``from``; one row per document. The RDD stream's state file records where it
+    stands; the DataFrame stream's offsets are times, in the query's checkpoint."""
     now = datetime.now(timezone.utc)
     history = [doc(n, now - timedelta(minutes=60 - n)) for n in range(60)]
     too_old = [doc(1000 + n, now - timedelta(hours=3, minutes=n)) for n in range(5)]
     index = new_index(elasticsearch, history + too_old)
-    conf = streaming_conf(tmp_path / "uc", elasticsearch, f"index = {index}\nfrom = now-2h\ndelay = 1s\n")
+    conf = streaming_conf(
+        tmp_path / "uc", elasticsearch, f"index = {index}\nfrom = now-2h\ndelay = 1s\n", api=api
+    )
     out = tmp_path / "uc" / "out.csv"
 
     def feed() -> None:
@@ -122,9 +138,18 @@ def test_documents_indexed_while_it_runs_reach_load_once_each(
     seen = ids_in(out)
     assert set(seen) == {f"d{n}" for n in [*range(60), *range(100, 150)]}
     assert max(seen.values()) == 1
-    state = json.loads((tmp_path / "ckpt" / "stream" / STATE_NAME).read_text())
-    assert state["read_up_to"] >= now.timestamp() * 1000
-    assert (tmp_path / "ckpt" / "stream" / STATE_NAME).stat().st_mode & 0o777 == 0o600
+    if api == "rdd":
+        state = json.loads((tmp_path / "ckpt" / "stream" / STATE_NAME).read_text())
+        assert state["read_up_to"] >= now.timestamp() * 1000
+        assert (tmp_path / "ckpt" / "stream" / STATE_NAME).stat().st_mode & 0o777 == 0o600
+    else:
+        offsets = (tmp_path / "ckpt" / "stream" / "query" / "offsets").glob("[0-9]*")
+        last = max(offsets, key=lambda path: int(path.name))
+        assert json.loads(last.read_text().splitlines()[-1])["upper"] >= now.timestamp() * 1000
+        checkpoint = "".join(
+            p.read_text(errors="replace") for p in (tmp_path / "ckpt").rglob("*") if p.is_file()
+        )
+        assert elasticsearch.password not in checkpoint
 
 
 def test_a_batch_holds_at_most_max_documents(
@@ -179,7 +204,7 @@ def test_stream_keys_that_cannot_work_are_one_line_naming_the_key(
 CAP = 150  # max_documents
 
 
-def stream_home(tmp_path: Path, node: ElasticsearchNode, index: str) -> Path:
+def stream_home(tmp_path: Path, node: ElasticsearchNode, index: str, api: str) -> Path:
     """A dataShark folder whose only use case streams ``index`` into the late-acknowledging output."""
     home = tmp_path / "home"
     shutil.copytree(REPO / "plugins", home / "plugins")
@@ -191,18 +216,20 @@ def stream_home(tmp_path: Path, node: ElasticsearchNode, index: str) -> Path:
         node,
         f"index = {index}\nfrom = now-1h\ndelay = 1s\nmax_documents = {CAP}\n",
         output="lateack",
+        api=api,
     )
     return home
 
 
+@pytest.mark.parametrize("api", ["rdd", "dataframe"])
 def test_sigkill_mid_stream_then_restart_loses_nothing(
-    elasticsearch: ElasticsearchNode, tmp_path: Path
+    elasticsearch: ElasticsearchNode, tmp_path: Path, api: str
 ) -> None:
     """./start.sh killed right after a batch was written, before it was acknowledged: the restart
     replays that batch under its first time (identical rows), and every document arrives."""
     rounds, per_round = 12, 100
     index = new_index(elasticsearch)
-    home = stream_home(tmp_path, elasticsearch, index)
+    home = stream_home(tmp_path, elasticsearch, index, api)
     out = home / "conf" / "events" / "out.csv"
 
     def feed() -> None:
@@ -227,5 +254,6 @@ def test_sigkill_mid_stream_then_restart_loses_nothing(
     assert duplicates < written_before_kill, "the restart read the index from `from` again"
     rows = out.read_text().splitlines()
     assert len(set(rows)) == len(seen), "a replayed row differs from its first delivery (batch time)"
-    log = (tmp_path / "start.log").read_text()
-    assert re.search(r"replaying the [1-3] batch\(es\) the last run had in flight", log), log[-3000:]
+    if api == "rdd":  # Spark's own checkpoint replays a DataFrame query's batch in flight
+        log = (tmp_path / "start.log").read_text()
+        assert re.search(r"replaying the [1-3] batch\(es\) the last run had in flight", log), log[-3000:]
