@@ -4,7 +4,8 @@ SSH Brute Force detection writes its findings (twice, as two batches of a stream
 from ElastAlert2's own environment (made under ``.cache/elastalert2`` at first use) and its
 ``command`` alerter appends each alert to a file: one per source address, however many
 findings it has, and none again on the next run (the silence ElastAlert2 keeps in its
-writeback index on the node).
+writeback index on the node). ElastAlert2's query for pending (aggregated) alerts fails on
+Elasticsearch 9, as docs/alerting.md says: the test shows that too.
 """
 
 from __future__ import annotations
@@ -94,8 +95,11 @@ def test_a_finding_raises_one_alert_per_key(
     assert first.returncode == 0, output
     assert alerted_keys(alerts) == ALERTED
     assert "Alert for dataShark: SSH brute force, 198.51.100.23" in output  # the debug alerter
-    assert "198.51.100.23 tried SSH passwords against bastion-01: 12 failures" in output  # alert_text
+    assert "198.51.100.23 tried SSH logins on bastion-01: 12 failures" in output  # alert_text
     assert elasticsearch.password not in output
+    # What ElastAlert2 2.19.0 cannot do on Elasticsearch 9 (docs/alerting.md): its query for
+    # pending alerts (aggregated ones, retries of failed ones) still writes range from/to.
+    assert "RequestError(400, 'x_content_parse_exception', '[range] query does not support [from]')" in output
 
     again = alert(conf, writeback, start, end)  # the same findings: silenced per key for an hour
     assert again.returncode == 0, again.stdout + again.stderr
