@@ -26,6 +26,7 @@ from datashark.errors import ConfigError, DataSharkError
 from datashark.files.state_file import StateFile
 from datashark.run import failures
 from datashark.run.acknowledgements import CommitTracker, batch_time_of, epoch_ms
+from datashark.run.batch_source import batch_source
 
 STATE_NAME = "in_elasticsearch-cursor.json"
 # Driver-side: the streams of this process by id; an input's close() unregisters its own.
@@ -197,8 +198,7 @@ def dstream(ssc, document_stream: DocumentStream):
     def batch(batch_time, tick):
         return _batch_rdd(stream_id, batch_time, tick)
 
-    tick = ssc.queueStream([], default=ssc.sparkContext.parallelize([0], 1))
-    return tick.transform(batch)
+    return batch_source(ssc, batch)
 
 
 def _batch_rdd(stream_id: str, batch_time, tick):

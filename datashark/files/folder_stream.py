@@ -29,6 +29,7 @@ from datashark.config.usecase import folder_name
 from datashark.errors import ConfigError
 from datashark.events.whole_files import FileRecords
 from datashark.files.state_file import StateFile
+from datashark.run.batch_source import batch_source
 
 FORMAT = "datashark-in_file-seen-1"
 STATE_NAME = "in_file-seen.json"
@@ -271,8 +272,7 @@ def dstream(ssc, folder_source: FolderSource, records: FileRecords):
     def batch(batch_time, tick):
         return _batch_rdd(source_id, records, batch_time, tick)
 
-    tick = ssc.queueStream([], default=ssc.sparkContext.parallelize([0], 1))
-    return tick.transform(batch)
+    return batch_source(ssc, batch)
 
 
 def _batch_rdd(source_id: str, records: FileRecords, batch_time, tick):

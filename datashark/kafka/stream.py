@@ -22,6 +22,7 @@ from datashark.kafka.reader import RangeReader, client_name
 from datashark.kafka.replay import batch_time_of, commit_entries, epoch_ms, read_plan, replay_batches
 from datashark.run import failures
 from datashark.run.acknowledgements import CommitTracker
+from datashark.run.batch_source import batch_source
 
 # Driver-side: the direct streams of this process by source id; an input's close() unregisters its own.
 _SOURCES: dict[str, KafkaSource] = {}
@@ -175,14 +176,12 @@ def unregister(config: KafkaConfig) -> None:
 
 def dstream(ssc, kafka_source: KafkaSource):
     """A DStream of the source's message values (text; ``bytes`` for undecodable ones)."""
-    sc = ssc.sparkContext
     source_id = kafka_source.id
 
     def batch(batch_time, tick):
         return _batch_rdd(source_id, batch_time, tick)
 
-    tick = ssc.queueStream([], default=sc.parallelize([0], 1))
-    return tick.transform(batch)
+    return batch_source(ssc, batch)
 
 
 def describe(config: KafkaConfig) -> str:

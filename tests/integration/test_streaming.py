@@ -84,6 +84,25 @@ def test_two_use_cases_share_a_folder_each_with_its_own_filter(spark_context, tm
     assert other_rows == {"web1": ["2", "True"], "web3": ["1", "False"], "?": ["1", "False"]}
 
 
+TWO_BRANCHES = """
+def load(streamingData, trainingData, context, conf):
+    hosts = streamingData.map(lambda e: (e["host"], 1, {}))
+    return hosts.union(streamingData.map(lambda e: (e["host"] + "/again", 1, {})))
+"""
+
+
+def test_a_load_that_reads_its_stream_twice_sees_every_event_in_both_branches(
+    spark_context, tmp_path: Path
+) -> None:
+    """Each branch gets the batch's events: the input cuts a batch once, not once per branch."""
+    conf = streaming_usecase(tmp_path / "uc", "Two Branches", code=TWO_BRANCHES)
+    incoming = tmp_path / "uc" / "incoming"
+    run_with_drops(spark_context, tmp_path, [conf], [(incoming, "a.log", events("web1", "web2"))])
+
+    keys = sorted(row[1] for row in read_csv(tmp_path / "uc" / "out.csv"))
+    assert keys == ["web1", "web1/again", "web2", "web2/again"]
+
+
 def test_garbage_goes_to_dead_letters_and_the_stream_goes_on(spark_context, tmp_path: Path, capsys) -> None:
     extra = "max.event.bytes = 150000\n[log_filter]\n[[include]]\nproto = tcp"
     conf = streaming_usecase(tmp_path / "uc", "Garbage", extra=extra)
