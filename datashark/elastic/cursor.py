@@ -27,12 +27,12 @@ from collections.abc import Callable
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
+from datashark.config.durations import duration_ms
+
 if TYPE_CHECKING:
     from datashark.errors import ConfLocation
 
 FORMAT = "datashark-es-cursor-1"
-UNITS_MS = {"ms": 1, "s": 1000, "m": 60_000, "h": 3_600_000, "d": 86_400_000}
-DURATION = re.compile(r"(\d+)\s*(ms|s|m|h|d)?")
 NOW_MINUS = re.compile(r"now(?:\s*-\s*(\d+\s*(?:ms|s|m|h|d)))?")
 
 InFlight = list[tuple[int, int]]  # (batch time in ms since the epoch, upper bound), oldest first
@@ -45,14 +45,6 @@ class Pacing:
     start: int  # ms since the epoch: where the first start reads from
     delay: int  # ms: how long a document may take to become searchable
     max_documents: int  # per batch: more, and the batch reads a shorter interval
-
-
-def duration_ms(text: str, where: ConfLocation) -> int:
-    """``30s``, ``5m``, ``2h``, ``1d``, ``250ms`` or plain seconds, in ms."""
-    found = DURATION.fullmatch(text.strip())
-    if found is None:
-        raise where.error(f"{text!r} is not a duration such as 30s, 5m, 2h or 1d")
-    return int(found[1]) * UNITS_MS[found[2] or "s"]
 
 
 def start_ms(text: str | None, now_ms: int, where: ConfLocation) -> int:

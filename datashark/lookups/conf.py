@@ -17,13 +17,13 @@ error names the file, ``[lookups][name]`` and the key.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from configobj import Section
 
+from datashark.config.durations import duration_ms
 from datashark.config.spec import validate_section
 from datashark.elastic.conf import CONNECTION_SPEC, connection_from
 from datashark.elastic.search import Search, query_of
@@ -55,9 +55,6 @@ ELASTICSEARCH_SPEC = (
     "fields = string(min=1, default=None)",
     *SHAPE_SPEC,
 )
-# refresh = 30s, 5m, 1h, 1d; a bare number is minutes.
-DURATION = re.compile(r"(?P<number>\d+(?:\.\d+)?)\s*(?P<unit>[smhd]?)")
-UNIT_SECONDS = {"s": 1, "m": 60, "": 60, "h": 3600, "d": 86400}
 
 
 @dataclass(frozen=True)
@@ -136,15 +133,7 @@ def lookup_of(usecase: UseCase, name: str, section: Section, where: ConfLocation
 
 def refresh_seconds(text: str | None, where: ConfLocation) -> float | None:
     """``refresh`` in seconds: ``30s``, ``5m``, ``1h``, ``1d``, a bare number being minutes."""
-    if text is None:
-        return None
-    match = DURATION.fullmatch(text.strip().lower())
-    seconds = float(match["number"]) * UNIT_SECONDS[match["unit"]] if match else 0.0
-    if seconds < 1:
-        raise where.error(
-            f"{text!r} is not a duration of a second or more (30s, 5m, 1h, 1d; a number: minutes)"
-        )
-    return seconds
+    return None if text is None else duration_ms(text, where, bare="m", at_least_ms=1000) / 1000
 
 
 def file_source(conf: dict[str, Any], where: ConfLocation, usecase: UseCase) -> FileSource:

@@ -24,11 +24,12 @@ import time
 from typing import TYPE_CHECKING
 
 from datashark import console
+from datashark.config.durations import duration_ms
 from datashark.detect.window_state import usecase_state
 from datashark.elastic import stream as document_stream
 from datashark.elastic.conf import CONNECTION_SPEC, connection_from
 from datashark.elastic.connection import server_major
-from datashark.elastic.cursor import Pacing, duration_ms, start_ms
+from datashark.elastic.cursor import Pacing, start_ms
 from datashark.elastic.mapping import index_properties, mapping_schema, nested_paths
 from datashark.elastic.search import Search, close_point_in_time, open_point_in_time, query_of
 from datashark.files.state_file import StateFile

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from datashark.elastic.cursor import capped_upper, document, duration_ms, start_ms, stored_cursor
+from datashark.config.durations import duration_ms
+from datashark.elastic.cursor import capped_upper, document, start_ms, stored_cursor
 from datashark.errors import ConfigError, ConfLocation
 
 WHERE = ConfLocation("uc.conf").section("in_elasticsearch").at("delay")
