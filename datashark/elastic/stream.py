@@ -22,11 +22,10 @@ import orjson
 from datashark import console
 from datashark.elastic.cursor import InFlight, Pacing, between, capped_upper, document, stored_cursor
 from datashark.elastic.search import Search, close_point_in_time, open_point_in_time
-from datashark.errors import ConfigError, DataSharkError
+from datashark.errors import ConfigError
 from datashark.files.state_file import StateFile
-from datashark.run import failures
 from datashark.run.acknowledgements import CommitTracker, batch_time_of, epoch_ms
-from datashark.run.batch_source import batch_source
+from datashark.run.batch_source import batch_source, cut_batch
 
 STATE_NAME = "in_elasticsearch-cursor.json"
 # Driver-side: the streams of this process by id; an input's close() unregisters its own.
@@ -206,17 +205,12 @@ def _batch_rdd(stream_id: str, batch_time, tick):
     stream = stream_of(stream_id)
     if stream is None:
         raise RuntimeError(f"Elasticsearch stream {stream_id} is not registered in this driver")
-    if stream.broken is not None:  # the stream is stopping: do not wait on the cluster again
-        raise stream.broken
-    try:
+
+    def cut() -> tuple[Search, str] | None:
         lower, upper = stream.next_interval(batch_time, round(time.time() * 1000))
-        reading = stream.read(batch_time, lower, upper)
-    except Exception as err:  # the batch cannot be cut: nothing after it may be acknowledged
-        stream.failed("driver", batch_time)
-        stream.broken = err
-        if isinstance(err, DataSharkError):
-            failures.record(err)
-        raise
+        return stream.read(batch_time, lower, upper)
+
+    reading = cut_batch(stream, batch_time, cut)
     if reading is None:
         return sc.parallelize([], 1)
     search, pit = reading

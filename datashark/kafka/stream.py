@@ -14,15 +14,14 @@ from datetime import datetime
 from typing import Any
 
 from datashark import console
-from datashark.errors import ConfigError, DataSharkError
+from datashark.errors import ConfigError
 from datashark.kafka.client import OffsetClient
 from datashark.kafka.config import KafkaConfig
 from datashark.kafka.offsets import Partition, cut_ranges, starting_position
 from datashark.kafka.reader import RangeReader, client_name
 from datashark.kafka.replay import batch_time_of, commit_entries, epoch_ms, read_plan, replay_batches
-from datashark.run import failures
 from datashark.run.acknowledgements import CommitTracker
-from datashark.run.batch_source import batch_source
+from datashark.run.batch_source import batch_source, cut_batch
 
 # Driver-side: the direct streams of this process by source id; an input's close() unregisters its own.
 _SOURCES: dict[str, KafkaSource] = {}
@@ -190,15 +189,6 @@ def describe(config: KafkaConfig) -> str:
 
 def _batch_rdd(source_id: str, batch_time, tick):
     kafka_source = _SOURCES[source_id]
-    if kafka_source.broken is not None:  # the stream is stopping: do not wait on Kafka again
-        raise kafka_source.broken
-    try:
-        ranges = kafka_source.next_ranges(batch_time)
-    except Exception as err:  # the batch cannot be cut: nothing after it may be committed
-        kafka_source.failed("driver", batch_time)
-        kafka_source.broken = err
-        if isinstance(err, DataSharkError):
-            failures.record(err)
-        raise
+    ranges = cut_batch(kafka_source, batch_time, lambda: kafka_source.next_ranges(batch_time))
     reader = RangeReader(kafka_source.config, kafka_source.connected().api_version)
     return tick.context.parallelize(ranges, max(1, len(ranges))).mapPartitions(reader)

@@ -15,13 +15,27 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from pyspark.streaming.dstream import TransformedDStream
+
+from datashark.errors import DataSharkError
+from datashark.run import failures
 
 if TYPE_CHECKING:
     from pyspark import RDD
     from pyspark.streaming import DStream, StreamingContext
+
+
+Cut = TypeVar("Cut")
+
+
+class BreakableSource(Protocol):
+    """A source's driver-side state: broken once a batch could not be cut."""
+
+    broken: Exception | None
+
+    def failed(self, consumer: str, batch_time: Any) -> None: ...
 
 
 class _BatchSource(TransformedDStream):
@@ -33,3 +47,19 @@ def batch_source(ssc: StreamingContext, make_batch: Callable[[datetime, RDD], RD
     once per batch (``tick``: a dummy RDD, whose ``context`` is the SparkContext)."""
     tick = ssc.queueStream([], default=ssc.sparkContext.parallelize([0], 1))
     return _BatchSource(tick, make_batch)
+
+
+def cut_batch(source: BreakableSource, batch_time: Any, cut: Callable[[], Cut]) -> Cut:
+    """``cut()``: what the batch of ``batch_time`` reads, decided on the driver. If it fails,
+    nothing after this batch may be acknowledged, and the source stays broken: the stream is
+    stopping, and later batches fail at once instead of waiting on the server again."""
+    if source.broken is not None:
+        raise source.broken
+    try:
+        return cut()
+    except Exception as err:
+        source.failed("driver", batch_time)
+        source.broken = err
+        if isinstance(err, DataSharkError):
+            failures.record(err)
+        raise
