@@ -12,9 +12,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from datashark.alerting.findings import Findings, rule_files
+from datashark.config.yaml_files import read_yaml
 from datashark.errors import ConfigError, ConfLocation
 from datashark.sinks.documents import TIMESTAMP_FIELD
 
@@ -80,15 +79,7 @@ def read_rule(path: Path, writers: list[Findings], now: datetime) -> Rule:
 
 
 def _parsed(path: Path) -> dict[str, Any]:
-    try:
-        body = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as err:
-        mark = getattr(err, "problem_mark", None)
-        line = f" (line {mark.line + 1})" if mark is not None else ""
-        problem = getattr(err, "problem", None) or str(err).splitlines()[0]
-        raise ConfigError(f"{path}: not valid YAML{line}: {problem}") from None
-    except (OSError, UnicodeDecodeError) as err:
-        raise ConfigError(f"{path}: cannot be read: {err}") from None
+    body = read_yaml(path)
     if not isinstance(body, dict):
         raise ConfigError(f"{path}: not an ElastAlert2 rule (a YAML mapping of keys)")
     return body

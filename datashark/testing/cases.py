@@ -15,9 +15,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from datashark.config.spec.hints import did_you_mean
+from datashark.config.yaml_files import read_yaml
 from datashark.errors import ConfigError
 
 CASE_SUFFIXES = (".yml", ".yaml")
@@ -142,14 +141,7 @@ def read_cases(conf: Path) -> list[Case]:
 
 def read_case_file(path: Path) -> list[Case]:
     """The cases of one file: a mapping (one case) or a list of mappings."""
-    try:
-        document = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except OSError as err:
-        raise ConfigError(f"{path}: cannot be read: {err.strerror or err}") from None
-    except UnicodeDecodeError:
-        raise ConfigError(f"{path}: is not UTF-8 text") from None
-    except yaml.YAMLError as err:
-        raise ConfigError(f"{path}: cannot be parsed: {_yaml_problem(err)}") from None
+    document = read_yaml(path)
     if isinstance(document, Mapping):
         entries: list[Any] = [document]
     elif isinstance(document, list) and document:
@@ -383,9 +375,3 @@ def _kind(value: Any) -> str:
     if isinstance(value, Mapping):
         return "a mapping"
     return names.get(type(value), type(value).__name__)
-
-
-def _yaml_problem(err: yaml.YAMLError) -> str:
-    mark = getattr(err, "problem_mark", None)
-    problem = getattr(err, "problem", None) or str(err).splitlines()[0]
-    return f"line {mark.line + 1}: {problem}" if mark is not None else problem

@@ -107,7 +107,7 @@ def test_a_rule_that_does_not_parse_is_named_with_its_line(make_usecase, capsys)
     conf = alerting_usecase(make_usecase, rule="name: x\nindex: [unclosed\n")
     line = alert_fails(capsys, str(conf))
     assert re.fullmatch(
-        rf"\[X\] {re.escape(str(conf.parent / RULES_FOLDER / 'uc.yaml'))}: not valid YAML \(line 3\): .+",
+        rf"\[X\] {re.escape(str(conf.parent / RULES_FOLDER / 'uc.yaml'))}: cannot be parsed: line 3: .+",
         line,
     )
 
