@@ -1,4 +1,5 @@
-"""``datashark standalone|run|validate|test|alert``: the commands behind standalone.sh and start.sh.
+"""``datashark standalone|run|validate|test|alert|acquire``: the commands behind standalone.sh,
+start.sh and acquire.sh.
 
 Exit codes: 0 all went well; 2 bad usage or a bad conf (a person must edit something);
 1 a use case failed while it ran.
@@ -118,6 +119,22 @@ def _parser() -> argparse.ArgumentParser:
         "--python", default="python3", help="the Python 3.11+ that makes that environment (default: python3)"
     )
     alert.set_defaults(command=run_alert_command)
+
+    acquire = commands.add_parser(
+        "acquire",
+        help="receive syslog (UDP, TCP, TLS) with rsyslog and forward it to Kafka (or files)",
+        description="Runs rsyslogd in the foreground with a configuration made of acquire.conf "
+        "(docs/acquisition.md) until stopped (SIGTERM, Ctrl-C). Exit code 0: stopped as asked; "
+        "1: rsyslogd stopped on its own; 2: acquire.conf is wrong or rsyslog lacks a module.",
+    )
+    acquire.add_argument("-v", "--verbose", action="store_true", help="print full tracebacks of failures")
+    acquire.add_argument(
+        "conf", type=Path, nargs="?", metavar="CONF", help="default: acquire.conf of the dataShark folder"
+    )
+    acquire.add_argument(
+        "--check", action="store_true", help="write rsyslog's configuration and check it, without running it"
+    )
+    acquire.set_defaults(command=run_acquire)
     return parser
 
 
@@ -179,6 +196,26 @@ def run_alert_command(args: argparse.Namespace) -> int:
         python=args.python,
     )
     return run_alert(settings.home, run)
+
+
+def run_acquire(args: argparse.Namespace) -> int:
+    from datashark.acquisition import daemon
+    from datashark.acquisition.settings import load_acquire_settings
+
+    settings = load_settings()
+    acquisition = load_acquire_settings(args.conf or settings.home / "acquire.conf", settings)
+    console.say(console.banner("ACQUISITION MODE"))
+    console.say(f"Listening: {', '.join(map(str, acquisition.listeners))}")
+    if acquisition.kafka is not None:
+        kafka = acquisition.kafka
+        console.say(f"Forwarding to Kafka topic {kafka.topic} at {', '.join(kafka.brokers)}")
+    elif acquisition.files is not None:
+        files = acquisition.files
+        console.say(f"Writing files into {files.folder}, a new one every {files.rotate_seconds} s")
+    if args.check:
+        console.say(f"OK   {daemon.check(acquisition)}")
+        return EXIT_OK
+    return daemon.run(acquisition)
 
 
 def run_validate(args: argparse.Namespace) -> int:

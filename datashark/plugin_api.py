@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from datashark.config.settings import Settings
     from datashark.config.usecase import UseCase
     from datashark.events.deadletter import DeadLetters
+    from datashark.events.readers import Reader, ReaderOptions
 
 
 @dataclass(frozen=True)
@@ -169,6 +170,12 @@ class InputPlugin:
         raise self.usecase.location.at("input").error(
             f"input {self.usecase.conf['input']} has no DataFrame source: use api = rdd"
         )
+
+    def event_reader(self) -> Callable[[ReaderOptions], Reader] | None:
+        """How this input's records become the use case's events when they are not lines of its
+        ``format`` (``input = syslog`` wraps each syslog message in a JSON record): a factory of
+        the reader (run on the driver, checked there). None: the format's own reader."""
+        return None
 
     def batch_records(self, sc: SparkContext) -> RDD:
         """For a batch use case (``READS_BATCHES``): this input's records as of now, as text

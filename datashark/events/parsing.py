@@ -25,7 +25,7 @@ TSV logs, a JSON file that is one array) arrive as events already parsed from wh
 from __future__ import annotations
 
 import copy
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -39,6 +39,7 @@ from datashark.events.readers import (
     EventError,
     Reader,
     ReaderOptions,
+    SkippedEventError,
     UnmatchedEventError,
     parse_json,
 )
@@ -56,7 +57,8 @@ class EventParser:
     ``unmatched`` (one of UNMATCHED_POLICIES) is what the event stage does with a line the
     pattern does not match: dead-letter it, drop it, or drop it and count it. The other keys
     are the conf's (see config/spec/usecase.spec); every problem with them is a ConfigError at
-    ``where``, raised here, on the driver.
+    ``where``, raised here, on the driver. ``reader_for`` makes the reader instead of the
+    format's own, for an input whose records are the format's events wrapped (``input = syslog``).
     """
 
     def __init__(
@@ -72,6 +74,7 @@ class EventParser:
         time_format: str = "auto",
         assume_year: int | None = None,
         time_zone: str = "UTC",
+        reader_for: Callable[[ReaderOptions], Reader] | None = None,
     ) -> None:
         if fmt not in READERS:
             raise where.at("format").error(f"unknown format {fmt!r} (one of {', '.join(FORMATS)})")
@@ -82,7 +85,7 @@ class EventParser:
         self.format = fmt
         self.unmatched = unmatched
         options = ReaderOptions(where, pattern, grok_pattern, grok_patterns_dir)
-        self.read: Reader = READERS[fmt](options)
+        self.read: Reader = reader_for(options) if reader_for is not None else READERS[fmt](options)
         self.time = event_time(
             self.read,
             where,
@@ -234,6 +237,8 @@ class EventStage:
                     continue
                 if stamp is not None and type(event) is dict:
                     stamp(event, reference)
+            except SkippedEventError:
+                continue
             except UnmatchedEventError as err:
                 self._unmatched(str(err), text or repr(raw))
                 continue

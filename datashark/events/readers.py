@@ -32,6 +32,11 @@ class UnmatchedEventError(EventError):
     """This line does not match the use case's ``pattern``: handled as ``unmatched`` says."""
 
 
+class SkippedEventError(EventError):
+    """An event the input's selection leaves out (``[in_syslog]``): skipped without a word,
+    as the ``[log_filter]`` skips events."""
+
+
 @dataclass(frozen=True)
 class ReaderOptions:
     """What a reader may need from the conf, checked on the driver (``where`` names the conf)."""
@@ -152,6 +157,10 @@ class SyslogReader(Reader):
         event = syslog_lines.parse_syslog(raw)
         if event is None:
             raise UnmatchedEventError("is not a syslog line (RFC 3164 or RFC 5424)")
+        return self.with_message_fields(event)
+
+    def with_message_fields(self, event: dict[str, Any]) -> dict[str, Any]:
+        """``event`` with the fields ``grok_pattern`` finds in its message (as it is without one)."""
         if self.grok is not None:
             try:
                 found = self.grok.match(event["message"] or "")

@@ -10,14 +10,12 @@ would add ``.crc`` files); any other scheme goes through Spark's Hadoop filesyst
 from __future__ import annotations
 
 import json
-import os
 import uuid
-from contextlib import suppress
 from pathlib import Path
 from typing import Any
 
 from datashark.files.paths import has_scheme
-from datashark.files.private import FILE_MODE, private_folder, private_hadoop_folder
+from datashark.files.private import FILE_MODE, private_hadoop_folder, write_private
 
 
 class StateFile:
@@ -50,21 +48,7 @@ class _LocalStore:
             return None
 
     def replace(self, text: str) -> None:
-        folder = self.path.parent
-        private_folder(folder)
-        tmp = folder / f".{self.path.name}.{uuid.uuid4().hex}"
-        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
-        handle = os.open(tmp, flags, FILE_MODE)
-        try:
-            with os.fdopen(handle, "w", encoding="utf-8") as out:
-                out.write(text)
-                out.flush()
-                os.fsync(out.fileno())
-            os.replace(tmp, self.path)
-        except BaseException:
-            with suppress(FileNotFoundError):
-                os.unlink(tmp)
-            raise
+        write_private(self.path, text)
 
 
 class _HadoopStore:

@@ -35,14 +35,17 @@ class KafkaInput(InputPlugin):
     TEXT_ONLY = False
     PARSES_MESSAGES = True
 
-    def __init__(self, conf: dict[str, Any], usecase, settings, *, global_config=None) -> None:
+    def __init__(
+        self, conf: dict[str, Any], usecase, settings, *, global_config=None, section: str = "in_kafka"
+    ) -> None:
+        """``section``: the conf section of the keys, for errors (another input's, reading Kafka)."""
         super().__init__(conf, usecase, settings)
         self.progress: ProgressCommitter | None = None  # a DataFrame use case's group commits
         self.fields: list[str] | None = None  # the fields a DataFrame use case parses (None: all)
         if global_config is not None:
             self.config, self.kind = global_config, "Global Kafka Stream"
             return
-        where = usecase.location.section("in_kafka")
+        where = usecase.location.section(section)
         self.config = kafka_config.override_config(conf, settings.kafka_defaults(), where)
         self.kind = "Local Kafka Stream"
         if conf["partitions"]:

@@ -52,13 +52,13 @@ def prepare(settings: Settings, usecase: UseCase) -> Prepared:
         from datashark.frames.events import check_frame_conf
 
         check_frame_conf(usecase)
-    parser = event_parser(usecase)
-    log_filter = LogFilter(conf["log_filter"]["include"], conf["log_filter"]["exclude"], where=where)
     source = None
     if usecase.type == "streaming":
         source = load_input_plugin(settings, usecase) if conf["input"] else global_input(settings, usecase)
     elif conf["input"]:
         source = load_input_plugin(settings, usecase)
+    parser = event_parser(usecase, source)
+    log_filter = LogFilter(conf["log_filter"]["include"], conf["log_filter"]["exclude"], where=where)
     plugin = load_output_plugin(settings.home, usecase)
     max_event_bytes = conf["max.event.bytes"] or settings.max_event_bytes
     module = usecase_code(usecase)
@@ -79,8 +79,9 @@ def usecase_code(usecase: UseCase) -> ModuleType:
 FRAME_ONLY_FORMATS = ("parquet", "csv")
 
 
-def event_parser(usecase: UseCase) -> EventParser:
-    """The use case's parser: its ``format``, pattern, grok patterns and time keys, all checked.
+def event_parser(usecase: UseCase, source: InputPlugin | None = None) -> EventParser:
+    """The use case's parser: its ``format``, pattern, grok patterns and time keys, all checked;
+    reading records as ``source`` says, when its records wrap the format's events.
     A DataFrame use case reading parquet or CSV gets the parser of JSON, whose time keys name
     columns as they name those formats' columns."""
     conf = usecase.conf
@@ -107,6 +108,7 @@ def event_parser(usecase: UseCase) -> EventParser:
         time_format=conf["time_format"],
         assume_year=conf["assume_year"],
         time_zone=conf["time_zone"],
+        reader_for=source.event_reader() if source is not None else None,
     )
 
 

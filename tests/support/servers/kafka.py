@@ -21,7 +21,7 @@ import os
 import secrets
 import shutil
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -71,6 +71,17 @@ class KafkaBroker:
     username: str
     password: str = field(repr=False)
     log_path: Path
+    process: BrokerProcess = field(repr=False, compare=False)
+
+    @contextlib.contextmanager
+    def outage(self) -> Iterator[None]:
+        """The broker stopped (its JVM ended, its ports refusing) for the ``with`` block, then
+        started again on the same storage and ports, serving before the block's exit returns."""
+        self.process.stop()
+        try:
+            yield
+        finally:
+            self.process.start()
 
     def security_keys(self, mechanism: str = SCRAM, **changes: str | None) -> dict[str, str]:
         """dataShark's Kafka security keys (without ``kafka.``) that log in on the SASL_SSL
@@ -197,33 +208,55 @@ def running_broker(folder: Path) -> Iterator[KafkaBroker]:
         [*java, *format_storage, "--add-scram", scram_user],
         what="formatting the Kafka test broker's storage",
     )
-    server = Server(NAME, [*java, "kafka.Kafka", str(properties)], folder / "kafka.log", cwd=folder)
+    plaintext = f"127.0.0.1:{ports['PLAINTEXT']}"
+    secure_servers = f"127.0.0.1:{ports['SASL_SSL']}"
+    # The SASL_SSL check goes through kafka-python's own options, not dataShark's mapping of
+    # its keys: a mapping bug must fail the tests that prove it, not the broker's start.
+    secure = {
+        "security_protocol": "SASL_SSL",
+        "sasl_mechanism": SCRAM,
+        "sasl_plain_username": USERNAME,
+        "sasl_plain_password": password,
+        "ssl_cafile": str(certificates.ca),
+    }
+    process = BrokerProcess(
+        [*java, "kafka.Kafka", str(properties)],
+        folder,
+        lambda: _serves(plaintext) and _serves(secure_servers, **secure),
+    )
     try:
-        broker = KafkaBroker(
-            bootstrap_servers=f"127.0.0.1:{ports['PLAINTEXT']}",
-            secure_bootstrap_servers=f"127.0.0.1:{ports['SASL_SSL']}",
+        process.start()
+        yield KafkaBroker(
+            bootstrap_servers=plaintext,
+            secure_bootstrap_servers=secure_servers,
             ca=certificates.ca,
             username=USERNAME,
             password=password,
-            log_path=server.log_path,
+            log_path=folder / "kafka.log",
+            process=process,
         )
-        # The SASL_SSL check goes through kafka-python's own options, not dataShark's mapping of
-        # its keys: a mapping bug must fail the tests that prove it, not the broker's start.
-        secure = {
-            "security_protocol": "SASL_SSL",
-            "sasl_mechanism": SCRAM,
-            "sasl_plain_username": broker.username,
-            "sasl_plain_password": broker.password,
-            "ssl_cafile": str(broker.ca),
-        }
-        server.wait_until(
-            lambda: _serves(broker.bootstrap_servers) and _serves(broker.secure_bootstrap_servers, **secure),
-            timeout=START_TIMEOUT,
-            what="serving metadata on both listeners",
-        )
-        yield broker
     finally:
-        server.stop()
+        process.stop()
+
+
+class BrokerProcess:
+    """The broker's JVM, which a test may stop and start again on the same storage and ports."""
+
+    def __init__(self, command: list[str], folder: Path, serving: Callable[[], bool]) -> None:
+        self.command = command
+        self.folder = folder
+        self.serving = serving
+        self.server: Server | None = None
+
+    def start(self) -> None:
+        """Start the JVM and wait until both listeners serve metadata."""
+        self.server = Server(NAME, self.command, self.folder / "kafka.log", cwd=self.folder)
+        self.server.wait_until(self.serving, timeout=START_TIMEOUT, what="serving metadata on both listeners")
+
+    def stop(self) -> None:
+        if self.server is not None:
+            self.server.stop()
+            self.server = None
 
 
 @pytest.fixture(scope="session")

@@ -1,0 +1,170 @@
+"""``datashark acquire``: rsyslogd in the foreground under the configuration of acquire.conf.
+
+The configuration is written ``0600`` in a ``0700`` work folder (it holds the Kafka password),
+checked with ``rsyslogd -N1``, and rsyslogd runs as a child that gets the signals this process
+gets: SIGTERM or Ctrl-C stop it (it saves its queues), SIGHUP makes it reopen its files. For
+``output = files`` this process also rotates the files (rotation.py). Anything rsyslogd prints
+is passed on with the configuration's secrets masked.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+from pathlib import Path
+from types import FrameType
+
+from datashark import console
+from datashark.acquisition.rotation import Rotation
+from datashark.acquisition.rsyslog_config import render
+from datashark.acquisition.settings import AcquireSettings
+from datashark.errors import ConfigError, DataSharkError
+from datashark.files.private import private_folder, write_private
+
+INSTALL_HINT = "on Debian or Ubuntu: ./install.sh --acquire; elsewhere install rsyslog 8 with {}"
+# rsyslog modules the configuration may load, and the Debian package each comes in.
+MODULE_PACKAGES = {
+    "omkafka": "rsyslog-kafka",
+    "lmnsd_gtls": "rsyslog-gnutls",
+    "lmnsd_ossl": "rsyslog-openssl",
+}
+MASK = "********"
+STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
+
+
+class AcquisitionError(DataSharkError):
+    """rsyslogd could not be started, or stopped on its own."""
+
+
+def rsyslogd() -> str:
+    """The rsyslogd binary (in /usr/sbin, which a user's PATH may leave out)."""
+    found = shutil.which("rsyslogd") or shutil.which("rsyslogd", path="/usr/sbin:/sbin")
+    if found is None:
+        raise ConfigError("rsyslogd not found: " + INSTALL_HINT.format("its Kafka output (omkafka)"))
+    return found
+
+
+def module_folders() -> list[Path]:
+    """Where rsyslog's loadable modules are (Debian puts them under the architecture's folder)."""
+    return [*Path("/usr/lib").glob("*/rsyslog"), Path("/usr/lib/rsyslog"), Path("/usr/lib64/rsyslog")]
+
+
+def missing_modules(settings: AcquireSettings) -> list[str]:
+    """The modules the configuration loads that are not installed."""
+    needed = []
+    if settings.kafka is not None:
+        needed.append("omkafka")
+    if settings.tls is not None:
+        needed.append(f"lmnsd_{settings.tls.driver}")
+    folders = module_folders()
+    return [name for name in needed if not any((folder / f"{name}.so").exists() for folder in folders)]
+
+
+def write_config(settings: AcquireSettings) -> Path:
+    """The configuration written where rsyslogd reads it; folders created private."""
+    private_folder(settings.work_dir)
+    if settings.files is not None:
+        private_folder(settings.files.folder)
+    write_private(settings.config_path, render(settings))
+    return settings.config_path
+
+
+def check(settings: AcquireSettings) -> Path:
+    """Write the configuration and have rsyslogd check it; ConfigError saying what is wrong."""
+    binary = rsyslogd()
+    missing = missing_modules(settings)
+    if missing:
+        packages = ", ".join(MODULE_PACKAGES[name] for name in missing)
+        raise ConfigError(
+            f"{settings.path}: rsyslog lacks {', '.join(missing)}: " + INSTALL_HINT.format(f"({packages})")
+        )
+    path = write_config(settings)
+    result = subprocess.run(
+        [binary, "-N1", "-f", str(path)],
+        capture_output=True,
+        text=True,
+        check=False,
+        stdin=subprocess.DEVNULL,
+    )
+    output = masked(result.stdout + result.stderr, settings.secrets)
+    problems = [line for line in output.splitlines() if "error" in line.lower() or "invalid" in line.lower()]
+    if result.returncode != 0 or problems:
+        detail = "; ".join(problems) or output.strip().splitlines()[-1:]
+        raise ConfigError(
+            f"{settings.path}: rsyslogd refuses the configuration made of it ({path}): {detail}"
+        )
+    return path
+
+
+def masked(text: str, secrets: tuple[str, ...]) -> str:
+    """``text`` with every secret replaced by asterisks."""
+    for secret in secrets:
+        text = text.replace(secret, MASK)
+    return text
+
+
+def run(settings: AcquireSettings) -> int:
+    """Run rsyslogd until it is told to stop; its exit code (0: stopped as asked)."""
+    path = check(settings)
+    rotation = Rotation(settings.files.folder) if settings.files is not None else None
+    if rotation is not None:
+        rotation.prepare()
+    child = subprocess.Popen(
+        [rsyslogd(), "-n", "-f", str(path), "-i", str(settings.pid_path)],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        errors="replace",
+        umask=0o077,  # rsyslogd's spool and files: this user's only
+    )
+    relay = threading.Thread(target=_relay, args=(child, settings.secrets), daemon=True)
+    relay.start()
+    stopping = threading.Event()
+    previous = {number: signal.getsignal(number) for number in (*STOP_SIGNALS, signal.SIGHUP)}
+
+    def forward(number: int, frame: FrameType | None) -> None:
+        if number in STOP_SIGNALS:
+            stopping.set()
+        if child.poll() is None:
+            child.send_signal(number)
+
+    for number in previous:
+        signal.signal(number, forward)
+    try:
+        interval = settings.files.rotate_seconds if settings.files is not None else 1
+        while True:
+            try:
+                child.wait(timeout=interval)
+                break
+            except subprocess.TimeoutExpired:
+                if rotation is not None and not stopping.is_set():
+                    rotation.rotate(child.pid)
+    finally:
+        for number, handler in previous.items():
+            signal.signal(number, handler)
+        if child.poll() is None:
+            child.terminate()
+            child.wait()
+        relay.join(timeout=5)
+        if rotation is not None:
+            rotation.publish_closed(pid=None)
+            rotation.prepare()
+    if not stopping.is_set() or child.returncode != 0:
+        raise AcquisitionError(
+            f"rsyslogd stopped on its own (exit code {child.returncode}): see its messages above"
+        )
+    console.info("rsyslogd stopped: its queues are saved in " + str(settings.work_dir))
+    return 0
+
+
+def _relay(child: subprocess.Popen[str], secrets: tuple[str, ...]) -> None:
+    """rsyslogd's output, secrets masked, onto this process's standard error."""
+    assert child.stdout is not None
+    for line in child.stdout:
+        sys.stderr.write(masked(line, secrets))
+        sys.stderr.flush()
