@@ -9,7 +9,6 @@ is passed on with the configuration's secrets masked.
 
 from __future__ import annotations
 
-import os
 import shutil
 import signal
 import subprocess
