@@ -3,7 +3,8 @@
 The configuration is written ``0600`` in a ``0700`` work folder (it holds the Kafka password),
 checked with ``rsyslogd -N1``, and rsyslogd runs as a child that gets the signals this process
 gets: SIGTERM or Ctrl-C stop it (it saves its queues), SIGHUP makes it reopen its files. For
-``output = files`` this process also rotates the files (rotation.py). Anything rsyslogd prints
+``output = files`` this process also rotates the files (rotation.py); for Kafka, it sends what
+an earlier rsyslogd could not deliver before it stopped (failed_messages.py). Anything rsyslogd prints
 is passed on with the configuration's secrets masked.
 """
 
@@ -18,6 +19,7 @@ from pathlib import Path
 from types import FrameType
 
 from datashark import console
+from datashark.acquisition.failed_messages import PendingMessages, set_aside
 from datashark.acquisition.rotation import Rotation
 from datashark.acquisition.rsyslog_config import render
 from datashark.acquisition.settings import AcquireSettings
@@ -64,8 +66,11 @@ def missing_modules(settings: AcquireSettings) -> list[str]:
 
 
 def write_config(settings: AcquireSettings) -> Path:
-    """The configuration written where rsyslogd reads it; folders created private."""
+    """The configuration written where rsyslogd reads it; folders created private. omkafka's
+    file of failed messages is moved aside first: any rsyslogd run, even ``-N1``, would read
+    and delete it (failed_messages.py)."""
     private_folder(settings.work_dir)
+    set_aside(settings.work_dir)
     if settings.files is not None:
         private_folder(settings.files.folder)
     write_private(settings.config_path, render(settings))
@@ -112,6 +117,7 @@ def run(settings: AcquireSettings) -> int:
     rotation = Rotation(settings.files.folder) if settings.files is not None else None
     if rotation is not None:
         rotation.prepare()
+    pending = PendingMessages(settings.work_dir, settings.kafka) if settings.kafka is not None else None
     child = subprocess.Popen(
         [rsyslogd(), "-n", "-f", str(path), "-i", str(settings.pid_path)],
         stdin=subprocess.DEVNULL,
@@ -143,6 +149,8 @@ def run(settings: AcquireSettings) -> int:
             except subprocess.TimeoutExpired:
                 if rotation is not None and not stopping.is_set():
                     rotation.rotate(child.pid)
+                if pending is not None and not stopping.is_set():
+                    pending.send_in_background()
     finally:
         for number, handler in previous.items():
             signal.signal(number, handler)

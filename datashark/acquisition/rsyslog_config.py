@@ -156,5 +156,5 @@ def _input(listener: Listener, tls: TlsFiles | None) -> str:
         )
         if tls.permitted_peers:
             peers = ", ".join(quoted(peer) for peer in tls.permitted_peers)
-            line += f" streamDriver.permittedPeers=[{peers}]"
+            line += f" permittedPeer=[{peers}]"
     return line + ")"
