@@ -7,8 +7,12 @@
 #   ./install.sh --prefix DIR  environment in DIR/datashark (recorded in .datashark-venv)
 #   ./install.sh --kerberos    also the Kerberos login to WebHDFS (builds gssapi: as root on Debian,
 #                              installs libkrb5-dev, gcc and python3-dev for it)
+#   ./install.sh --acquire     also rsyslog, its Kafka output and its TLS driver for
+#                              ./acquire.sh (as root on Debian or Ubuntu: rsyslog, rsyslog-kafka,
+#                              rsyslog-gnutls; on a machine without rsyslog, Debian also starts
+#                              it as the system logger); acquire.sh runs its own rsyslogd
 #   ./install.sh --dev         also the test and lint tools (pytest, ruff, mypy, and nbclient with
-#                              ipykernel to run the notebooks), and --kerberos
+#                              ipykernel to run the notebooks), --kerberos and --acquire
 # Python packages are those of constraints.txt, which the test suite last passed with. Into lib/
 # it fetches with curl from Maven Central, each jar checked against its .sha1, Spark's Kafka SQL
 # connector (spark.readStream.format("kafka")) and the jars it needs that PySpark lacks:
@@ -29,6 +33,7 @@ kafka_connector_fallback=4.2.0
 kafka_clients_fallback=3.9.2
 commons_pool2_fallback=2.13.1
 
+acquire=0  # --acquire: rsyslog for ./acquire.sh
 partial=""  # a jar being downloaded, removed if the script stops
 trap '[[ -z "$partial" ]] || rm -f "$partial"' EXIT
 
@@ -41,7 +46,8 @@ while (($#)); do
     --prefix) [[ $# -ge 2 ]] || die "--prefix needs a directory"; venv="$2/datashark"; shift 2 ;;
     --prefix=*) venv="${1#--prefix=}/datashark"; shift ;;
     --kerberos) extras="$extras,kerberos"; shift ;;
-    --dev) extras="$extras,kerberos,dev"; shift ;;
+    --acquire) acquire=1; shift ;;
+    --dev) extras="$extras,kerberos,dev"; acquire=1; shift ;;
     -h|--help) usage; exit 0 ;;
     *) usage >&2; printf '[X] unknown option: %s\n' "$1" >&2; exit 2 ;;
   esac
@@ -292,6 +298,20 @@ kafka_connector() {
   printf '%s\n' "$spark $root" "${files[@]}" >"$stamp"
 }
 
+# ./acquire.sh runs Debian's rsyslogd with omkafka (rsyslog-kafka) and the GnuTLS driver
+# (rsyslog-gnutls) under a configuration of its own, beside any system logger.
+rsyslog_modules() {
+  ((acquire)) || return 0
+  local found
+  found="$(ls /usr/lib/*/rsyslog/omkafka.so /usr/lib/rsyslog/omkafka.so 2>/dev/null | head -n 1 || true)"
+  if [[ -n "$found" ]] && ls "$(dirname "$found")"/lmnsd_gtls.so >/dev/null 2>&1; then
+    say "rsyslog with omkafka and GnuTLS found ($(dirname "$found"))"
+    return
+  fi
+  is_debian_root || die "--acquire needs rsyslog 8 with omkafka and a TLS driver: as root on Debian or Ubuntu this script installs rsyslog, rsyslog-kafka and rsyslog-gnutls; elsewhere install your system's rsyslog, its Kafka output module and its GnuTLS (or OpenSSL) driver"
+  apt_install rsyslog rsyslog-kafka rsyslog-gnutls
+}
+
 # MLlib (K-means in the samples) uses the system BLAS/LAPACK when there is one, else its slower
 # Java code; as root on Debian, install them.
 native_blas() {
@@ -303,6 +323,7 @@ native_blas() {
 check_python
 check_java
 native_blas
+rsyslog_modules
 make_venv
 kerberos_build_tools
 install_package

@@ -3,9 +3,9 @@
 The configuration is written ``0600`` in a ``0700`` work folder (it holds the Kafka password),
 checked with ``rsyslogd -N1``, and rsyslogd runs as a child that gets the signals this process
 gets: SIGTERM or Ctrl-C stop it (it saves its queues), SIGHUP makes it reopen its files. For
-``output = files`` this process also rotates the files (rotation.py); for Kafka, it sends what
-an earlier rsyslogd could not deliver before it stopped (failed_messages.py). Anything rsyslogd prints
-is passed on with the configuration's secrets masked.
+``output = files`` this process also rotates the files (rotation.py); for Kafka, it sends
+again what Kafka did not take in time (undelivered.py). Anything rsyslogd prints is passed on
+with the configuration's secrets masked.
 """
 
 from __future__ import annotations
@@ -19,10 +19,10 @@ from pathlib import Path
 from types import FrameType
 
 from datashark import console
-from datashark.acquisition.failed_messages import PendingMessages, set_aside
 from datashark.acquisition.rotation import Rotation
 from datashark.acquisition.rsyslog_config import render
 from datashark.acquisition.settings import AcquireSettings
+from datashark.acquisition.undelivered import Undelivered, take
 from datashark.errors import ConfigError, DataSharkError
 from datashark.files.private import private_folder, write_private
 
@@ -66,11 +66,10 @@ def missing_modules(settings: AcquireSettings) -> list[str]:
 
 
 def write_config(settings: AcquireSettings) -> Path:
-    """The configuration written where rsyslogd reads it; folders created private. omkafka's
-    file of failed messages is moved aside first: any rsyslogd run, even ``-N1``, would read
-    and delete it (failed_messages.py)."""
+    """The configuration written where rsyslogd reads it; folders created private. What an
+    earlier rsyslogd could not deliver to Kafka is taken aside to be sent (undelivered.py)."""
     private_folder(settings.work_dir)
-    set_aside(settings.work_dir)
+    take(settings.work_dir, pid=None)
     if settings.files is not None:
         private_folder(settings.files.folder)
     write_private(settings.config_path, render(settings))
@@ -97,7 +96,7 @@ def check(settings: AcquireSettings) -> Path:
     output = masked(result.stdout + result.stderr, settings.secrets)
     problems = [line for line in output.splitlines() if "error" in line.lower() or "invalid" in line.lower()]
     if result.returncode != 0 or problems:
-        detail = "; ".join(problems) or output.strip().splitlines()[-1:]
+        detail = "; ".join(problems or output.strip().splitlines()[-1:]) or f"exit code {result.returncode}"
         raise ConfigError(
             f"{settings.path}: rsyslogd refuses the configuration made of it ({path}): {detail}"
         )
@@ -117,7 +116,7 @@ def run(settings: AcquireSettings) -> int:
     rotation = Rotation(settings.files.folder) if settings.files is not None else None
     if rotation is not None:
         rotation.prepare()
-    pending = PendingMessages(settings.work_dir, settings.kafka) if settings.kafka is not None else None
+    undelivered = Undelivered(settings.work_dir, settings.kafka) if settings.kafka is not None else None
     child = subprocess.Popen(
         [rsyslogd(), "-n", "-f", str(path), "-i", str(settings.pid_path)],
         stdin=subprocess.DEVNULL,
@@ -149,8 +148,8 @@ def run(settings: AcquireSettings) -> int:
             except subprocess.TimeoutExpired:
                 if rotation is not None and not stopping.is_set():
                     rotation.rotate(child.pid)
-                if pending is not None and not stopping.is_set():
-                    pending.send_in_background()
+                if undelivered is not None and not stopping.is_set():
+                    undelivered.send_in_background(child.pid)
     finally:
         for number, handler in previous.items():
             signal.signal(number, handler)

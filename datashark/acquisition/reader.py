@@ -15,7 +15,13 @@ from datashark.events.readers import EventError, ReaderOptions, SkippedEventErro
 
 
 class AcquiredSyslogReader(SyslogReader):
-    """Reads one acquisition record (JSON) into a syslog event; picklable."""
+    """Reads one acquisition record (JSON) into a syslog event; picklable.
+
+    rsyslog copies a sender's bytes into the record as they came: bytes that are not UTF-8 are
+    read as U+FFFD (``lenient_utf8``), so the event keeps the rest of its message.
+    """
+
+    lenient_utf8 = True
 
     def __init__(self, options: ReaderOptions, selection: Selection) -> None:
         super().__init__(options)

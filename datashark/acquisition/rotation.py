@@ -51,7 +51,7 @@ class Rotation:
         rsyslogd up to ``wait_seconds`` to close them; files still open wait for the next call."""
         deadline = time.monotonic() + wait_seconds
         for path in sorted(self.folder.glob(f"{CLOSING_PREFIX}*{SUFFIX}")):
-            while pid is not None and _holds_open(pid, path):
+            while pid is not None and holds_open(pid, path):
                 if time.monotonic() > deadline:
                     return
                 time.sleep(0.02)
@@ -67,7 +67,7 @@ class Rotation:
         os.rename(path, self.folder / name)
 
 
-def _holds_open(pid: int, path: Path) -> bool:
+def holds_open(pid: int, path: Path) -> bool:
     """True when process ``pid`` has ``path`` open (Linux: its ``/proc/<pid>/fd`` links)."""
     target = str(path)
     try:

@@ -8,8 +8,8 @@ one ruleset that writes each as an acquisition record (record.py):
 * to Kafka through ``omkafka``, behind a disk-assisted action queue: while Kafka is down the
   action is suspended and retried for ever, messages spill from memory to the spool in the work
   folder, and they are delivered in order when Kafka is back. rsyslogd stopping saves what is
-  queued (``saveOnShutdown``), and librdkafka's own undelivered messages are kept in
-  ``kafka-failed.msgs`` (``keepFailedMessages``) to be sent at the next start;
+  queued (``saveOnShutdown``). A message librdkafka could not deliver in time goes to omkafka's
+  error file, ``kafka-undelivered.json``, which ``datashark acquire`` sends again (undelivered.py);
 * or to ``.current.jsonl`` in the files folder, which ``datashark acquire`` rotates (rotation.py).
 
 The main queue is disk-assisted too, so messages accepted but not yet handed to the action
@@ -19,17 +19,19 @@ lost, by the protocol's nature; TCP and TLS senders reconnect and resend.
 
 from __future__ import annotations
 
+import ipaddress
+
 from datashark.acquisition.record import PROPERTIES, TIME_PROPERTIES
 from datashark.acquisition.settings import AcquireSettings, Listener, TlsFiles
 
 TEMPLATE = "datashark_record"
 RULESET = "acquire"
 CURRENT_FILE = ".current.jsonl"
-FAILED_MESSAGES_FILE = "kafka-failed.msgs"
+UNDELIVERED_FILE = "kafka-undelivered.json"
 # librdkafka reports a message it could not deliver within MESSAGE_TIMEOUT_MS as failed, and
-# omkafka keeps it (resubmitOnFailure) and saves it at shutdown (keepFailedMessages). Holding
-# it for ever (message.timeout.ms = 0) would lose it at shutdown: omkafka waits CLOSE_TIMEOUT_MS
-# for librdkafka to deliver, then destroys what is left. So the timeout is shorter than the wait.
+# omkafka writes it to its error file. Holding it for ever (message.timeout.ms = 0) would lose
+# it at shutdown: omkafka waits CLOSE_TIMEOUT_MS for librdkafka to deliver, then destroys what
+# is left. So the timeout is shorter than the wait.
 MESSAGE_TIMEOUT_MS = 2000
 CLOSE_TIMEOUT_MS = 5000
 KAFKA_DEFAULT_OPTIONS = {
@@ -37,6 +39,7 @@ KAFKA_DEFAULT_OPTIONS = {
     "socket.keepalive.enable": "true",
 }
 ACTION_RETRY_SECONDS = 5
+NUL = 0  # as a frame delimiter: Python's SysLogHandler ends TCP messages with it
 QUEUE_DISCARD_NONE = 8  # rsyslog severities 0-7: a discardSeverity of 8 discards nothing
 
 
@@ -82,8 +85,16 @@ def _allowed_senders(senders: tuple[str, ...]) -> list[str]:
     """rsyslog's allowlist (its legacy directive: RainerScript has no other) for UDP and TCP."""
     if not senders:
         return []
-    listed = ", ".join(senders)
+    listed = ", ".join(_rsyslog_sender(sender) for sender in senders)
     return [f"$AllowedSender UDP, {listed}", f"$AllowedSender TCP, {listed}"]
+
+
+def _rsyslog_sender(sender: str) -> str:
+    """An IPv6 address or network as rsyslog reads it (``[2001:db8::]/32``); others as they are."""
+    if ":" not in sender:
+        return sender
+    network = ipaddress.ip_network(sender, strict=False)
+    return f"[{network.network_address}]/{network.prefixlen}"
 
 
 def _template() -> str:
@@ -127,13 +138,13 @@ def _kafka_action(settings: AcquireSettings) -> str:
     options = {**KAFKA_DEFAULT_OPTIONS, **kafka.options}
     brokers = ", ".join(quoted(broker) for broker in kafka.brokers)
     conf_params = ", ".join(quoted(f"{key}={value}") for key, value in options.items())
-    failed = settings.work_dir / FAILED_MESSAGES_FILE
+    undelivered = settings.work_dir / UNDELIVERED_FILE
     return (
         f'    action(type="omkafka" name="kafka" broker=[{brokers}] topic={quoted(kafka.topic)}\n'
         f'           template="{TEMPLATE}" partitions.auto="on" closeTimeout="{CLOSE_TIMEOUT_MS}"\n'
         f"           confParam=[{conf_params}]\n"
-        '           resubmitOnFailure="on" keepFailedMessages="on" '
-        f"failedMsgFile={quoted(str(failed))}\n"
+        # reopenOnHup off: the SIGHUP that closes the error file must not drop the Kafka handle.
+        f'           errorFile={quoted(str(undelivered))} reopenOnHup="off"\n'
         f'           action.resumeRetryCount="-1" action.resumeInterval="{ACTION_RETRY_SECONDS}" '
         'action.reportSuspension="on"\n'
         f"           {_queue('kafka', settings)})"
@@ -144,8 +155,11 @@ def _input(listener: Listener, tls: TlsFiles | None) -> str:
     kind = "imudp" if listener.protocol == "udp" else "imtcp"
     line = (
         f'input(type="{kind}" address={quoted(listener.address)} port="{listener.port}" '
-        f'ruleset="{RULESET}" name="{listener.protocol}-{listener.port}"'
+        f'ruleset="{RULESET}" name="{listener.protocol}-{listener.address}-{listener.port}"'
     )
+    if kind == "imtcp":
+        # Besides line breaks and octet counts: SysLogHandler ends messages with NUL alone.
+        line += f' addtlFrameDelimiter="{NUL}"'
     if listener.protocol == "tls":
         assert tls is not None
         files = {"CertFile": tls.cert, "KeyFile": tls.key, "CAFile": tls.ca}

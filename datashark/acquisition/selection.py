@@ -83,7 +83,7 @@ class Selection:
         return True
 
     def describe(self) -> str:
-        """The selectors set, for the input's description: ``program sshd, severity <= warning``."""
+        """The selectors set, for the input's description: ``program sshd; severity warning or worse``."""
         parts = []
         if self.programs is not None:
             parts.append(f"program {', '.join(sorted(self.programs))}")

@@ -139,13 +139,31 @@ def _listeners(section: dict[str, Any], where: ConfLocation) -> tuple[Listener, 
         for pair in _names(section[protocol]):
             address, port = _address_port(pair, where.at(protocol))
             listeners.append(Listener(protocol, address, port))
-    ports = [(listener.protocol != "udp", listener.port) for listener in listeners]
-    twice = sorted({port for kind, port in ports if ports.count((kind, port)) > 1})
-    if twice:
+    clashes = sorted(
+        {
+            str(second)
+            for n, first in enumerate(listeners)
+            for second in listeners[n + 1 :]
+            if _clash(first, second)
+        }
+    )
+    if clashes:
         raise where.error(
-            f"port {', '.join(map(str, twice))} is listened on twice over TCP or twice over UDP"
+            f"{', '.join(clashes)}: the same port twice over TCP or twice over UDP, on one address"
         )
     return tuple(listeners)
+
+
+def _clash(first: Listener, second: Listener) -> bool:
+    """Whether the two cannot both be bound: one transport, one port, and one address or a
+    wildcard (0.0.0.0, ::) covering the other's address of the same family."""
+    if (first.protocol == "udp") != (second.protocol == "udp") or first.port != second.port:
+        return False
+    if first.address == second.address:
+        return True
+    family = {address: ":" in address for address in (first.address, second.address)}
+    wildcard = {"0.0.0.0", "::"} & set(family)
+    return bool(wildcard) and family[first.address] == family[second.address]
 
 
 def _address_port(pair: str, where: ConfLocation) -> tuple[str, int]:
@@ -191,6 +209,10 @@ def _tls(section: dict[str, Any], folder: Path, where: ConfLocation) -> TlsFiles
             f"is required with clients = {section['clients']}: the CA that signs senders' certificates"
         )
     peers = _names(section["permitted_peers"])
+    if peers and section["clients"] != "name":
+        raise where.at("permitted_peers").error(
+            f"applies to clients = name only (clients = {section['clients']}): rsyslog would refuse it"
+        )
     if section["clients"] == "name" and not peers:
         raise where.at("permitted_peers").error(
             "is required with clients = name: the names senders' certificates carry"

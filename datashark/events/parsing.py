@@ -206,6 +206,9 @@ class EventStage:
 
     def __call__(self, lines: Iterable[str | bytes | dict | EventFailure]) -> Iterator[Any]:
         read, keep, dead = self.parser.read, self.log_filter, self.dead_letters
+        # A reader of text written by others (a syslog sender's bytes) reads bytes that are not
+        # UTF-8 with U+FFFD in their place rather than losing the whole event.
+        lenient_utf8 = getattr(read, "lenient_utf8", False)
         stamp = self.parser.time.stamp if self.parser.time is not None else None
         reference = self.reference or datetime.now(timezone.utc)
         filter_text = keep is not None and not self.parser.structured
@@ -221,7 +224,9 @@ class EventStage:
                 if too_large:
                     dead.add(self.stage, too_large, raw[:MAX_SHOWN_OF_OVERSIZE])
                     continue
-                if isinstance(raw, bytes):  # from an input that could not decode it
+                if isinstance(raw, bytes) and lenient_utf8:
+                    raw = raw.decode("utf-8", "replace")
+                elif isinstance(raw, bytes):  # from an input that could not decode it
                     dead.add(self.stage, _undecodable(raw), raw.decode("utf-8", "backslashreplace"))
                     continue
                 if passes_as_is:

@@ -57,17 +57,22 @@ def rsyslogd() -> str | None:
 
 
 def provision() -> None:
-    """Debian's rsyslog and its GnuTLS stream driver (the service is not started in containers);
-    quick when installed."""
-    if not rsyslogd() or not gtls_driver():
-        apt_install("rsyslog", "rsyslog-gnutls")
+    """Debian's rsyslog, its GnuTLS stream driver and its Kafka output (for ``datashark
+    acquire``; the service is not started in containers); quick when installed."""
+    if not rsyslogd() or not gtls_driver() or not rsyslog_module("omkafka"):
+        apt_install("rsyslog", "rsyslog-gnutls", "rsyslog-kafka")
+
+
+def rsyslog_module(name: str) -> Path | None:
+    """One of rsyslog's loadable modules, wherever the architecture puts it."""
+    return next(Path("/usr/lib").glob(f"*/rsyslog/{name}.so"), None) or next(
+        Path("/usr/lib/rsyslog").glob(f"{name}.so"), None
+    )
 
 
 def gtls_driver() -> Path | None:
-    """rsyslog's GnuTLS stream driver (package rsyslog-gnutls), wherever the architecture puts it."""
-    return next(Path("/usr/lib").glob("*/rsyslog/lmnsd_gtls.so"), None) or next(
-        Path("/usr/lib/rsyslog").glob("lmnsd_gtls.so"), None
-    )
+    """rsyslog's GnuTLS stream driver (package rsyslog-gnutls)."""
+    return rsyslog_module("lmnsd_gtls")
 
 
 def _quote(path: Path) -> str:
