@@ -9,7 +9,8 @@ came from (a header's host is whatever the sender wrote), and ``received``, when
 
 A message that is no RFC 3164 or RFC 5424 line (Python's ``SysLogHandler`` sends ``<12>text``
 without time or host) still becomes an event with what can be read: the facility and severity
-of its ``<PRI>``, the time it was received, the sender as host, and the rest as ``message``.
+of its ``<PRI>``, a leading ``program[pid]:`` tag, the time it was received, the sender as host,
+and the rest as ``message``.
 """
 
 from __future__ import annotations
@@ -40,6 +41,9 @@ TIME_PROPERTIES = ("timereported", "timegenerated")
 ADDED_FIELDS = ("sender", "received")
 
 _PRI = re.compile(r"<(\d{1,3})>")
+# RFC 3164's TAG without the header before it: ``<12>app[42]: text``, as Python's SysLogHandler
+# (with an ident) and many devices send.
+_TAG = re.compile(r"(?P<program>[A-Za-z0-9_.\-/]{1,48})(?:\[(?P<pid>\d{1,10})\])?: ")
 
 
 class RecordError(ValueError):
@@ -65,16 +69,18 @@ def _headerless(raw: str, record: dict[str, Any]) -> dict[str, Any]:
     prival = int(pri.group(1)) if pri is not None else None
     if prival is not None and prival > MAX_PRI:
         prival, pri = None, None
+    rest = raw[pri.end() :] if pri is not None else raw
+    tag = _TAG.match(rest) if pri is not None else None
     return {
         "timestamp": _text(record.get("received")),
         "host": _text(record.get("sender")),
-        "program": None,
-        "pid": None,
+        "program": tag.group("program") if tag else None,
+        "pid": int(tag.group("pid")) if tag and tag.group("pid") else None,
         "facility": FACILITY_NAMES[prival >> 3] if prival is not None else None,
         "severity": SEVERITY_NAMES[prival & 7] if prival is not None else None,
         "msgid": None,
         "structured_data": None,
-        "message": raw[pri.end() :] if pri is not None else raw,
+        "message": rest[tag.end() :] if tag else rest,
     }
 
 

@@ -4,10 +4,13 @@ rsyslogd, the session's Kafka 4 broker, and ``input = syslog`` on the session Sp
 from __future__ import annotations
 
 import contextlib
+import csv
 import dataclasses
 import json
 import logging
 import logging.handlers
+import os
+import signal
 import socket
 import ssl
 import textwrap
@@ -17,8 +20,10 @@ import uuid
 from pathlib import Path
 
 import pytest
+from configobj import ConfigObj
 
 from datashark.acquisition.record import syslog_event
+from tests.conftest import REPO
 from tests.integration.conftest import read_csv, settings_for
 from tests.support.acquisition import (
     Acquisition,
@@ -32,7 +37,9 @@ from tests.support.acquisition import (
     send_tcp,
     send_tls,
 )
+from tests.support.detection_copies import case, findings, streaming_copy
 from tests.support.kafka_helpers import new_topic, run_until
+from tests.support.production_helpers import start, wait_for
 from tests.support.servers.kafka import KafkaBroker
 from tests.support.servers.syslog import provision as provision_rsyslog
 from tests.support.tls import make_certificates, make_client_certificate
@@ -140,18 +147,18 @@ def test_logger_sysloghandler_and_tls_senders_reach_a_streaming_use_case_with_ev
     for transport in ("udp", "tcp"):
         sshd = found[f"{transport}5424 {SSH_FAILURE}"]
         assert sshd["host"] == hostname
-        assert (sshd["program"], sshd["pid"], sshd["msgid"]) == ("sshd", "4242", "ID47")
+        assert (sshd["program"], sshd["pid"], sshd["msgid"]) == ("sshd", 4242, "ID47")
         assert (sshd["facility"], sshd["severity"]) == ("auth", "warning")
-        assert sshd["structured_data"] == '[exampleSDID@32473 iut="3"]'
+        assert sshd["structured_data"] == {"exampleSDID@32473": {"iut": "3"}}
         assert sshd["sender"] == "127.0.0.1"
         assert sshd["timestamp"] and sshd["received"]
         cron = found[f"{transport}3164 (root) CMD (run-parts /etc/cron.hourly)"]
-        assert (cron["host"], cron["program"], cron["pid"]) == (hostname, "CRON", "777")
+        assert (cron["host"], cron["program"], cron["pid"]) == (hostname, "CRON", 777)
         assert (cron["facility"], cron["severity"]) == ("cron", "info")
         for level in ("error", "warning"):
             python = found[f"{transport} python {level}"]
             # SysLogHandler writes no time or host: those come from the receiving side.
-            assert (python["program"], python["pid"]) == ("pyapp", "99")
+            assert (python["program"], python["pid"]) == ("pyapp", 99)
             assert (python["facility"], python["severity"]) == (
                 "authpriv",
                 "err" if level == "error" else level,
@@ -159,7 +166,7 @@ def test_logger_sysloghandler_and_tls_senders_reach_a_streaming_use_case_with_ev
             assert python["host"] == "127.0.0.1" and python["timestamp"] == python["received"]
     for n in range(3):
         event = found[f"tls{n} {SSH_FAILURE}"]
-        assert (event["host"], event["program"], event["pid"]) == (f"web-{n}.example.org", "sshd", f"31{n}")
+        assert (event["host"], event["program"], event["pid"]) == (f"web-{n}.example.org", "sshd", 310 + n)
         assert event["timestamp"].startswith(f"2026-12-05T10:00:0{n}.5")
         assert (event["facility"], event["severity"]) == ("auth", "info")
     assert "tls-anonymous" not in json.dumps(sorted(found))
@@ -360,3 +367,80 @@ def test_standalone_acquisition_writes_files_that_input_syslog_reads(spark_conte
     found = csv_events(out)
     assert sorted(event["message"] for event in found) == sorted(f"{SSH_FAILURE} try {n}" for n in range(20))
     assert {event["program"] for event in found} == {"sshd"}
+
+
+def ssh_attack(case_file: str) -> list[tuple[int, str]]:
+    """(pid, message) of each sshd line of a test case of conf/ssh-brute-force."""
+    lines = case(f"conf/ssh-brute-force/tests/{case_file}").events
+    found = []
+    for line in lines:
+        pid, message = line.split("sshd[", 1)[1].split("]: ", 1)
+        found.append((int(pid), message))
+    return found
+
+
+def test_acquire_sh_and_start_sh_find_a_brute_force_sent_with_logger_across_a_kafka_outage(
+    kafka: KafkaBroker, tmp_path: Path
+) -> None:
+    """The issue's done-when: ./acquire.sh forwards what ``logger`` sends, ./start.sh runs the SSH
+    brute-force detection on ``input = syslog``; half the attack is sent while Kafka is down, and
+    the finding counts every failed login of it."""
+    topic = new_topic(kafka.bootstrap_servers, partitions=2, prefix="syslog")
+    home = tmp_path / "home"
+    home.mkdir()
+    for folder in ("plugins", "lib"):
+        (home / folder).symlink_to(REPO / folder)
+    (home / "datashark.conf").write_text(
+        f"batch.interval = 2\ncheckpoint.dir = {tmp_path / 'checkpoints'}\n"
+        f"deadletter.dir = {tmp_path / 'deadletter'}\n"
+    )
+    syslog_input = {
+        "bootstrap.servers": kafka.bootstrap_servers,
+        "topics": topic,
+        "group.id": f"g-{topic}",
+        "starting.offsets": "earliest",
+        "program": "sshd",
+    }
+    conf_path = streaming_copy(home, "ssh-brute-force", {"in_syslog": syslog_input})
+    conf = ConfigObj(str(conf_path), list_values=False, interpolation=False)
+    conf["input"] = "syslog"
+    del conf["assume_year"]  # logger's lines are live
+    # One-minute windows that close a minute after the last line, so the test takes minutes.
+    conf.update({"fast_window_minutes": "1", "late_minutes": "0", "idle_minutes": "1"})
+    conf.write()
+
+    (tcp,) = ports(1)
+    acquisition = Acquisition(
+        tmp_path / "acq", listen_conf(tmp_path / "work", tcp=tcp) + kafka_conf(kafka.bootstrap_servers, topic)
+    )
+    acquisition.command = [str(REPO / "acquire.sh")]
+    attack = ssh_attack("fast_enumeration.yml")
+    half = 15  # three of the six invalid users
+    log = tmp_path / "start.log"
+    # The attack must fall in one minute: start it at the top of one.
+    time.sleep(60 - time.time() % 60 + 0.5)
+    acquisition.start(tcp)
+    driver = start(home, log)
+    try:
+        for pid, message in attack[:half]:
+            logger(tcp, message, "-T", "--rfc3164", "-t", "sshd", f"--id={pid}", "-p", "auth.info")
+        with kafka.outage():
+            for pid, message in attack[half:]:
+                logger(tcp, message, "-T", "--rfc3164", "-t", "sshd", f"--id={pid}", "-p", "auth.info")
+            time.sleep(15)
+        # The driver stops when Kafka does not answer for 10 s (docs/inputs.md); a service
+        # manager starts it again, and it goes on from the group's committed offsets.
+        if driver.poll() is not None:
+            driver = start(home, log)
+        out = home / "ssh-brute-force.csv"
+        wait_for(lambda: out.exists() and "203.0.113.9" in out.read_text(), "the brute-force finding", log)
+    finally:
+        os.killpg(driver.pid, signal.SIGINT)
+        driver.wait(timeout=120)
+        acquisition.stop()
+    expected = case("conf/ssh-brute-force/tests/fast_enumeration.yml").expect[0].metadata
+    found = findings(out)["203.0.113.9"]
+    assert found["signals"] == expected["signals"]
+    with open(out, newline="", encoding="utf-8") as rows:
+        row = next(row for row in csv.DictReader(rows) if row["key"] == "203.0.113.9")
+    assert (int(row["failures"]), int(row["users"])) == (expected["failures"], expected["users"])

@@ -13,18 +13,16 @@ traffic that follows does on a live network.
 
 from __future__ import annotations
 
-import csv
 import json
-import shutil
 from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
-from configobj import ConfigObj
 
-from datashark.testing.cases import Case, read_case_file
+from datashark.testing.cases import Case
 from tests.conftest import REPO
 from tests.integration.conftest import run_script
+from tests.support.detection_copies import case, findings, streaming_copy
 from tests.support.kafka_helpers import group_of, new_topic, produce
 from tests.support.servers.kafka import KafkaBroker
 
@@ -36,11 +34,6 @@ ZEEK_CASES = {
     "beaconing": ("conn", "conf/beaconing/tests/json-beacon.yml"),
 }
 WINDOWS_CASES = ("conf/sysmon-hunt/tests/remote-execution-join.yml",)
-
-
-def case(path: str) -> Case:
-    (found,) = read_case_file(REPO / path)
-    return found
 
 
 def later_copy(event: dict, time_field: str) -> dict:
@@ -71,33 +64,6 @@ def windows_messages() -> list[str]:
         events.append(later_copy(events[-1], "@timestamp"))
         messages.extend(json.dumps(event) for event in events)
     return messages
-
-
-def streaming_copy(home: Path, detection: str, sections: dict | None = None) -> Path:
-    """conf/<detection> copied into ``home``, made a streaming use case that ``start.sh`` runs."""
-    folder = home / "conf" / detection
-    shutil.copytree(REPO / "conf" / detection, folder, ignore=shutil.ignore_patterns("tests", "output"))
-    conf = ConfigObj(str(folder / f"{detection}.conf"), list_values=False, interpolation=False)
-    conf["type"] = "streaming"
-    conf["enabled"] = "true"
-    del conf["file"]
-    for name, values in (sections or {}).items():
-        conf[name] = values
-    conf["input"] = "kafka" if sections and "in_kafka" in sections else conf.get("input", "")
-    if not conf["input"]:
-        del conf["input"]
-    conf["out_csv"]["path"] = str(home / f"{detection}.csv")
-    conf.write()
-    return folder / f"{detection}.conf"
-
-
-def findings(path: Path) -> dict[str, dict]:
-    """The CSV's rows by key: score and signals."""
-    with open(path, newline="", encoding="utf-8") as rows:
-        return {
-            row["key"]: {"score": float(row["score"]), "signals": json.loads(row["signals"])}
-            for row in csv.DictReader(rows)
-        }
 
 
 def assert_expected(found: dict[str, dict], expected: Case) -> None:

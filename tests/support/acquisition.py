@@ -38,12 +38,13 @@ class Acquisition:
         self.conf_path.write_text(conf)
         self.log_path = folder / "acquire.log"
         self.process: subprocess.Popen[bytes] | None = None
+        self.command = [str(REPO / "bin" / "datashark"), "acquire"]  # or ./acquire.sh
 
     def start(self, tcp_port: int) -> None:
         """Start and wait until rsyslogd accepts connections on ``tcp_port``."""
         with open(self.log_path, "ab") as log:
             self.process = subprocess.Popen(
-                [str(REPO / "bin" / "datashark"), "acquire", str(self.conf_path)],
+                [*self.command, str(self.conf_path)],
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 stdin=subprocess.DEVNULL,

@@ -7,6 +7,7 @@ import pickle
 import re
 from datetime import datetime, timezone
 from functools import partial
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -17,8 +18,16 @@ from datashark.acquisition.selection import Selection
 from datashark.errors import ConfLocation
 from datashark.events.log_filter import LogFilter
 from datashark.events.parsing import EventParser, EventStage
-from datashark.events.readers import EventError, ReaderOptions, SkippedEventError, UnmatchedEventError
+from datashark.events.readers import (
+    EventError,
+    ReaderOptions,
+    SkippedEventError,
+    SyslogReader,
+    UnmatchedEventError,
+)
 from datashark.events.syslog_lines import FIELDS
+from datashark.testing.cases import read_case_file
+from tests.conftest import REPO
 
 WHERE = ConfLocation("/uc/uc.conf")
 SSHD_GROK = "Failed password for invalid user %{USERNAME:user} from %{IP:src_ip} port %{INT:port:int}"
@@ -156,3 +165,40 @@ def test_in_the_event_stage_events_get_their_time_and_skipped_ones_no_dead_lette
         )
     ]
     assert dead.unmatched == 0
+
+
+def test_bytes_that_are_not_utf8_become_u_fffd_not_a_dead_letter() -> None:
+    parser = EventParser(
+        "syslog", where=WHERE, reader_for=partial(AcquiredSyslogReader, selection=Selection())
+    )
+    dead = Letters()
+    stage = EventStage(parser, LogFilter({}, {}, where=WHERE), dead, stage="input", max_event_bytes=1 << 20)
+    # rsyslog copies a Latin-1 sender's byte into the record as it came.
+    raw = (
+        record("<13>1 2026-03-05T07:00:00Z host app - - - caf\u00e9 OK").encode().replace(b"\\u00e9", b"\xe9")
+    )
+    (event,) = stage([raw])
+    assert event["message"] == "caf\ufffd OK"
+    assert dead.letters == []
+
+
+SYSTEM_LOG_CASES = sorted((REPO / "conf").glob("ssh-brute-force/tests/*.yml")) + sorted(
+    (REPO / "conf").glob("port-scan/tests/port-scan/*.yml")
+)
+
+
+@pytest.mark.parametrize("path", SYSTEM_LOG_CASES, ids=lambda path: f"{path.parent.parent.name}/{path.stem}")
+def test_the_system_log_detections_get_the_same_events_from_the_acquisition(path: Path) -> None:
+    """What their test cases' lines give with format = syslog, the acquisition gives too, plus
+    sender and received: the detections run unchanged on input = syslog."""
+    from_files = SyslogReader(ReaderOptions(WHERE))
+    acquired = reader()
+    lines = [line for found in read_case_file(path) for line in found.events]
+    assert lines
+    for line in lines:
+        try:
+            expected = from_files(line)
+        except UnmatchedEventError:
+            continue  # not a syslog line: the acquisition keeps it (headerless), files skip it
+        event = acquired(record(line))
+        assert event == {**expected, "sender": "192.0.2.10", "received": RECEIVED}, line

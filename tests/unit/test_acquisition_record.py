@@ -143,6 +143,25 @@ def test_a_message_without_time_or_host_keeps_its_pri() -> None:
 
 
 @pytest.mark.parametrize(
+    ("raw", "program", "pid", "message"),
+    [
+        ("<84>pyapp[99]: login failed", "pyapp", 99, "login failed"),
+        ("<84>cron: job done", "cron", None, "job done"),
+        ("<84>no tag here: at all", None, None, "no tag here: at all"),
+        ("<84>app[99] no colon", None, None, "app[99] no colon"),
+    ],
+    ids=["program-and-pid", "program", "words-before-a-colon", "no-colon"],
+)
+def test_a_headerless_message_keeps_its_tag(
+    raw: str, program: str | None, pid: int | None, message: str
+) -> None:
+    """Python's SysLogHandler with an ident, and many devices: ``<PRI>tag[pid]: text``."""
+    event = syslog_event(record(raw))
+    assert (event["program"], event["pid"], event["message"]) == (program, pid, message)
+    assert (event["facility"], event["severity"]) == ("authpriv", "warning")
+
+
+@pytest.mark.parametrize(
     "raw",
     ["GET / HTTP/1.1", "", "\x00\x01binary\xff", "<>no pri", "<200>pri out of range"],
     ids=["http", "empty", "binary", "empty-pri", "pri-over-191"],
