@@ -7,10 +7,11 @@
 #   ./install.sh --prefix DIR  environment in DIR/datashark (recorded in .datashark-venv)
 #   ./install.sh --kerberos    also the Kerberos login to WebHDFS (builds gssapi: as root on Debian,
 #                              installs libkrb5-dev, gcc and python3-dev for it)
-#   ./install.sh --acquire     also rsyslog, its Kafka output and its TLS driver for
+#   ./install.sh --acquire     also rsyslog, its Kafka output, TLS driver and RELP input for
 #                              ./acquire.sh (as root on Debian or Ubuntu: rsyslog, rsyslog-kafka,
-#                              rsyslog-gnutls; on a machine without rsyslog, Debian also starts
-#                              it as the system logger); acquire.sh runs its own rsyslogd
+#                              rsyslog-gnutls, rsyslog-relp; on a machine without rsyslog,
+#                              Debian also starts it as the system logger); acquire.sh runs its
+#                              own rsyslogd
 #   ./install.sh --dev         also the test and lint tools (pytest, ruff, mypy, and nbclient with
 #                              ipykernel to run the notebooks), --kerberos and --acquire
 # Python packages are those of constraints.txt, which the test suite last passed with. Into lib/
@@ -298,18 +299,19 @@ kafka_connector() {
   printf '%s\n' "$spark $root" "${files[@]}" >"$stamp"
 }
 
-# ./acquire.sh runs Debian's rsyslogd with omkafka (rsyslog-kafka) and the GnuTLS driver
-# (rsyslog-gnutls) under a configuration of its own, beside any system logger.
+# ./acquire.sh runs Debian's rsyslogd with omkafka (rsyslog-kafka), the GnuTLS driver
+# (rsyslog-gnutls) and the RELP input (rsyslog-relp) under a configuration of its own, beside
+# any system logger.
 rsyslog_modules() {
   ((acquire)) || return 0
   local found
   found="$(ls /usr/lib/*/rsyslog/omkafka.so /usr/lib/rsyslog/omkafka.so 2>/dev/null | head -n 1 || true)"
-  if [[ -n "$found" ]] && ls "$(dirname "$found")"/lmnsd_gtls.so >/dev/null 2>&1; then
-    say "rsyslog with omkafka and GnuTLS found ($(dirname "$found"))"
+  if [[ -n "$found" ]] && ls "$(dirname "$found")"/{lmnsd_gtls,imrelp}.so >/dev/null 2>&1; then
+    say "rsyslog with omkafka, GnuTLS and RELP found ($(dirname "$found"))"
     return
   fi
-  is_debian_root || die "--acquire needs rsyslog 8 with omkafka and a TLS driver: as root on Debian or Ubuntu this script installs rsyslog, rsyslog-kafka and rsyslog-gnutls; elsewhere install your system's rsyslog, its Kafka output module and its GnuTLS (or OpenSSL) driver"
-  apt_install rsyslog rsyslog-kafka rsyslog-gnutls
+  is_debian_root || die "--acquire needs rsyslog 8 with omkafka, a TLS driver and imrelp: as root on Debian or Ubuntu this script installs rsyslog, rsyslog-kafka, rsyslog-gnutls and rsyslog-relp; elsewhere install your system's rsyslog, its Kafka output module and its GnuTLS (or OpenSSL) driver and RELP input (imrelp)"
+  apt_install rsyslog rsyslog-kafka rsyslog-gnutls rsyslog-relp
 }
 
 # MLlib (K-means in the samples) uses the system BLAS/LAPACK when there is one, else its slower

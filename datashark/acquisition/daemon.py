@@ -15,14 +15,16 @@ import signal
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 from types import FrameType
 
 from datashark import console
-from datashark.acquisition.rotation import Rotation
-from datashark.acquisition.rsyslog_config import render
+from datashark.acquisition.rotation import Rotation, holds_open
+from datashark.acquisition.rsyslog_config import UNDELIVERED_FILE, render
 from datashark.acquisition.settings import AcquireSettings
-from datashark.acquisition.undelivered import Undelivered, take
+from datashark.acquisition.topic import TopicStamp
+from datashark.acquisition.undelivered import CLOSE_WAIT_SECONDS, Undelivered, take
 from datashark.errors import ConfigError, DataSharkError
 from datashark.files.private import private_folder, write_private
 
@@ -30,11 +32,13 @@ INSTALL_HINT = "on Debian or Ubuntu: ./install.sh --acquire; elsewhere install r
 # rsyslog modules the configuration may load, and the Debian package each comes in.
 MODULE_PACKAGES = {
     "omkafka": "rsyslog-kafka",
+    "imrelp": "rsyslog-relp",
     "lmnsd_gtls": "rsyslog-gnutls",
     "lmnsd_ossl": "rsyslog-openssl",
 }
 MASK = "********"
 STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
+LOOP_SECONDS = 0.2
 
 
 class AcquisitionError(DataSharkError):
@@ -61,6 +65,8 @@ def missing_modules(settings: AcquireSettings) -> list[str]:
         needed.append("omkafka")
     if settings.tls is not None:
         needed.append(f"lmnsd_{settings.tls.driver}")
+    if any(listener.protocol == "relp" for listener in settings.listeners):
+        needed.append("imrelp")
     folders = module_folders()
     return [name for name in needed if not any((folder / f"{name}.so").exists() for folder in folders)]
 
@@ -116,7 +122,6 @@ def run(settings: AcquireSettings) -> int:
     rotation = Rotation(settings.files.folder) if settings.files is not None else None
     if rotation is not None:
         rotation.prepare()
-    undelivered = Undelivered(settings.work_dir, settings.kafka) if settings.kafka is not None else None
     child = subprocess.Popen(
         [rsyslogd(), "-n", "-f", str(path), "-i", str(settings.pid_path)],
         stdin=subprocess.DEVNULL,
@@ -128,34 +133,41 @@ def run(settings: AcquireSettings) -> int:
     )
     relay = threading.Thread(target=_relay, args=(child, settings.secrets), daemon=True)
     relay.start()
+    beside = []  # work done in threads beside rsyslogd, poked from the loop
+    if settings.kafka is not None:
+        beside = [
+            TopicStamp(settings.kafka).every,
+            Undelivered(settings.work_dir, settings.kafka, child.pid).every,
+        ]
     stopping = threading.Event()
     previous = {number: signal.getsignal(number) for number in (*STOP_SIGNALS, signal.SIGHUP)}
 
     def forward(number: int, frame: FrameType | None) -> None:
         if number in STOP_SIGNALS:
             stopping.set()
-        if child.poll() is None:
+        elif child.poll() is None:
             child.send_signal(number)
 
     for number in previous:
         signal.signal(number, forward)
     try:
-        interval = settings.files.rotate_seconds if settings.files is not None else 1
-        while True:
-            try:
-                child.wait(timeout=interval)
+        next_rotation = time.monotonic() + (settings.files.rotate_seconds if settings.files else 0)
+        while child.poll() is None:
+            if stopping.is_set():
+                _stop(child, settings)
                 break
-            except subprocess.TimeoutExpired:
-                if rotation is not None and not stopping.is_set():
-                    rotation.rotate(child.pid)
-                if undelivered is not None and not stopping.is_set():
-                    undelivered.send_in_background(child.pid)
+            if rotation is not None and settings.files is not None and time.monotonic() >= next_rotation:
+                rotation.rotate(child.pid)
+                next_rotation += settings.files.rotate_seconds
+            for work in beside:
+                work.poke()
+            stopping.wait(LOOP_SECONDS)
     finally:
         for number, handler in previous.items():
             signal.signal(number, handler)
         if child.poll() is None:
             child.terminate()
-            child.wait()
+        child.wait()
         relay.join(timeout=5)
         if rotation is not None:
             rotation.publish_closed(pid=None)
@@ -166,6 +178,19 @@ def run(settings: AcquireSettings) -> int:
         )
     console.info("rsyslogd stopped: its queues are saved in " + str(settings.work_dir))
     return 0
+
+
+def _stop(child: subprocess.Popen[str], settings: AcquireSettings) -> None:
+    """SIGHUP, then SIGTERM once omkafka closed its error file. rsyslog 8.2302 closes that file
+    before the last flush to Kafka at shutdown, and the messages that flush fails to deliver
+    are then written to a closed file and lost (measured: 4 at a restart under load); after a
+    SIGHUP, omkafka opens the file anew for them."""
+    child.send_signal(signal.SIGHUP)
+    error_file = settings.work_dir / UNDELIVERED_FILE
+    deadline = time.monotonic() + CLOSE_WAIT_SECONDS
+    while holds_open(child.pid, error_file) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    child.terminate()
 
 
 def _relay(child: subprocess.Popen[str], secrets: tuple[str, ...]) -> None:

@@ -76,6 +76,8 @@ def _modules(settings: AcquireSettings) -> list[str]:
         lines.append('module(load="imudp")')
     if protocols & {"tcp", "tls"}:
         lines.append('module(load="imtcp" maxSessions="2000")')
+    if "relp" in protocols:
+        lines.append('module(load="imrelp")')
     if settings.kafka is not None:
         lines.append('module(load="omkafka")')
     return lines
@@ -152,7 +154,7 @@ def _kafka_action(settings: AcquireSettings) -> str:
 
 
 def _input(listener: Listener, tls: TlsFiles | None) -> str:
-    kind = "imudp" if listener.protocol == "udp" else "imtcp"
+    kind = {"udp": "imudp", "relp": "imrelp"}.get(listener.protocol, "imtcp")
     line = (
         f'input(type="{kind}" address={quoted(listener.address)} port="{listener.port}" '
         f'ruleset="{RULESET}" name="{listener.protocol}-{listener.address}-{listener.port}"'

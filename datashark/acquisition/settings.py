@@ -20,7 +20,7 @@ from datashark.kafka import config as kafka_config
 DEFAULT_TOPIC = "syslog"
 SIZE = re.compile(r"(\d+)\s*([kmg]?)b?", re.IGNORECASE)
 SIZE_FACTORS = {"": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30}
-PROTOCOLS = ("udp", "tcp", "tls")
+PROTOCOLS = ("udp", "tcp", "tls", "relp")
 TLS_CLIENTS = {"certificate": "x509/certvalid", "name": "x509/name", "anyone": "anon"}
 
 
@@ -28,7 +28,7 @@ TLS_CLIENTS = {"certificate": "x509/certvalid", "name": "x509/name", "anyone": "
 class Listener:
     """One socket rsyslog listens on."""
 
-    protocol: str  # udp, tcp or tls
+    protocol: str  # udp, tcp, tls or relp
     address: str
     port: int
 

@@ -17,12 +17,12 @@ from __future__ import annotations
 import json
 import os
 import signal
-import threading
 import time
 from pathlib import Path
 from typing import Any
 
 from datashark import console
+from datashark.acquisition.background import Every
 from datashark.acquisition.rotation import holds_open
 from datashark.acquisition.rsyslog_config import UNDELIVERED_FILE
 from datashark.acquisition.settings import KafkaTarget
@@ -65,28 +65,20 @@ def take(work_dir: Path, pid: int | None) -> None:
 
 
 class Undelivered:
-    """The taken error files of the work folder, sent to Kafka in the background."""
+    """The error files of the work folder, taken and sent to Kafka in the background."""
 
-    def __init__(self, work_dir: Path, kafka: KafkaTarget) -> None:
+    def __init__(self, work_dir: Path, kafka: KafkaTarget, pid: int) -> None:
         self.work_dir = work_dir
         self.kafka = kafka
-        self._sender: threading.Thread | None = None
-        self._next_try = 0.0
+        self.pid = pid
+        self.every = Every("undelivered-to-kafka", RETRY_SECONDS, self.take_and_send)
 
     def files(self) -> list[Path]:
         return sorted(self.work_dir.glob(PENDING_GLOB))
 
-    def send_in_background(self, pid: int) -> None:
-        """Every few seconds: take the error file and start sending what is pending, unless a
-        sending is under way."""
-        busy = self._sender is not None and self._sender.is_alive()
-        if busy or time.monotonic() < self._next_try:
-            return
-        self._next_try = time.monotonic() + RETRY_SECONDS
-        take(self.work_dir, pid)
-        if self.files():
-            self._sender = threading.Thread(target=self.send, name="undelivered-to-kafka", daemon=True)
-            self._sender.start()
+    def take_and_send(self) -> None:
+        take(self.work_dir, self.pid)
+        self.send()
 
     def send(self) -> int:
         """Send every pending file, deleting each once all its records are acknowledged; how

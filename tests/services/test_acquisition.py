@@ -17,10 +17,12 @@ import textwrap
 import threading
 import time
 import uuid
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
 from configobj import ConfigObj
+from kafka import KafkaConsumer
 
 from datashark.acquisition.record import syslog_event
 from tests.conftest import REPO
@@ -34,6 +36,7 @@ from tests.support.acquisition import (
     octet_counted,
     ports,
     records,
+    relp_forwarder,
     send_tcp,
     send_tls,
 )
@@ -286,6 +289,62 @@ def test_rsyslog_restarted_mid_flow_keeps_all_it_read(kafka: KafkaBroker, tmp_pa
     # All but the end of the connection rsyslogd had not read: 50 messages are 0.1 s of this flow.
     assert set(range(stopped_at - 50)) <= numbers
     assert set(range(second.first, second.sent)) <= numbers
+
+
+def test_a_relp_sender_loses_nothing_when_rsyslogd_restarts_mid_flow(
+    kafka: KafkaBroker, tmp_path: Path
+) -> None:
+    """Over RELP each message is acknowledged: the sender's own rsyslogd resends what the
+    restart cut off, where a plain TCP sender cannot know what was lost."""
+    topic = new_topic(kafka.bootstrap_servers, partitions=1, prefix="syslog")
+    tcp, relp, forwarder_tcp = ports(3)
+    acquisition = Acquisition(
+        tmp_path / "acq",
+        listen_conf(tmp_path / "work", tcp=tcp)
+        + f"relp = 127.0.0.1:{relp}\n"
+        + kafka_conf(kafka.bootstrap_servers, topic),
+    )
+    acquisition.start(tcp)
+    try:
+        with relp_forwarder(tmp_path / "sender", forwarder_tcp, relp):
+            with Flow(forwarder_tcp) as flow:
+                time.sleep(3)
+                assert acquisition.stop() == 0
+                time.sleep(2)
+                acquisition.start(tcp)
+                time.sleep(3)
+            found = records(kafka.bootstrap_servers, topic, flow.sent)  # the sender still running
+    finally:
+        acquisition.stop()
+    assert flow.sent > 2000
+    assert set(numbers_in(found)) == set(range(flow.sent))
+
+
+def test_the_topic_is_created_to_stamp_kafkas_time_so_a_sender_ahead_of_the_clock_is_taken(
+    kafka: KafkaBroker, tmp_path: Path
+) -> None:
+    """Kafka 4 refuses messages stamped over an hour ahead of it, and omkafka stamps each with
+    its syslog header's time: a device with a wrong clock would be refused."""
+    topic = f"syslog-new-{uuid.uuid4().hex[:8]}"
+    acquisition, tcp, _ = acquisition_to(tmp_path, kafka, topic)
+    ahead = datetime.now(timezone.utc) + timedelta(days=2)
+    try:
+        send_tcp(tcp, octet_counted([f"<86>1 {ahead:%Y-%m-%dT%H:%M:%SZ} skewed sshd 7 - - clock ahead"]))
+        consumer = KafkaConsumer(
+            topic,
+            bootstrap_servers=kafka.bootstrap_servers,
+            auto_offset_reset="earliest",
+            consumer_timeout_ms=20000,
+        )
+        message = next(iter(consumer))
+        consumer.close()
+    finally:
+        acquisition.stop()
+    assert json.loads(message.value)["message"] == "clock ahead"
+    assert message.timestamp_type == 1  # LogAppendTime: Kafka's own time
+    assert abs(message.timestamp / 1000 - time.time()) < 120
+    assert f"created topic {topic} (message.timestamp.type = LogAppendTime)" in acquisition.log()
+    assert "delivery FAIL" not in acquisition.log()
 
 
 def test_a_100k_burst_arrives_complete(kafka: KafkaBroker, tmp_path: Path) -> None:

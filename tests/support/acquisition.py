@@ -10,12 +10,13 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import shutil
 import signal
 import socket
 import ssl
 import subprocess
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +24,7 @@ from kafka import KafkaConsumer
 
 from datashark.acquisition.record import syslog_event
 from tests.conftest import REPO
-from tests.support.server import free_port, port_open
+from tests.support.server import Server, free_port, port_open
 
 START_TIMEOUT = 30
 
@@ -139,3 +140,35 @@ def records(bootstrap_servers: str, topic: str, expected: int, timeout: float = 
 
 def events(found: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return [syslog_event(record) for record in found]
+
+
+RELP_FORWARDER = """\
+global(workDirectory={work})
+module(load="imtcp")
+module(load="omrelp")
+input(type="imtcp" address="127.0.0.1" port="{tcp}" ruleset="forward")
+ruleset(name="forward") {{
+    action(type="omrelp" target="127.0.0.1" port="{relp}" template="RSYSLOG_SyslogProtocol23Format"
+           action.resumeRetryCount="-1" action.resumeInterval="1"
+           queue.type="LinkedList" queue.size="500000" queue.saveOnShutdown="on")
+}}
+"""
+
+
+@contextlib.contextmanager
+def relp_forwarder(folder: Path, tcp: int, relp: int) -> Iterator[Server]:
+    """A sender's own rsyslogd, as a host would run one: it takes messages on TCP ``tcp`` and
+    forwards them over RELP to ``relp``, resending what was not acknowledged."""
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "work").mkdir(exist_ok=True)
+    conf = folder / "rsyslog.conf"
+    conf.write_text(RELP_FORWARDER.format(work=json.dumps(str(folder / "work")), tcp=tcp, relp=relp))
+    binary = shutil.which("rsyslogd") or shutil.which("rsyslogd", path="/usr/sbin:/sbin") or "rsyslogd"
+    server = Server(
+        "relp-forwarder", [binary, "-n", "-f", str(conf), "-i", str(folder / "pid")], folder / "rsyslogd.log"
+    )
+    try:
+        server.wait_until(lambda: port_open(tcp), timeout=START_TIMEOUT, what="listening")
+        yield server
+    finally:
+        server.stop()

@@ -122,6 +122,16 @@ def test_only_the_modules_of_the_listeners_are_loaded(tmp_path: Path) -> None:
     assert not any("imudp" in line for line in tls_only)
 
 
+def test_a_relp_listener_gets_imrelp(tmp_path: Path) -> None:
+    rendered = lines(acquisition(tmp_path, listeners=(Listener("relp", "0.0.0.0", 2514),)))
+    assert 'module(load="imrelp")' in rendered
+    assert (
+        'input(type="imrelp" address="0.0.0.0" port="2514" ruleset="acquire" name="relp-0.0.0.0-2514")'
+        in (rendered)
+    )
+    assert not any("imtcp" in line or "imudp" in line for line in rendered)
+
+
 def test_a_tls_listener_gets_the_driver_and_its_files(tmp_path: Path) -> None:
     tls = tls_files(tmp_path, "x509/name", ("*.example.org", "sender-1.example.net"))
     settings = acquisition(tmp_path, listeners=(Listener("tls", "0.0.0.0", 6514),), tls=tls)
@@ -307,6 +317,12 @@ def rsyslogd_checks(settings: AcquireSettings) -> Path:
 @needs_rsyslogd
 def test_rsyslogd_accepts_the_kafka_configuration(tmp_path: Path) -> None:
     settings = acquisition(tmp_path, allowed_senders=("10.0.0.0/8", "192.0.2.7", "*.example.org"))
+    assert rsyslogd_checks(settings) == settings.config_path
+
+
+@needs_rsyslogd
+def test_rsyslogd_accepts_a_relp_listener(tmp_path: Path) -> None:
+    settings = acquisition(tmp_path, listeners=(Listener("relp", "127.0.0.1", 2514),))
     assert rsyslogd_checks(settings) == settings.config_path
 
 

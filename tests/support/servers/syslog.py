@@ -59,8 +59,8 @@ def rsyslogd() -> str | None:
 def provision() -> None:
     """Debian's rsyslog, its GnuTLS stream driver and its Kafka output (for ``datashark
     acquire``; the service is not started in containers); quick when installed."""
-    if not rsyslogd() or not gtls_driver() or not rsyslog_module("omkafka"):
-        apt_install("rsyslog", "rsyslog-gnutls", "rsyslog-kafka")
+    if not rsyslogd() or not gtls_driver() or not all(map(rsyslog_module, ("omkafka", "imrelp", "omrelp"))):
+        apt_install("rsyslog", "rsyslog-gnutls", "rsyslog-kafka", "rsyslog-relp")
 
 
 def rsyslog_module(name: str) -> Path | None:
