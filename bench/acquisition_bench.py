@@ -33,7 +33,14 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from bench.kafka_bench import bench_home, pipeline_timing  # noqa: E402
-from tests.support.acquisition import Acquisition, kafka_conf, listen_conf, octet_counted, ports  # noqa: E402
+from tests.support.acquisition import (  # noqa: E402
+    Acquisition,
+    files_conf,
+    kafka_conf,
+    listen_conf,
+    octet_counted,
+    ports,
+)
 from tests.support.kafka_helpers import end_offsets, new_topic  # noqa: E402
 from tests.support.servers.kafka import running_broker  # noqa: E402
 
@@ -116,12 +123,7 @@ class LineCounter:
 def file_rate(work: Path, payloads: list[bytes], total: int) -> float:
     (tcp,) = ports(1)
     folder = work / "files"
-    acquisition = Acquisition(
-        work / "acq-file",
-        "output = files\n"
-        + listen_conf(work / "w-file", tcp=tcp)
-        + f"[files]\nfolder = {folder}\nrotate.seconds = 3600\n",
-    )
+    acquisition = Acquisition(work / "acq-file", files_conf(work / "w-file", tcp, folder, 3600))
     acquisition.start(tcp)
     try:
         counter = LineCounter(folder / ".current.jsonl")

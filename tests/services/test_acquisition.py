@@ -30,6 +30,7 @@ from tests.integration.conftest import read_csv, settings_for
 from tests.support.acquisition import (
     Acquisition,
     events,
+    files_conf,
     kafka_conf,
     listen_conf,
     logger,
@@ -40,7 +41,7 @@ from tests.support.acquisition import (
     send_tcp,
     send_tls,
 )
-from tests.support.detection_copies import case, findings, streaming_copy
+from tests.support.detection_copies import case, datashark_home, findings, streaming_copy
 from tests.support.kafka_helpers import new_topic, run_until
 from tests.support.production_helpers import start, wait_for
 from tests.support.servers.kafka import KafkaBroker
@@ -401,12 +402,7 @@ def test_malformed_lines_are_delivered_with_what_could_be_read(kafka: KafkaBroke
 def test_standalone_acquisition_writes_files_that_input_syslog_reads(spark_context, tmp_path: Path) -> None:
     (tcp,) = ports(1)
     folder = tmp_path / "syslog-files"
-    acquisition = Acquisition(
-        tmp_path / "acq",
-        "output = files\n"
-        + listen_conf(tmp_path / "work", tcp=tcp)
-        + f"[files]\nfolder = {folder}\nrotate.seconds = 1\n",
-    )
+    acquisition = Acquisition(tmp_path / "acq", files_conf(tmp_path / "work", tcp, folder, 1))
     acquisition.start(tcp)
     try:
         conf = syslog_usecase(tmp_path / "uc", f"folder = {folder}\nexisting = read\nprogram = sshd")
@@ -445,14 +441,7 @@ def test_acquire_sh_and_start_sh_find_a_brute_force_sent_with_logger_across_a_ka
     brute-force detection on ``input = syslog``; half the attack is sent while Kafka is down, and
     the finding counts every failed login of it."""
     topic = new_topic(kafka.bootstrap_servers, partitions=2, prefix="syslog")
-    home = tmp_path / "home"
-    home.mkdir()
-    for folder in ("plugins", "lib"):
-        (home / folder).symlink_to(REPO / folder)
-    (home / "datashark.conf").write_text(
-        f"batch.interval = 2\ncheckpoint.dir = {tmp_path / 'checkpoints'}\n"
-        f"deadletter.dir = {tmp_path / 'deadletter'}\n"
-    )
+    home = datashark_home(tmp_path, "")
     syslog_input = {
         "bootstrap.servers": kafka.bootstrap_servers,
         "topics": topic,

@@ -20,9 +20,8 @@ from pathlib import Path
 import pytest
 
 from datashark.testing.cases import Case
-from tests.conftest import REPO
 from tests.integration.conftest import run_script
-from tests.support.detection_copies import case, findings, streaming_copy
+from tests.support.detection_copies import case, datashark_home, findings, streaming_copy
 from tests.support.kafka_helpers import group_of, new_topic, produce
 from tests.support.servers.kafka import KafkaBroker
 
@@ -88,15 +87,10 @@ def test_start_sh_finds_the_zeek_and_sysmon_attacks_streamed_through_kafka(
     produce(kafka.bootstrap_servers, zeek_topic, zeek_messages())
     produce(kafka.bootstrap_servers, windows_topic, windows_messages())
 
-    home = tmp_path / "home"
-    home.mkdir()
-    for folder in ("plugins", "lib"):
-        (home / folder).symlink_to(REPO / folder)
-    (home / "datashark.conf").write_text(
+    home = datashark_home(
+        tmp_path,
         f"kafka.bootstrap.servers = {kafka.bootstrap_servers}\nkafka.topics = {zeek_topic}\n"
-        f"kafka.group.id = {group_of(zeek_topic)}\nkafka.starting.offsets = earliest\n"
-        f"batch.interval = 2\ncheckpoint.dir = {tmp_path / 'checkpoints'}\n"
-        f"deadletter.dir = {tmp_path / 'deadletter'}\n"
+        f"kafka.group.id = {group_of(zeek_topic)}\nkafka.starting.offsets = earliest\n",
     )
     for detection in ZEEK_CASES:
         streaming_copy(home, detection)

@@ -78,6 +78,15 @@ def listen_conf(work: Path, *, udp: int | None = None, tcp: int | None = None, t
     return "\n".join(lines) + "\n"
 
 
+def files_conf(work: Path, tcp: int, folder: Path, rotate_seconds: int) -> str:
+    """A standalone acquisition: TCP on ``tcp``, records into files in ``folder``."""
+    return (
+        "output = files\n"
+        + listen_conf(work, tcp=tcp)
+        + f"[files]\nfolder = {folder}\nrotate.seconds = {rotate_seconds}\n"
+    )
+
+
 def kafka_conf(bootstrap_servers: str, topic: str) -> str:
     return f"[kafka]\nbootstrap.servers = {bootstrap_servers}\ntopics = {topic}\n"
 

@@ -14,6 +14,20 @@ from datashark.testing.cases import Case, read_case_file
 from tests.conftest import REPO
 
 
+def datashark_home(tmp_path: Path, conf: str) -> Path:
+    """``tmp_path/home``: a dataShark folder with the repo's plugins and jars, and a
+    datashark.conf of ``conf`` plus 2 s batches, checkpoints and dead letters in ``tmp_path``."""
+    home = tmp_path / "home"
+    home.mkdir()
+    for folder in ("plugins", "lib"):
+        (home / folder).symlink_to(REPO / folder)
+    (home / "datashark.conf").write_text(
+        f"{conf}batch.interval = 2\ncheckpoint.dir = {tmp_path / 'checkpoints'}\n"
+        f"deadletter.dir = {tmp_path / 'deadletter'}\n"
+    )
+    return home
+
+
 def case(path: str) -> Case:
     (found,) = read_case_file(REPO / path)
     return found
