@@ -10,6 +10,8 @@ with the configuration's secrets masked.
 
 from __future__ import annotations
 
+import ctypes
+import os
 import shutil
 import signal
 import subprocess
@@ -20,6 +22,7 @@ from pathlib import Path
 from types import FrameType
 
 from datashark import console
+from datashark.acquisition import librdkafka
 from datashark.acquisition.rotation import Rotation, holds_open
 from datashark.acquisition.rsyslog_config import UNDELIVERED_FILE, render
 from datashark.acquisition.settings import AcquireSettings
@@ -38,6 +41,7 @@ MODULE_PACKAGES = {
 }
 MASK = "********"
 STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
+PR_SET_PDEATHSIG = 1
 LOOP_SECONDS = 0.2
 
 
@@ -130,6 +134,11 @@ def run(settings: AcquireSettings) -> int:
         text=True,
         errors="replace",
         umask=0o077,  # rsyslogd's spool and files: this user's only
+        # Its own process group: Ctrl-C or a signal to this one's group reaches rsyslogd only as
+        # this process passes it on (SIGHUP first, see _stop); and it dies with this process.
+        start_new_session=True,
+        preexec_fn=_die_with_parent,
+        env=_environment(settings),
     )
     relay = threading.Thread(target=_relay, args=(child, settings.secrets), daemon=True)
     relay.start()
@@ -178,6 +187,29 @@ def run(settings: AcquireSettings) -> int:
         )
     console.info("rsyslogd stopped: its queues are saved in " + str(settings.work_dir))
     return 0
+
+
+def _environment(settings: AcquireSettings) -> dict[str, str]:
+    """This process's environment, with the librdkafka omkafka needs first on the library path."""
+    environment = dict(os.environ)
+    if settings.kafka is None:
+        return environment
+    choice = librdkafka.choose(settings.kafka, settings.work_dir)
+    if choice.folder is None:
+        if choice.notice:
+            console.to_stderr(f"[!] {settings.path}: {choice.notice}")
+        return environment
+    console.info(choice.notice)
+    before = environment.get("LD_LIBRARY_PATH")
+    environment["LD_LIBRARY_PATH"] = f"{choice.folder}:{before}" if before else str(choice.folder)
+    return environment
+
+
+def _die_with_parent() -> None:
+    """In the child, before rsyslogd starts: SIGTERM when ``datashark acquire`` dies, even by
+    SIGKILL (Linux's PR_SET_PDEATHSIG), so rsyslogd never outlives it holding the ports."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
 def _stop(child: subprocess.Popen[str], settings: AcquireSettings) -> None:

@@ -24,6 +24,7 @@ import pytest
 from configobj import ConfigObj
 from kafka import KafkaConsumer
 
+from datashark.acquisition import librdkafka
 from datashark.acquisition.record import syslog_event
 from tests.conftest import REPO
 from tests.integration.conftest import read_csv, settings_for
@@ -346,6 +347,53 @@ def test_the_topic_is_created_to_stamp_kafkas_time_so_a_sender_ahead_of_the_cloc
     assert abs(message.timestamp / 1000 - time.time()) < 120
     assert f"created topic {topic} (message.timestamp.type = LogAppendTime)" in acquisition.log()
     assert "delivery FAIL" not in acquisition.log()
+
+
+def test_a_sasl_ssl_login_delivers_and_its_password_stays_in_the_private_config(
+    kafka: KafkaBroker, tmp_path: Path
+) -> None:
+    topic = new_topic(kafka.bootstrap_servers, partitions=1, prefix="syslog")
+    (tcp,) = ports(1)
+    keys = "".join(f"{key} = {value}\n" for key, value in kafka.security_keys().items())
+    work = tmp_path / "work"
+    conf = listen_conf(work, tcp=tcp) + kafka_conf(kafka.secure_bootstrap_servers, topic) + keys
+    acquisition = Acquisition(tmp_path / "acq", conf)
+    acquisition.start(tcp)
+    try:
+        send_tcp(tcp, octet_counted(["<86>1 - bastion sshd 7 - - over SASL_SSL"]))
+        found = records(kafka.bootstrap_servers, topic, 1, timeout=60)
+    finally:
+        acquisition.stop()
+    assert [record["message"] for record in found] == ["over SASL_SSL"]
+    assert kafka.password in (work / "rsyslog.conf").read_text()  # omkafka needs it
+    assert (work / "rsyslog.conf").stat().st_mode & 0o777 == 0o600
+    assert work.stat().st_mode & 0o777 == 0o700
+    assert kafka.password not in acquisition.log()
+    system = librdkafka.system_version()
+    if system is not None and system < librdkafka.SCRAM_FIXED:  # Debian 12's 2.0.2, for one
+        assert "runs on confluent-kafka's librdkafka" in acquisition.log()
+
+
+def test_senders_outside_allowed_senders_are_not_taken(kafka: KafkaBroker, tmp_path: Path) -> None:
+    topic = new_topic(kafka.bootstrap_servers, partitions=1, prefix="syslog")
+    udp, tcp = ports(2)
+    listen = listen_conf(tmp_path / "work", udp=udp, tcp=tcp) + kafka_conf(kafka.bootstrap_servers, topic)
+
+    def send(text: str) -> None:
+        send_tcp(tcp, octet_counted([f"<86>1 - bastion sshd 7 - - {text} over tcp"]))
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sender:
+            sender.sendto(f"<86>1 - bastion sshd 7 - - {text} over udp".encode(), ("127.0.0.1", udp))
+
+    for allowed, text in (("192.0.2.0/24", "refused"), ("127.0.0.1", "taken")):
+        acquisition = Acquisition(tmp_path / f"acq-{text}", f"allowed_senders = {allowed}\n" + listen)
+        acquisition.start(tcp)
+        try:
+            send(text)
+            time.sleep(2)
+        finally:
+            acquisition.stop()
+    found = records(kafka.bootstrap_servers, topic, 2, timeout=30)
+    assert sorted(record["message"] for record in found) == ["taken over tcp", "taken over udp"]
 
 
 def test_a_100k_burst_arrives_complete(kafka: KafkaBroker, tmp_path: Path) -> None:

@@ -37,6 +37,7 @@ class Acquisition:
         folder.mkdir(parents=True, exist_ok=True)
         self.conf_path = folder / "acquire.conf"
         self.conf_path.write_text(conf)
+        self.conf_path.chmod(0o600)  # it may hold a Kafka password
         self.log_path = folder / "acquire.log"
         self.process: subprocess.Popen[bytes] | None = None
         self.command = [str(REPO / "bin" / "datashark"), "acquire"]  # or ./acquire.sh
