@@ -25,3 +25,8 @@ class Every:
         self._next = time.monotonic() + self.seconds
         self._thread = threading.Thread(target=self.work, name=self.name, daemon=True)
         self._thread.start()
+
+    def wait(self, seconds: float) -> None:
+        """Wait up to ``seconds`` for the run in flight, if any, to end."""
+        if self._thread is not None:
+            self._thread.join(timeout=seconds)

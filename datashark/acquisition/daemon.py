@@ -23,6 +23,7 @@ from types import FrameType
 
 from datashark import console
 from datashark.acquisition import librdkafka
+from datashark.acquisition.background import Every
 from datashark.acquisition.rotation import Rotation, holds_open
 from datashark.acquisition.rsyslog_config import UNDELIVERED_FILE, render
 from datashark.acquisition.settings import AcquireSettings
@@ -43,6 +44,7 @@ MASK = "********"
 STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
 PR_SET_PDEATHSIG = 1
 LOOP_SECONDS = 0.2
+TOPIC_WAIT_SECONDS = 5.0  # how long the start waits for Kafka to make the topic stamp
 
 
 class AcquisitionError(DataSharkError):
@@ -126,6 +128,14 @@ def run(settings: AcquireSettings) -> int:
     rotation = Rotation(settings.files.folder) if settings.files is not None else None
     if rotation is not None:
         rotation.prepare()
+    beside: list[Every] = []  # work done in threads beside rsyslogd, poked from the loop
+    if settings.kafka is not None:
+        stamp = TopicStamp(settings.kafka).every
+        # Before rsyslogd listens, so its first message cannot have Kafka create the topic
+        # with the brokers' default stamp; Kafka slow or down: it goes on in the background.
+        stamp.poke()
+        stamp.wait(TOPIC_WAIT_SECONDS)
+        beside = [stamp]
     child = subprocess.Popen(
         [rsyslogd(), "-n", "-f", str(path), "-i", str(settings.pid_path)],
         stdin=subprocess.DEVNULL,
@@ -142,12 +152,8 @@ def run(settings: AcquireSettings) -> int:
     )
     relay = threading.Thread(target=_relay, args=(child, settings.secrets), daemon=True)
     relay.start()
-    beside = []  # work done in threads beside rsyslogd, poked from the loop
     if settings.kafka is not None:
-        beside = [
-            TopicStamp(settings.kafka).every,
-            Undelivered(settings.work_dir, settings.kafka, child.pid).every,
-        ]
+        beside.append(Undelivered(settings.work_dir, settings.kafka, child.pid).every)
     stopping = threading.Event()
     previous = {number: signal.getsignal(number) for number in (*STOP_SIGNALS, signal.SIGHUP)}
 
