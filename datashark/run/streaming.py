@@ -53,6 +53,7 @@ class GracefulStop:
         self.deadline = time.monotonic() + timeout if timeout else None
         self.stop_when = stop_when
         self.signalled: str | None = None
+        self.by_stop_when = False  # the reason came from stop_when
         self.previous = {sig: signal.signal(sig, self._on_signal) for sig in STOP_SIGNALS}
 
     def _on_signal(self, signum: int, _frame) -> None:
@@ -63,7 +64,9 @@ class GracefulStop:
             return f"{self.signalled} received"
         if self.deadline is not None and time.monotonic() >= self.deadline:
             return "time limit reached"
-        return self.stop_when() if self.stop_when is not None else None
+        reason = self.stop_when() if self.stop_when is not None else None
+        self.by_stop_when = reason is not None
+        return reason
 
     def restore(self) -> None:
         for sig, handler in self.previous.items():
@@ -78,9 +81,13 @@ def run_streaming(
     debug: bool,
     timeout: float | None,
     stop_when: Callable[[], str | None] | None = None,
+    at_once: bool = False,
 ) -> None:
     """Wire every streaming use case into one StreamingContext and run until told to stop: by a
-    signal, ``timeout`` seconds, or ``stop_when`` returning the reason to stop (polled every second)."""
+    signal, ``timeout`` seconds, or ``stop_when`` returning the reason to stop (polled every second).
+    A stop finishes the batches already queued, unless ``stop_when`` asked for it and ``at_once``
+    is set: ``datashark test`` stops once what it waits for was delivered, and what is queued
+    behind it then holds no events."""
     from pyspark.streaming import StreamingContext
 
     # dataShark keeps DStreams for the original load() contract; users cannot act on Spark's notice.
@@ -98,6 +105,7 @@ def run_streaming(
     failures.clear()
     _STOPPING.clear()
     failed = False
+    graceful = True
     try:
         if ssc is not None:
             ssc.checkpoint(checkpoint)
@@ -119,7 +127,9 @@ def run_streaming(
                 elif ssc.awaitTerminationOrTimeout(1):  # type: ignore[func-returns-value]
                     break
             else:
-                console.info(f"Stopping streaming ({reason}): finishing the batch in flight")
+                graceful = not (at_once and stop.by_stop_when)
+                left = "finishing the batch in flight" if graceful else "dropping the batches queued"
+                console.info(f"Stopping streaming ({reason}): {left}")
                 _STOPPING.set()
                 for item in prepared:
                     item.input.stop_reading()
@@ -132,9 +142,9 @@ def run_streaming(
             # After a failure nothing more is acknowledged, so batches still queued would only
             # be delivered twice: stop at once then.
             if queries is not None:
-                queries.stop(graceful=not failed)
+                queries.stop(graceful=graceful and not failed)
             if ssc is not None:
-                ssc.stop(stopSparkContext=False, stopGraceFully=not failed)
+                ssc.stop(stopSparkContext=False, stopGraceFully=graceful and not failed)
     finally:
         for item, run_id in zip(prepared, running, strict=True):
             item.input.close()

@@ -270,6 +270,7 @@ def _stream(sc, settings: Settings, run: CaseRun, timeout: float) -> None:
         debug=False,
         timeout=timeout,
         stop_when=lambda: CASE_DONE if _case_done(sc, case_feed) else None,
+        at_once=True,  # batches queued behind the case's last one hold no events
     )
     if not done.is_set():
         raise UseCaseError(

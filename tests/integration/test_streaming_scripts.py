@@ -123,7 +123,7 @@ def test_sigterm_finishes_the_batch_and_exits_cleanly(tmp_path: Path, script: st
     out, err = process.communicate(timeout=60)
     assert process.returncode == 0, err
     out = "".join(seen) + out
-    assert "Stopping streaming (SIGTERM received)" in out
+    assert "Stopping streaming (SIGTERM received): finishing the batch in flight" in out
     assert [row[1:] for row in read_csv(tmp_path / "hosts.csv")] == [["x", "1"]]
     assert script == "standalone.sh" or out.rstrip().endswith("Cleaning Up")
     assert "Exception" not in err, "Spark was stopped under the graceful stop"
