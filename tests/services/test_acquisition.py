@@ -472,6 +472,41 @@ def test_standalone_acquisition_writes_files_that_input_syslog_reads(spark_conte
     assert {event["program"] for event in found} == {"sshd"}
 
 
+def test_the_port_scan_detection_runs_unchanged_on_a_firewalls_syslog(spark_context, tmp_path: Path) -> None:
+    """A firewall forwarding its kernel log: the lines of a port-scan test case, sent as its
+    syslog would, give the case's finding to conf/port-scan on ``input = syslog``."""
+    scan = case("conf/port-scan/tests/port-scan/vertical-iptables.yml")
+    # A later probe from elsewhere moves event time past the window and its lateness: it closes.
+    probe = next(line for line in scan.events if "SRC=203.0.113.7 " in line)
+    later = probe.replace("Mar  3 10:01:", "Mar  3 10:30:").replace("SRC=203.0.113.7 ", "SRC=198.51.100.200 ")
+    (tcp,) = ports(1)
+    folder = tmp_path / "syslog-files"
+    acquisition = Acquisition(tmp_path / "acq", files_conf(tmp_path / "work", tcp, folder, 1))
+    acquisition.start(tcp)
+    home = datashark_home(tmp_path, "")
+    files_input = {"folder": str(folder), "existing": "read", "program": "kernel"}
+    conf_path = streaming_copy(home, "port-scan", {"in_syslog": files_input})
+    conf = ConfigObj(str(conf_path), list_values=False, interpolation=False)
+    conf.update({"input": "syslog", **scan.conf})
+    conf.write()
+    out = home / "port-scan.csv"
+    try:
+        send_tcp(tcp, octet_counted([f"<4>{line}" for line in [*scan.events, later]]))
+        settings = dataclasses.replace(settings_for(tmp_path), batch_interval=1)
+        run_until(
+            spark_context, settings, [conf_path], lambda: out.exists() and "203.0.113.7" in out.read_text()
+        )
+    finally:
+        acquisition.stop()
+    (expected,) = scan.expect
+    with open(out, newline="", encoding="utf-8") as rows:
+        (row,) = (row for row in csv.DictReader(rows) if row["key"] == "203.0.113.7")
+    assert (expected.score_min or 0) <= float(row["score"]) <= (expected.score_max or 100)
+    for key in ("probes", "distinct_ports", "lowest_ports", "window_start", "first_seen", "last_seen"):
+        assert str(row[key]) == str(expected.metadata[key]), key
+    assert json.loads(row["signals"]) == expected.metadata["signals"]
+
+
 def ssh_attack(case_file: str) -> list[tuple[int, str]]:
     """(pid, message) of each sshd line of a test case of conf/ssh-brute-force."""
     lines = case(f"conf/ssh-brute-force/tests/{case_file}").events
