@@ -1,13 +1,11 @@
 """rsyslog's configuration made of acquire.conf, and how ``datashark acquire`` checks it.
 
-The configurations are also given to the real ``rsyslogd -N1`` when it is installed (CI installs
-rsyslog with its Kafka and GnuTLS modules): a parameter rsyslog does not know fails there.
+The real ``rsyslogd -N1`` is given the same configurations in tests/services/test_rsyslogd_check.py.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import shutil
 import stat
 from pathlib import Path
 
@@ -15,53 +13,10 @@ import pytest
 
 from datashark.acquisition import daemon
 from datashark.acquisition.rsyslog_config import KAFKA_DEFAULT_OPTIONS, quoted, render
-from datashark.acquisition.settings import AcquireSettings, FileTarget, KafkaTarget, Listener, TlsFiles
+from datashark.acquisition.settings import AcquireSettings, Listener
 from datashark.errors import ConfigError
+from tests.support.acquisition_settings import PASSWORD, acquisition, files_output, tls_files
 from tests.unit.conftest import write
-
-PASSWORD = 's3cr\\et"pw-7f3c'  # a backslash and a quote, escaped in the configuration
-KAFKA = KafkaTarget(
-    brokers=("k1:9092", "k2:9092"),
-    topic="syslog",
-    options={
-        "security.protocol": "SASL_SSL",
-        "sasl.mechanism": "SCRAM-SHA-512",
-        "sasl.username": "acquire",
-        "sasl.password": PASSWORD,
-    },
-    spool_max_bytes=512 << 20,
-    memory_messages=5000,
-)
-HAS_RSYSLOGD = shutil.which("rsyslogd", path="/usr/sbin:/sbin:/usr/bin:/bin") is not None
-needs_rsyslogd = pytest.mark.skipif(not HAS_RSYSLOGD, reason="rsyslogd is not installed")
-
-
-def acquisition(folder: Path, **changes) -> AcquireSettings:
-    """Settings as acquire.conf in ``folder`` gives them: UDP and TCP on 5514, to Kafka."""
-    settings = AcquireSettings(
-        path=folder / "acquire.conf",
-        work_dir=folder / "work",
-        max_message_size=64 << 10,
-        allowed_senders=(),
-        listeners=(Listener("udp", "127.0.0.1", 5514), Listener("tcp", "127.0.0.1", 5514)),
-        tls=None,
-        kafka=KAFKA,
-        files=None,
-    )
-    return dataclasses.replace(settings, **changes)
-
-
-def tls_files(folder: Path, auth_mode: str = "x509/name", peers: tuple[str, ...] = ()) -> TlsFiles:
-    for name in ("server.pem", "server.key", "ca.pem"):
-        write(folder / "pki" / name, "-----BEGIN PLACEHOLDER-----\n")
-    ca = folder / "pki" / "ca.pem" if auth_mode != "anon" else None
-    return TlsFiles(
-        "gtls", folder / "pki" / "server.pem", folder / "pki" / "server.key", ca, auth_mode, peers
-    )
-
-
-def files_output(folder: Path) -> FileTarget:
-    return FileTarget(folder / "syslog", 10)
 
 
 def lines(settings: AcquireSettings) -> list[str]:
@@ -304,64 +259,3 @@ def test_check_accepts_what_rsyslogd_accepts(tmp_path: Path, monkeypatch: pytest
     settings = acquisition(tmp_path)
     assert daemon.check(settings) == settings.config_path
     assert settings.config_path.read_text() == render(settings)
-
-
-def rsyslogd_checks(settings: AcquireSettings) -> Path:
-    """``daemon.check`` with the real rsyslogd; skipped where a module it needs is not installed."""
-    missing = daemon.missing_modules(settings)
-    if missing:
-        pytest.skip(f"rsyslog lacks {', '.join(missing)}")
-    return daemon.check(settings)
-
-
-@needs_rsyslogd
-def test_rsyslogd_accepts_the_kafka_configuration(tmp_path: Path) -> None:
-    settings = acquisition(tmp_path, allowed_senders=("10.0.0.0/8", "192.0.2.7", "*.example.org"))
-    assert rsyslogd_checks(settings) == settings.config_path
-
-
-@needs_rsyslogd
-def test_rsyslogd_accepts_a_relp_listener(tmp_path: Path) -> None:
-    settings = acquisition(tmp_path, listeners=(Listener("relp", "127.0.0.1", 2514),))
-    assert rsyslogd_checks(settings) == settings.config_path
-
-
-@needs_rsyslogd
-def test_rsyslogd_accepts_the_files_configuration(tmp_path: Path) -> None:
-    settings = acquisition(tmp_path, kafka=None, files=files_output(tmp_path))
-    assert rsyslogd_checks(settings) == settings.config_path
-
-
-@needs_rsyslogd
-@pytest.mark.parametrize(
-    ("auth_mode", "peers"),
-    [("x509/certvalid", ()), ("x509/name", ("*.example.org", "sender-1.example.net")), ("anon", ())],
-)
-def test_rsyslogd_accepts_the_tls_listeners(tmp_path: Path, auth_mode: str, peers: tuple[str, ...]) -> None:
-    listeners = (Listener("tcp", "127.0.0.1", 5514), Listener("tls", "::", 6514))
-    settings = acquisition(
-        tmp_path,
-        listeners=listeners,
-        tls=tls_files(tmp_path, auth_mode, peers),
-        kafka=None,
-        files=files_output(tmp_path),
-    )
-    assert rsyslogd_checks(settings) == settings.config_path
-
-
-@needs_rsyslogd
-def test_rsyslogd_refusing_the_configuration_is_a_config_error(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setattr(
-        daemon, "render", lambda settings: render(settings).replace("maxSessions", "maxSesions")
-    )
-    settings = acquisition(tmp_path, kafka=None, files=files_output(tmp_path))
-    with pytest.raises(ConfigError) as raised:
-        rsyslogd_checks(settings)
-    message = str(raised.value)
-    assert message.startswith(
-        f"{tmp_path / 'acquire.conf'}: rsyslogd refuses the configuration made of it "
-        f"({settings.config_path}): "
-    )
-    assert "parameter 'maxSesions' not known" in message
