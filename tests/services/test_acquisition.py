@@ -482,7 +482,6 @@ def test_the_port_scan_detection_runs_unchanged_on_a_firewalls_syslog(spark_cont
     (tcp,) = ports(1)
     folder = tmp_path / "syslog-files"
     acquisition = Acquisition(tmp_path / "acq", files_conf(tmp_path / "work", tcp, folder, 1))
-    acquisition.start(tcp)
     home = datashark_home(tmp_path, "")
     files_input = {"folder": str(folder), "existing": "read", "program": "kernel"}
     conf_path = streaming_copy(home, "port-scan", {"in_syslog": files_input})
@@ -490,6 +489,7 @@ def test_the_port_scan_detection_runs_unchanged_on_a_firewalls_syslog(spark_cont
     conf.update({"input": "syslog", **scan.conf})
     conf.write()
     out = home / "port-scan.csv"
+    acquisition.start(tcp)
     try:
         send_tcp(tcp, octet_counted([f"<4>{line}" for line in [*scan.events, later]]))
         settings = dataclasses.replace(settings_for(tmp_path), batch_interval=1)
